@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AvatarforgeConfig(AppConfig):
+    name = "avatarforge"
+    verbose_name = "AvatarForge"

@@ -1,0 +1,20 @@
+"""ASGI router: HTTP through Django, WebSockets through each app's routing.py."""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "avatarforge.settings")
+django_asgi_app = get_asgi_application()  # must run before importing consumers (app registry)
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from .ws_auth import WebSocketAuthMiddleware  # noqa: E402
+from .ws_routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)

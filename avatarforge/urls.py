@@ -1,0 +1,40 @@
+"""URL root: pages per app, the REST API under /api/, schema and docs, i18n switcher, admin."""
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import health, views
+
+api_patterns = [
+    path("health", health.health_view, name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("accounts/", include("accounts.api_urls")),
+    path("", include("characters.api_urls")),
+    path("rooms/", include("rooms.api_urls")),
+    path("chat/", include("chat.api_urls")),
+    path("generate/", include("generation.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", include((api_patterns, "api"))),
+    path("accounts/", include("accounts.urls")),
+    path("avatars/", include("characters.urls")),
+    path("rooms/", include("rooms.urls")),
+    path("chat/", include("chat.urls")),
+    path("generate/", include("generation.urls")),
+]
+
+handler400 = "avatarforge.views.bad_request"
+handler403 = "avatarforge.views.permission_denied"
+handler404 = "avatarforge.views.page_not_found"
+handler500 = "avatarforge.views.server_error"
+
+admin.site.site_header = "AvatarForge admin"
+admin.site.site_title = "AvatarForge"
+if settings.DEBUG:
+    admin.site.index_title = "AvatarForge (debug)"

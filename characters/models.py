@@ -1,0 +1,2 @@
+"""Models of characters."""
+from django.db import models  # noqa: F401

@@ -1,0 +1,2 @@
+"""Models of chat."""
+from django.db import models  # noqa: F401

@@ -1,0 +1,62 @@
+"""Shared pytest fixtures: users on plans, API clients, a clean cache per test."""
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Every test stores files in its own folder, so leftovers are easy to detect."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct-horse-battery-9"
+
+
+@pytest.fixture
+def make_user(db, password):
+    from accounts.models import Plan, User
+
+    counter = {"n": 0}
+
+    def make(email: str | None = None, plan: str = "free", **extra) -> User:
+        counter["n"] += 1
+        email = email or f"user{counter['n']}@example.com"
+        return User.objects.create_user(email=email, password=password, plan=Plan.objects.get(code=plan), **extra)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("mallory@example.com")
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def anon_api_client() -> APIClient:
+    return APIClient()

@@ -1,0 +1,2 @@
+"""Models of generation."""
+from django.db import models  # noqa: F401

@@ -1,0 +1,2 @@
+"""Models of rooms."""
+from django.db import models  # noqa: F401
