@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("accounts/", include("accounts.urls")),
     path("avatars/", include("characters.urls")),
+    path("characters/", include("characters.persona_urls")),
     path("rooms/", include("rooms.urls")),
     path("chat/", include("chat.urls")),
     path("generate/", include("generation.urls")),

@@ -1,1 +1,2 @@
-from django.contrib import admin  # noqa: F401
+"""Admin for both features of characters."""
+from . import avatar_admin, persona_admin  # noqa: F401

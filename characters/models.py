@@ -1,2 +1,0 @@
-"""Models of characters."""
-from django.db import models  # noqa: F401

@@ -1,0 +1,4 @@
+"""VRM avatar library and actors."""
+from django.db import models  # noqa: F401
+
+__all__: list[str] = []
