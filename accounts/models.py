@@ -29,7 +29,7 @@ class Plan(models.Model):
         return self.name
 
     @classmethod
-    def default(cls) -> "Plan":
+    def default(cls) -> Plan:
         plan = cls.objects.filter(is_default=True).first() or cls.objects.order_by("sort_order").first()
         if plan is None:
             plan = cls.objects.create(code="free", name="Free", is_default=True)
@@ -39,7 +39,7 @@ class Plan(models.Model):
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create(self, email: str, password: str | None, **extra: object) -> "User":
+    def _create(self, email: str, password: str | None, **extra: object) -> User:
         if not email:
             raise ValueError("An email address is required.")
         email = self.normalize_email(email).lower()
@@ -49,12 +49,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra: object) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         return self._create(email, password, **extra)

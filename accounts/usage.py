@@ -5,8 +5,8 @@ characters registers ("avatar_slots", "avatars", count of the user's avatars).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.utils.functional import Promise
 

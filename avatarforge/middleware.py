@@ -1,7 +1,7 @@
 """API-wide middleware: the body size ceiling and the error format for non-DRF failures."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
