@@ -5,6 +5,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
@@ -27,7 +29,17 @@ def password() -> str:
 
 
 @pytest.fixture
-def make_user(db, password):
+def plans(db):
+    """The default plans. Transactional tests flush tables, data migrations included."""
+    from accounts.models import Plan
+    from accounts.plans import ensure_plans
+
+    ensure_plans(Plan)
+    return {plan.code: plan for plan in Plan.objects.all()}
+
+
+@pytest.fixture
+def make_user(db, password, plans):
     from accounts.models import Plan, User
 
     counter = {"n": 0}
