@@ -176,6 +176,8 @@ LLM_MAX_TOKENS = env_int("LLM_MAX_TOKENS", 512, minimum=1)
 LLM_TIMEOUT = env_int("LLM_TIMEOUT", 60, minimum=1)
 LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 12, minimum=1)
 EMBEDDED_LLM_PORT = env_int("EMBEDDED_LLM_PORT", 8001, minimum=1, maximum=65535)
+# The model (a name from LLM_MODELS) the character creation wizard asks; empty = the default model.
+CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
 
 # --- WebRTC -----------------------------------------------------------------------------------
 STUN_URLS = env_list("STUN_URLS", [])
