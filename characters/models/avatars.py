@@ -76,6 +76,11 @@ class Avatar(models.Model):
         default=False,
         help_text=_("Needed to use an author-only avatar in a call."),
     )
+    owner_has_license = models.BooleanField(
+        _("uploader declares they hold a license from the author"),
+        default=False,
+        help_text=_("Needed to use an avatar restricted to explicitly licensed persons in a call."),
+    )
     is_shared = models.BooleanField(
         _("shared with other users"),
         default=False,
