@@ -1,0 +1,1 @@
+"""Test support: a fake OpenAI-compatible server and shared fixtures."""
