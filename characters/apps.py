@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class CharactersConfig(AppConfig):
     name = "characters"
     verbose_name = _("Characters")
+
+    def ready(self) -> None:
+        from accounts.usage import register_counter
+
+        from .models import Actor, Avatar
+
+        # Plan limits of the avatar library (enforced in characters.avatar_services).
+        register_counter("avatar_slots", _("avatars"), lambda user_id: Avatar.objects.filter(owner_id=user_id).count())
+        register_counter("actor_slots", _("actors"), lambda user_id: Actor.objects.filter(owner_id=user_id).count())
