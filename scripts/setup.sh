@@ -51,6 +51,6 @@ if [ "${SETUP_SKIP_DB:-0}" != "1" ]; then
   export AVATARFORGE_EMBEDDED=1
   python manage.py migrate --noinput -v 0
   python manage.py ensure_demo
-  for cmd in ${SETUP_DATA_COMMANDS:-}; do python manage.py "$cmd"; done
+  for cmd in ${SETUP_DATA_COMMANDS:-load_presets}; do python manage.py "$cmd"; done
 fi
 echo "[setup] done"
