@@ -286,13 +286,15 @@ def _commit_upload(
 ) -> Avatar:
     """Re-check duplicates and conflicts under the owner's row lock and write the row."""
     vrm_version = fields["vrm_version"]
-    target: Avatar | None = None
-    if on_conflict == "overwrite":
-        User.objects.select_for_update().filter(pk=owner.pk).first()  # same lock order as uploads
-        target = Avatar.objects.select_for_update().filter(owner=owner, name=display_name, vrm_version=vrm_version).first()
+    # Every upload of this owner serializes on the user row from here on, so the checks below
+    # see each other's committed rows (two identical uploads: one wins, one is a duplicate).
+    User.objects.select_for_update().filter(pk=owner.pk).first()
     existing = Avatar.objects.filter(owner=owner, file_hash=fields["file_hash"]).first()
     if existing is not None:
         raise _duplicate_error(existing)
+    target: Avatar | None = None
+    if on_conflict == "overwrite":
+        target = Avatar.objects.select_for_update().filter(owner=owner, name=display_name, vrm_version=vrm_version).first()
     if target is None:
         try:
             lock_user_for_limit(user_id=owner.pk, limit="avatar_slots")
