@@ -1,0 +1,163 @@
+// AvatarView: one avatar on the page. Owns a canvas inside a container, the renderer for the
+// avatar kind (2D canvas or VRM; switching kind swaps the canvas, since a canvas can't change
+// context type), and the animation-frame loop that asks `source(tMs)` for the parameters to draw.
+// Measures its render fps. A VRM that can't be shown (no WebGL, bad file) falls back to 2D and
+// reports why through onFallback.
+import { Canvas2DRenderer } from "./renderer2d.js";
+import { DEFAULT_2D_KEY } from "./characters2d.js";
+
+export class AvatarView {
+  /**
+   * @param {HTMLElement} container
+   * @param {{source: (tMs:number) => import("./params.js").AvatarParams, onRendered?: (tMs:number) => void,
+   *          maxFps?: number, mirror?: boolean, onFallback?: (code:string) => void}} opts
+   */
+  constructor(container, { source, onRendered = null, maxFps = 0, mirror = false, onFallback = null }) {
+    this.container = container;
+    this.source = source;
+    this.onRendered = onRendered;
+    this.maxFps = maxFps;
+    this.mirror = mirror;
+    this.onFallback = onFallback || (() => {});
+    this.renderer = null;
+    this.canvas = null;
+    this.desc = null;
+    this.running = false;
+    this.frames = [];
+    this._raf = 0;
+    this._last = 0;
+    this._loadToken = 0;
+    this._ro = new ResizeObserver(() => this._fit());
+    this._ro.observe(container);
+  }
+
+  /** Kind currently shown: "2d" or "vrm". */
+  get kind() {
+    return this.renderer ? this.renderer.kind : null;
+  }
+
+  _newCanvas() {
+    const canvas = document.createElement("canvas");
+    canvas.className = "avatar-canvas";
+    if (this.mirror) canvas.classList.add("mirrored");
+    return canvas;
+  }
+
+  _swap(canvas, renderer) {
+    if (this.renderer) this.renderer.dispose();
+    if (this.canvas) this.canvas.remove();
+    this.canvas = canvas;
+    this.renderer = renderer;
+    this.container.appendChild(canvas);
+    this._fit(true);
+  }
+
+  /** Show a built-in 2D character. */
+  show2d(key = DEFAULT_2D_KEY) {
+    this._loadToken++;
+    if (this.renderer && this.renderer.kind === "2d") {
+      this.renderer.setCharacter(key);
+    } else {
+      const canvas = this._newCanvas();
+      this._swap(canvas, new Canvas2DRenderer(canvas, key));
+    }
+    this.desc = { renderer: "2d", key: this.renderer.key };
+    return this.desc;
+  }
+
+  /**
+   * Show a VRM from bytes. Resolves with true when shown, false when it fell back to 2D.
+   * @param {ArrayBuffer} buffer
+   */
+  async showVrm(buffer, { fallbackKey = DEFAULT_2D_KEY } = {}) {
+    const token = ++this._loadToken;
+    let mod;
+    try {
+      mod = await import("./vrm_renderer.js");
+    } catch (err) {
+      return this._fallback("vrm_failed", fallbackKey, token);
+    }
+    if (!mod.webglAvailable()) return this._fallback("webgl_unavailable", fallbackKey, token);
+    const canvas = this._newCanvas();
+    let renderer;
+    try {
+      renderer = new mod.VrmRenderer(canvas);
+      // Size before loading so framing uses the right aspect.
+      const { w, h } = this._size();
+      renderer.resize(w, h);
+      await renderer.load(buffer);
+    } catch (err) {
+      console.warn("VRM could not be shown", err);
+      if (renderer) renderer.dispose();
+      return this._fallback(err && err.code === "webgl_unavailable" ? "webgl_unavailable" : "vrm_failed", fallbackKey, token);
+    }
+    if (token !== this._loadToken) {
+      renderer.dispose();
+      return false;
+    }
+    this._swap(canvas, renderer);
+    this.desc = { renderer: "vrm" };
+    return true;
+  }
+
+  _fallback(code, key, token) {
+    if (token === this._loadToken) {
+      this.show2d(key);
+      this.onFallback(code);
+    }
+    return false;
+  }
+
+  _size() {
+    const r = this.container.getBoundingClientRect();
+    // Pixel ratio 1 for VRM (software GL), up to 2 for 2D (cheap, looks sharp).
+    const dpr = this.renderer && this.renderer.kind === "2d" ? Math.min(2, window.devicePixelRatio || 1) : 1;
+    return { w: Math.max(64, Math.round(r.width * dpr)), h: Math.max(64, Math.round(r.height * dpr)) };
+  }
+
+  _fit() {
+    if (!this.renderer) return;
+    const { w, h } = this._size();
+    this.renderer.resize(w, h);
+  }
+
+  start() {
+    if (this.running) return;
+    this.running = true;
+    const loop = (t) => {
+      if (!this.running) return;
+      this._raf = requestAnimationFrame(loop);
+      if (this.maxFps && t - this._last < 1000 / this.maxFps - 2) return;
+      this._last = t;
+      if (!this.renderer) return;
+      const params = this.source(t);
+      this.renderer.render(params, t);
+      const now = performance.now();
+      this.frames.push(now);
+      if (this.frames.length > 240) this.frames.splice(0, this.frames.length - 240);
+      if (this.onRendered) this.onRendered(now);
+    };
+    this._raf = requestAnimationFrame(loop);
+  }
+
+  stop() {
+    this.running = false;
+    cancelAnimationFrame(this._raf);
+  }
+
+  /** Render fps over the last `windowMs`. */
+  fps(windowMs = 2000) {
+    const now = performance.now();
+    const recent = this.frames.filter((t) => now - t <= windowMs);
+    if (recent.length < 2) return 0;
+    return ((recent.length - 1) * 1000) / (recent[recent.length - 1] - recent[0]);
+  }
+
+  dispose() {
+    this.stop();
+    this._ro.disconnect();
+    if (this.renderer) this.renderer.dispose();
+    if (this.canvas) this.canvas.remove();
+    this.renderer = null;
+  }
+}

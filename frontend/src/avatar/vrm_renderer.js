@@ -1,0 +1,244 @@
+// VRM avatar renderer (three + @pixiv/three-vrm) driven by the shared parameter object:
+//   - expressions: blink / blinkLeft / blinkRight from the eye blendshapes, aa/ih/ou/ee/oh from
+//     mouth shapes, happy/angry/sad/surprised/relaxed from the whole face;
+//   - ARKit-named custom expressions (e.g. "jawOpen", "eyeBlinkLeft") get their blendshape
+//     directly when the model has them;
+//   - neck/head bones from head rotation, lookAt from gaze, spring bones updated;
+//   - VRM 0.x models are turned to face the camera.
+// Sized for software GL (no antialiasing, pixel ratio 1): Godette at 640x480 runs ~20-28 fps
+// under SwiftShader.
+import * as THREE from "three";
+import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
+import { BLENDSHAPE_NAMES, BS, clamp01, gaze } from "./params.js";
+
+export class WebGLUnavailableError extends Error {
+  constructor(message) {
+    super(message || "WebGL is not available");
+    this.code = "webgl_unavailable";
+  }
+}
+
+/** True when a WebGL (1 or 2) context can be created here. */
+export function webglAvailable() {
+  try {
+    const c = document.createElement("canvas");
+    const gl = c.getContext("webgl2") || c.getContext("webgl");
+    if (!gl) return false;
+    const lose = gl.getExtension("WEBGL_lose_context");
+    if (lose) lose.loseContext();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ARKIT_LOWER = new Map(BLENDSHAPE_NAMES.map((n, i) => [n.toLowerCase(), i]));
+
+/** Preset expression weights from blendshapes (shared with tests through `presetWeights`). */
+export function presetWeights(p) {
+  const b = p.blendshapes;
+  const smile = (b[BS.mouthSmileLeft] + b[BS.mouthSmileRight]) * 0.5;
+  const frown = (b[BS.mouthFrownLeft] + b[BS.mouthFrownRight]) * 0.5;
+  const browDown = (b[BS.browDownLeft] + b[BS.browDownRight]) * 0.5;
+  const browUp = b[BS.browInnerUp] * 0.6 + (b[BS.browOuterUpLeft] + b[BS.browOuterUpRight]) * 0.2;
+  const wide = (b[BS.eyeWideLeft] + b[BS.eyeWideRight]) * 0.5;
+  const jaw = clamp01(b[BS.jawOpen] - b[BS.mouthClose] * 0.5);
+  const funnel = b[BS.mouthFunnel];
+  const pucker = b[BS.mouthPucker];
+  const stretch = (b[BS.mouthStretchLeft] + b[BS.mouthStretchRight]) * 0.5;
+  const happy = clamp01((smile - 0.25) / 0.6);
+  const surprised = clamp01((browUp * 0.6 + wide * 0.6 + jaw * 0.4 - 0.35) * 1.6);
+  const angry = clamp01((browDown - 0.25) * 1.6) * (1 - happy);
+  const sad = clamp01((frown * 0.8 + b[BS.browInnerUp] * 0.4 - browDown * 0.3 - 0.2) * 1.5) * (1 - happy);
+  // Visemes: open jaw = aa; rounded = ou/oh; spread = ee/ih.
+  const round = clamp01(pucker + funnel * 0.5);
+  const aa = clamp01(jaw * 1.6 * (1 - round * 0.7));
+  const oh = clamp01(funnel * 1.2 * (jaw > 0.08 ? 1 : 0.5));
+  const ou = clamp01(pucker * 1.2 * (1 - funnel * 0.5));
+  const ee = clamp01(stretch * 1.5 + (jaw > 0.05 ? smile * 0.2 : 0)) * (1 - round);
+  const ih = clamp01(jaw * 0.6 * stretch * 2);
+  // Smiling squints the eyes: don't let the blink eat the happy eye shape twice.
+  const blinkL = clamp01((b[BS.eyeBlinkLeft] - 0.1) / 0.75);
+  const blinkR = clamp01((b[BS.eyeBlinkRight] - 0.1) / 0.75);
+  return {
+    blinkLeft: blinkL * (1 - happy * 0.5),
+    blinkRight: blinkR * (1 - happy * 0.5),
+    blink: Math.min(blinkL, blinkR) * (1 - happy * 0.5),
+    aa, ih, ou, ee, oh,
+    happy: happy * 0.9,
+    angry,
+    sad,
+    surprised,
+    relaxed: 0,
+  };
+}
+
+export class VrmRenderer {
+  constructor(canvas) {
+    this.kind = "vrm";
+    this.canvas = canvas;
+    this.vrm = null;
+    this.meta = null;
+    let renderer;
+    try {
+      renderer = new THREE.WebGLRenderer({ canvas, antialias: false, alpha: true, powerPreference: "high-performance" });
+    } catch (err) {
+      throw new WebGLUnavailableError(String(err && err.message || err));
+    }
+    renderer.setPixelRatio(1);
+    renderer.outputColorSpace = THREE.SRGBColorSpace;
+    this.renderer = renderer;
+    this.scene = new THREE.Scene();
+    this.camera = new THREE.PerspectiveCamera(28, canvas.width / Math.max(1, canvas.height), 0.05, 20);
+    this.camera.position.set(0, 1.4, 1.2);
+    const light = new THREE.DirectionalLight(0xffffff, Math.PI * 0.9);
+    light.position.set(0.6, 1.6, 1.4);
+    this.scene.add(light, new THREE.AmbientLight(0xffffff, Math.PI * 0.45));
+    this.lastT = null;
+    this._q = new THREE.Quaternion();
+    this._e = new THREE.Euler(0, 0, 0, "YXZ");
+    this.arkit = new Map(); // expression name -> blendshape index
+    this.presets = new Set();
+  }
+
+  /** Load a VRM from bytes. @param {ArrayBuffer} buffer */
+  async load(buffer) {
+    const loader = new GLTFLoader();
+    loader.register((parser) => new VRMLoaderPlugin(parser));
+    const gltf = await loader.parseAsync(buffer, "");
+    const vrm = gltf.userData.vrm;
+    if (!vrm) throw Object.assign(new Error("The file is not a VRM avatar."), { code: "not_vrm" });
+    VRMUtils.removeUnnecessaryVertices(gltf.scene);
+    VRMUtils.combineSkeletons(gltf.scene);
+    if (vrm.meta && vrm.meta.metaVersion === "0") VRMUtils.rotateVRM0(vrm);
+    vrm.scene.traverse((o) => {
+      o.frustumCulled = false;
+    });
+    if (this.vrm) this.disposeModel();
+    this.vrm = vrm;
+    this.isVrm0 = vrm.meta && vrm.meta.metaVersion === "0";
+    this.scene.add(vrm.scene);
+    if (vrm.lookAt) vrm.lookAt.autoUpdate = false;
+    // Expressions the model has.
+    this.arkit.clear();
+    this.presets.clear();
+    const em = vrm.expressionManager;
+    if (em) {
+      for (const ex of em.expressions) {
+        const name = ex.expressionName;
+        const idx = ARKIT_LOWER.get(String(name).toLowerCase());
+        if (idx !== undefined && idx > 0) this.arkit.set(name, idx);
+        else this.presets.add(name);
+      }
+    }
+    this.frame();
+    return vrm;
+  }
+
+  /** Put the camera on a head-and-shoulders shot. */
+  frame() {
+    const vrm = this.vrm;
+    if (!vrm) return;
+    vrm.scene.updateMatrixWorld(true);
+    const head = vrm.humanoid && vrm.humanoid.getNormalizedBoneNode("head");
+    const pos = new THREE.Vector3(0, 1.4, 0);
+    if (head) head.getWorldPosition(pos);
+    else new THREE.Box3().setFromObject(vrm.scene).getCenter(pos);
+    this.target = new THREE.Vector3(pos.x, pos.y - 0.04, pos.z);
+    this.camera.position.set(pos.x, pos.y + 0.02, pos.z + 0.95);
+    this.camera.lookAt(this.target);
+  }
+
+  resize(width, height) {
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.renderer.setSize(width, height, false);
+      this.camera.aspect = width / Math.max(1, height);
+      this.camera.updateProjectionMatrix();
+    }
+  }
+
+  /** @param {import("./params.js").AvatarParams} p */
+  render(p, tMs = performance.now()) {
+    const vrm = this.vrm;
+    const dt = this.lastT === null ? 1 / 60 : Math.min(0.1, Math.max(0, (tMs - this.lastT) / 1000));
+    this.lastT = tMs;
+    if (vrm) {
+      this.applyPose(p);
+      this.applyExpressions(p);
+      vrm.update(dt);
+    }
+    this.renderer.render(this.scene, this.camera);
+  }
+
+  applyPose(p) {
+    const vrm = this.vrm;
+    const h = vrm.humanoid;
+    if (!h) return;
+    let [yaw, pitch, roll] = p.rotation;
+    // The params are as the camera sees the face; the avatar faces the camera (+z). VRM 0.x
+    // normalized bones live in a space turned 180 degrees, where pitch and roll flip sign.
+    if (this.isVrm0) {
+      pitch = -pitch;
+      roll = -roll;
+    }
+    yaw = THREE.MathUtils.clamp(yaw, -1.2, 1.2);
+    pitch = THREE.MathUtils.clamp(pitch, -0.9, 0.9);
+    roll = THREE.MathUtils.clamp(roll, -0.9, 0.9);
+    const neck = h.getNormalizedBoneNode("neck");
+    const head = h.getNormalizedBoneNode("head");
+    const spine = h.getNormalizedBoneNode("upperChest") || h.getNormalizedBoneNode("chest") || h.getNormalizedBoneNode("spine");
+    const parts = neck ? [[spine, 0.1], [neck, 0.35], [head, 0.55]] : [[spine, 0.15], [head, 0.85]];
+    for (const [node, w] of parts) {
+      if (!node) continue;
+      this._e.set(pitch * w, yaw * w, roll * w, "YXZ");
+      node.quaternion.setFromEuler(this._e);
+    }
+    if (vrm.lookAt) {
+      const g = gaze(p);
+      vrm.lookAt.yaw = g.x * 18;
+      vrm.lookAt.pitch = g.y * 12;
+    }
+  }
+
+  applyExpressions(p) {
+    const em = this.vrm.expressionManager;
+    if (!em) return;
+    const hasArkit = this.arkit.size >= 8;
+    const w = presetWeights(p);
+    for (const name of this.presets) {
+      let v = w[name];
+      if (v === undefined) v = 0;
+      // ARKit-rigged models show the face through their custom expressions; keep the presets
+      // for emotions only so nothing is applied twice.
+      if (hasArkit && !["happy", "angry", "sad", "surprised", "relaxed"].includes(name)) v = 0;
+      em.setValue(name, v);
+    }
+    for (const [name, idx] of this.arkit) em.setValue(name, p.blendshapes[idx]);
+    // Keyboard shortcuts hold expressions on top of tracking.
+    const ov = p.expressions;
+    if (ov) {
+      for (const [name, v] of Object.entries(ov)) {
+        if (em.getExpression(name)) em.setValue(name, Math.max(em.getValue(name) || 0, v));
+      }
+    }
+  }
+
+  /** Expression names the loaded model has (for UI and tests). */
+  expressionNames() {
+    return [...this.presets, ...this.arkit.keys()];
+  }
+
+  disposeModel() {
+    if (!this.vrm) return;
+    this.scene.remove(this.vrm.scene);
+    VRMUtils.deepDispose(this.vrm.scene);
+    this.vrm = null;
+  }
+
+  dispose() {
+    this.disposeModel();
+    this.renderer.dispose();
+    this.renderer.forceContextLoss();
+  }
+}

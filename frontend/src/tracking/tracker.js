@@ -1,0 +1,132 @@
+// Main-thread side of face tracking: opens the camera, hands frames to the worker
+// (face_worker.js) and reports raw results. The camera image never leaves this page: frames go
+// to the worker and are closed there; only numbers come back.
+
+/** Errors a person can act on; `code` picks the translated message on the call page. */
+export class TrackerError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.name = "TrackerError";
+    this.code = code; // camera_denied | no_camera | camera_busy | model_failed | tracking_failed | unsupported
+  }
+}
+
+/** Open the camera (no audio here: the microphone is opened separately for the call). */
+export async function openCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new TrackerError("unsupported", "getUserMedia is not available (needs HTTPS or localhost)");
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 }, facingMode: "user" },
+      audio: false,
+    });
+  } catch (err) {
+    const name = err && err.name;
+    if (name === "NotAllowedError" || name === "SecurityError") throw new TrackerError("camera_denied", String(err.message));
+    if (name === "NotFoundError" || name === "OverconstrainedError") throw new TrackerError("no_camera", String(err.message));
+    if (name === "NotReadableError" || name === "AbortError") throw new TrackerError("camera_busy", String(err.message));
+    throw new TrackerError("no_camera", String(err && err.message || err));
+  }
+}
+
+/**
+ * Runs FaceLandmarker on a camera stream in a worker.
+ * onResult({ts, found, blendshapes, matrix, procMs}) is called for every processed frame;
+ * ts is the capture time in ms (performance.timeOrigin + performance.now()).
+ */
+export class FaceTracker {
+  constructor({ workerUrl, modelUrl, wasmBase, onResult, onError }) {
+    this.workerUrl = workerUrl;
+    this.modelUrl = new URL(modelUrl, location.href).href;
+    this.wasmBase = new URL(wasmBase, location.href).href;
+    this.onResult = onResult;
+    this.onError = onError || (() => {});
+    this.worker = null;
+    this.stream = null;
+    this.mode = "none"; // "stream" (frames read in the worker) | "bitmap" (page posts ImageBitmaps)
+    this._stopped = false;
+    this._video = null;
+  }
+
+  async start(stream) {
+    this.stream = stream;
+    this._stopped = false;
+    const worker = new Worker(this.workerUrl, { type: "module", name: "face-tracker" });
+    this.worker = worker;
+    await new Promise((resolve, reject) => {
+      worker.onmessage = (e) => {
+        if (e.data.type === "ready") resolve();
+        else if (e.data.type === "error") reject(new TrackerError(e.data.code, e.data.message));
+      };
+      worker.onerror = (e) => reject(new TrackerError("model_failed", e.message || "worker failed to start"));
+      worker.postMessage({ type: "init", modelUrl: this.modelUrl, wasmBase: this.wasmBase });
+    });
+    worker.onmessage = (e) => this._onMessage(e.data);
+    worker.onerror = (e) => this.onError(new TrackerError("tracking_failed", e.message));
+    const track = stream.getVideoTracks()[0];
+    if (typeof MediaStreamTrackProcessor === "function") {
+      try {
+        // maxBufferSize 1: when tracking is busy, older frames are dropped, never queued (latency).
+        const processor = new MediaStreamTrackProcessor({ track, maxBufferSize: 1 });
+        worker.postMessage({ type: "stream", readable: processor.readable }, [processor.readable]);
+        this.mode = "stream";
+        return;
+      } catch (err) {
+        console.warn("MediaStreamTrackProcessor unavailable, posting bitmaps", err);
+      }
+    }
+    this.mode = "bitmap";
+    await this._startBitmapLoop(stream);
+  }
+
+  async _startBitmapLoop(stream) {
+    const video = document.createElement("video");
+    video.muted = true;
+    video.playsInline = true;
+    video.srcObject = stream;
+    await video.play();
+    this._video = video;
+    this._busy = false;
+    const tick = async () => {
+      if (this._stopped) return;
+      if (!this._busy && video.readyState >= 2) {
+        this._busy = true;
+        const ts = performance.timeOrigin + performance.now();
+        try {
+          const image = await createImageBitmap(video);
+          this.worker.postMessage({ type: "frame", image, ts }, [image]);
+        } catch (err) {
+          this._busy = false;
+        }
+      }
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(tick);
+      else setTimeout(tick, 15);
+    };
+    tick();
+  }
+
+  _onMessage(msg) {
+    if (msg.type === "result") this.onResult(msg);
+    else if (msg.type === "done") this._busy = false;
+    else if (msg.type === "error") this.onError(new TrackerError(msg.code, msg.message));
+  }
+
+  stop() {
+    this._stopped = true;
+    if (this.worker) {
+      this.worker.postMessage({ type: "stop" });
+      const w = this.worker;
+      setTimeout(() => w.terminate(), 200);
+      this.worker = null;
+    }
+    if (this._video) {
+      this._video.srcObject = null;
+      this._video = null;
+    }
+    if (this.stream) {
+      for (const t of this.stream.getTracks()) t.stop();
+      this.stream = null;
+    }
+  }
+}
