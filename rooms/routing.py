@@ -1,4 +1,8 @@
 """WebSocket routes of this app (gathered by avatarforge.ws_routing)."""
-from django.urls import path  # noqa: F401
+from django.urls import re_path
 
-websocket_urlpatterns: list = []
+from .consumers import RoomConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/rooms/(?P<code>[a-z0-9]{1,32})/$", RoomConsumer.as_asgi()),
+]

@@ -1,0 +1,396 @@
+"""A WebRTC avatar peer in Python (aiortc): joins a room through the real signaling endpoint,
+opens the `params` DataChannel and sends/receives parameter frames.
+
+Used by the `avatar_peer` command (practice partner, manual tests), the end-to-end tests and the
+benchmarks. It speaks exactly docs/protocol.md, like the browser does.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from .protocol import FRAME_BYTES, Frame, FrameError, decode, encode, idle_frame
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_LABEL = "params"
+
+
+def allow_loopback_candidates(*, only: bool = False) -> None:
+    """aioice leaves 127.0.0.1 out of its host candidates, so two peers on one machine without a
+    LAN address never connect. Keep it (and, with `only`, use nothing else: tests and benchmarks
+    stay on loopback, deterministic and fast)."""
+    from aioice import ice
+
+    original = getattr(ice, "_avatarforge_original_get_host_addresses", ice.get_host_addresses)
+    ice._avatarforge_original_get_host_addresses = original
+
+    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        if only:
+            return ["127.0.0.1"] if use_ipv4 else []
+        addresses = original(use_ipv4, use_ipv6)
+        return (["127.0.0.1"] if use_ipv4 else []) + addresses
+
+    ice.get_host_addresses = host_addresses
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000) % (1 << 32)
+
+
+class FrameSource:
+    """Frames to send: the idle animation, or recorded frames replayed in a loop with fresh
+    sequence numbers and timestamps."""
+
+    def __init__(self, recorded: list[Frame] | None = None) -> None:
+        self.recorded = recorded or []
+        self.seq = 0
+        self.started = time.monotonic()
+
+    def next(self) -> bytes:
+        seq = self.seq
+        self.seq = (self.seq + 1) % 65536
+        if self.recorded:
+            base = self.recorded[seq % len(self.recorded)]
+            frame = Frame(
+                seq=seq,
+                timestamp_ms=now_ms(),
+                rotation=base.rotation,
+                position=base.position,
+                blendshapes=base.blendshapes,
+                face_lost=base.face_lost,
+                speaking=base.speaking,
+            )
+        else:
+            frame = idle_frame(seq, time.monotonic() - self.started, timestamp_ms=now_ms())
+        return encode(frame)
+
+
+def load_frames(path: Path) -> list[Frame]:
+    """A recording: one frame per line, as 144 hex characters or as a JSON `values` object
+    (docs/protocol.md). Blank lines and lines starting with # are skipped."""
+    frames = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            if line.startswith("{"):
+                frames.append(Frame.from_values(json.loads(line)))
+            else:
+                frames.append(decode(bytes.fromhex(line)))
+        except (ValueError, FrameError) as exc:
+            raise ValueError(f"{path}:{number}: not a frame ({exc})") from None
+    if not frames:
+        raise ValueError(f"{path}: no frames")
+    return frames
+
+
+@dataclass
+class PeerStats:
+    sent: int = 0
+    received: int = 0
+    invalid: int = 0
+    stale: int = 0  # older than the last applied frame (reordered): dropped like a browser would
+    mirrored: int = 0
+    calls: int = 0
+    setup_ms: list[float] = field(default_factory=list)
+    sent_ns: dict[int, int] = field(default_factory=dict)  # seq -> send time (record mode)
+    received_ns: list[tuple[int, int]] = field(default_factory=list)  # (seq, receive time) (record mode)
+    received_frames: list[bytes] = field(default_factory=list)  # raw frames (record mode)
+    errors: list[str] = field(default_factory=list)
+    last_frame: Frame | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "received": self.received,
+            "invalid": self.invalid,
+            "stale": self.stale,
+            "mirrored": self.mirrored,
+            "calls": self.calls,
+            "setup_ms": [round(v, 2) for v in self.setup_ms],
+            "errors": self.errors,
+        }
+
+
+class PeerStopped(Exception):
+    pass
+
+
+class AvatarPeer:
+    """One participant. `run()` joins, takes part in calls until `duration` passes, `stop()` is
+    called, or (with `leave_when_alone`) the other participant leaves; then hangs up."""
+
+    def __init__(
+        self,
+        *,
+        ws_url: str,
+        origin: str,
+        headers: Iterable[tuple[str, str]] = (),
+        mirror: bool = False,
+        send: bool = True,
+        rate: float = 30.0,
+        source: FrameSource | None = None,
+        record: bool = False,
+        leave_when_alone: bool = False,
+        on_event: Callable[[str, dict], None] | None = None,
+    ) -> None:
+        self.ws_url = ws_url
+        self.origin = origin
+        self.headers = list(headers)
+        self.mirror = mirror
+        self.send_frames = send and not mirror
+        self.rate = rate
+        self.source = source or FrameSource()
+        self.record = record
+        self.leave_when_alone = leave_when_alone
+        self.on_event = on_event
+        self.stats = PeerStats()
+        self.joined: dict[str, Any] | None = None
+        self.peer_id: str | None = None
+        self.ws: Any = None
+        self.pc: RTCPeerConnection | None = None
+        self.channel: RTCDataChannel | None = None
+        self.last_seq: int | None = None
+        self.stopping = asyncio.Event()
+        self.channel_open = asyncio.Event()
+        self.sender: asyncio.Task | None = None
+        self.call_started = 0.0
+        self.outcome = "stopped"
+        self.pc_tasks: set[asyncio.Task] = set()
+
+    # --- public ------------------------------------------------------------------------------
+
+    def stop(self, outcome: str = "stopped") -> None:
+        self.outcome = outcome
+        self.stopping.set()
+
+    async def run(self, *, duration: float | None = None) -> PeerStats:
+        import websockets
+
+        self.call_started = time.perf_counter()
+        async with websockets.connect(
+            self.ws_url,
+            origin=self.origin,
+            additional_headers=self.headers,
+            max_size=2**20,
+            open_timeout=15,
+            ping_interval=20,
+        ) as ws:
+            self.ws = ws
+            await self._send({"type": "join"})
+            reader = asyncio.ensure_future(self._read_loop())
+            stopper = asyncio.ensure_future(self.stopping.wait())
+            waiters = {reader, stopper}
+            try:
+                done, _pending = await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    self.outcome = "duration"
+                if reader in done and reader.exception() is not None:
+                    raise reader.exception()  # type: ignore[misc]
+            finally:
+                for task in waiters:
+                    task.cancel()
+                await self._close_call()
+                with contextlib.suppress(Exception):
+                    await self._send({"type": "hangup"})
+        return self.stats
+
+    # --- signaling -----------------------------------------------------------------------------
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    def _emit(self, name: str, data: dict) -> None:
+        if self.on_event:
+            self.on_event(name, data)
+
+    async def _read_loop(self) -> None:
+        import websockets
+
+        try:
+            async for raw in self.ws:
+                if isinstance(raw, bytes):
+                    continue
+                await self._on_message(json.loads(raw))
+        except websockets.ConnectionClosed:
+            pass
+        if not self.stopping.is_set():
+            self.stop("socket_closed")
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        self._emit(kind or "?", message)
+        if kind == "joined":
+            self.joined = message
+            self.peer_id = message["peer_id"]
+            if message.get("initiator"):
+                await self._offer()
+        elif kind == "peer_joined":
+            await self._close_call()  # the newcomer offers; start clean
+            self.call_started = time.perf_counter()
+        elif kind == "offer":
+            await self._answer(message["sdp"])
+        elif kind == "answer":
+            if self.pc is not None:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=message["sdp"], type="answer"))
+        elif kind == "candidate":
+            await self._add_candidate(message.get("candidate"))
+        elif kind == "peer_left":
+            await self._close_call()
+            if self.leave_when_alone:
+                self.stop("peer_left")
+        elif kind == "room_closed":
+            self.stop("room_closed")
+        elif kind == "error":
+            self.stats.errors.append(message.get("code", "error"))
+            if message.get("code") in ("room_full", "room_closed", "room_not_found", "not_authenticated",
+                                       "replaced", "too_many_errors"):
+                self.stop(message["code"])
+
+    def _ice_servers(self) -> list[RTCIceServer]:
+        servers = []
+        for server in (self.joined or {}).get("ice_servers", []):
+            servers.append(RTCIceServer(urls=server["urls"], username=server.get("username"),
+                                        credential=server.get("credential")))
+        return servers
+
+    def _new_pc(self) -> RTCPeerConnection:
+        # Always an explicit configuration: aiortc's default adds a public STUN server, which
+        # fails (slowly) on machines without internet access.
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers()))
+        self.pc = pc
+        self.channel_open.clear()
+        self.last_seq = None
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: RTCDataChannel) -> None:
+            if channel.label == CHANNEL_LABEL:
+                self._wire_channel(channel)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            self._emit("connection_state", {"state": pc.connectionState})
+
+        return pc
+
+    def _wire_channel(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+
+        def opened() -> None:
+            if self.channel_open.is_set():
+                return
+            self.channel_open.set()
+            self.stats.calls += 1
+            self.stats.setup_ms.append((time.perf_counter() - self.call_started) * 1000)
+            self._emit("channel_open", {})
+            if self.send_frames and self.sender is None:
+                self.sender = asyncio.ensure_future(self._send_loop(channel))
+
+        if channel.readyState == "open":
+            opened()
+        else:
+            channel.on("open", opened)
+
+        @channel.on("message")
+        def on_message(data: Any) -> None:
+            self._on_frame(channel, data)
+
+    def _on_frame(self, channel: RTCDataChannel, data: Any) -> None:
+        if not isinstance(data, bytes):
+            self.stats.invalid += 1
+            return
+        received = time.time_ns()
+        try:
+            frame = decode(data)
+        except FrameError:
+            self.stats.invalid += 1
+            return
+        self.stats.received += 1
+        if self.last_seq is not None and not (1 <= (frame.seq - self.last_seq) % 65536 <= 32767):
+            self.stats.stale += 1
+        else:
+            self.last_seq = frame.seq
+            self.stats.last_frame = frame
+        if self.record:
+            self.stats.received_ns.append((frame.seq, received))
+            self.stats.received_frames.append(bytes(data))
+        if self.mirror and channel.readyState == "open":
+            channel.send(data)
+            self.stats.mirrored += 1
+
+    async def _send_loop(self, channel: RTCDataChannel) -> None:
+        interval = 1.0 / self.rate
+        next_at = time.perf_counter()
+        try:
+            while channel.readyState == "open":
+                data = self.source.next()
+                assert len(data) == FRAME_BYTES
+                if self.record:
+                    self.stats.sent_ns[int.from_bytes(data[2:4], "little")] = time.time_ns()
+                channel.send(data)
+                self.stats.sent += 1
+                next_at += interval
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        finally:
+            self.sender = None
+
+    async def _offer(self) -> None:
+        await self._close_call()
+        pc = self._new_pc()
+        channel = pc.createDataChannel(CHANNEL_LABEL, ordered=False, maxRetransmits=0)
+        self._wire_channel(channel)
+        await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers all candidates here
+        await self._send({"type": "offer", "sdp": pc.localDescription.sdp})
+
+    async def _answer(self, sdp: str) -> None:
+        await self._close_call()
+        pc = self._new_pc()
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await self._send({"type": "answer", "sdp": pc.localDescription.sdp})
+
+    async def _add_candidate(self, candidate: dict | None) -> None:
+        if self.pc is None:
+            return
+        if candidate is None:
+            await self.pc.addIceCandidate(None)
+            return
+        text = candidate.get("candidate") or ""
+        if not text:
+            return
+        ice = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
+        ice.sdpMid = candidate.get("sdpMid")
+        ice.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        with contextlib.suppress(Exception):  # a candidate for a transport we do not use
+            await self.pc.addIceCandidate(ice)
+
+    async def _close_call(self) -> None:
+        if self.sender is not None:
+            self.sender.cancel()
+            self.sender = None
+        pc, self.pc, self.channel = self.pc, None, None
+        self.channel_open.clear()
+        if pc is not None:
+            await pc.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]

@@ -1,0 +1,171 @@
+"""Room writes: create, close, invite, redeem, start the practice partner."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from avatarforge.errors import AppError, Conflict, Forbidden, LimitExceeded, NotFound, ServiceUnavailable
+
+from . import practice, state
+from .models import Room, RoomInvite
+from .selectors import GUEST_SESSION_KEY, Participant, count_open_rooms
+
+logger = logging.getLogger(__name__)
+
+MAX_OPEN_ROOMS_PER_USER = 20
+INVITE_TTL = timedelta(hours=24)
+PRACTICE_INVITE_TTL = timedelta(minutes=2)
+INVITE_SALT = "rooms.invite"
+GUEST_NAME_MAX = 40
+
+
+class RoomGone(AppError):
+    status = 410
+    code = "room_closed"
+    default_message = "This room is closed."
+
+
+def _require_open(room: Room) -> None:
+    if not room.is_open:
+        raise RoomGone(_("This room has been closed or has expired. Create a new one."))
+
+
+def _require_owner(room: Room, user: User) -> None:
+    if room.owner_id != user.pk:
+        raise Forbidden(_("Only the room's owner can do this."), code="not_room_owner")
+
+
+@transaction.atomic
+def create_room(*, owner: User, title: str = "") -> Room:
+    # Serialize on the user's row so two concurrent creates cannot both pass the cap.
+    User.objects.select_for_update().get(pk=owner.pk)
+    if count_open_rooms(user_id=owner.pk) >= MAX_OPEN_ROOMS_PER_USER:
+        raise LimitExceeded(
+            _("You have %(n)d open rooms, the most allowed. Close one first.") % {"n": MAX_OPEN_ROOMS_PER_USER},
+            code="too_many_rooms",
+            details={"allowed": MAX_OPEN_ROOMS_PER_USER},
+        )
+    now = timezone.now()
+    return Room.objects.create(
+        owner=owner, title=title.strip()[:80], created_at=now, expires_at=now + timedelta(hours=settings.ROOM_TTL_HOURS)
+    )
+
+
+def notify_room_closed(code: str, reason: str) -> None:
+    """Tell connected sockets and forget the call's live state (seats)."""
+    seats = state.forget_sync(code)
+    layer = get_channel_layer()
+    for seat in seats:
+        if seat.channel and layer is not None:
+            try:
+                async_to_sync(layer.send)(seat.channel, {"type": "rooms.closed", "reason": reason})
+            except Exception:  # a full or vanished channel must not fail the close
+                logger.warning("could not notify a socket of room %s closing", code)
+    cache.delete(state.practice_key(code))
+
+
+@transaction.atomic
+def close_room(*, room_id: int, user: User) -> Room:
+    room = Room.objects.select_for_update().filter(pk=room_id).first()
+    if room is None:
+        raise NotFound(_("No such room."), code="room_not_found")
+    _require_owner(room, user)
+    if room.closed_at is None:
+        room.closed_at = timezone.now()
+        room.save(update_fields=["closed_at"])
+    code = room.code
+    transaction.on_commit(lambda: notify_room_closed(code, "closed"))
+    return room
+
+
+def invite_token(invite: RoomInvite) -> str:
+    return signing.dumps(str(invite.pk), salt=INVITE_SALT, compress=False)
+
+
+@transaction.atomic
+def create_invite(*, room: Room, user: User) -> tuple[RoomInvite, str]:
+    """A one-time guest link. Returns the invite and its token (the link's secret part)."""
+    _require_owner(room, user)
+    _require_open(room)
+    invite = RoomInvite.objects.create(
+        room=room, created_by=user, expires_at=min(room.expires_at, timezone.now() + INVITE_TTL)
+    )
+    return invite, invite_token(invite)
+
+
+def clean_guest_name(raw: str) -> str:
+    name = " ".join((raw or "").split())[:GUEST_NAME_MAX]
+    if not name or any(ord(ch) < 32 for ch in name):
+        raise AppError(_("Enter a display name."), code="guest_name_required")
+    return name
+
+
+@transaction.atomic
+def redeem_invite(*, token: str, name: str) -> tuple[Room, dict]:
+    """Use a guest invite once. Returns the room and the guest record for the guest's session."""
+    guest_name = clean_guest_name(name)
+    invalid = AppError(
+        _("This invite link is not valid any more. Ask the room's owner for a new one."), code="invite_invalid"
+    )
+    try:
+        invite_id = uuid.UUID(signing.loads(token[:200], salt=INVITE_SALT))
+    except (signing.BadSignature, ValueError, TypeError):
+        raise invalid from None
+    invite = RoomInvite.objects.select_for_update().select_related("room").filter(pk=invite_id).first()
+    if invite is None or not invite.is_usable:
+        raise invalid
+    _require_open(invite.room)
+    invite.used_at = timezone.now()
+    invite.save(update_fields=["used_at"])
+    return invite.room, {"id": uuid.uuid4().hex, "name": guest_name}
+
+
+def start_practice(*, room: Room, participant: Participant) -> None:
+    """Start the practice-partner mirror peer for this room: at most one per room (a cache key
+    taken with `add`, shared by all processes), only while a seat is free, outside the request
+    (a supervised subprocess with a hard time limit)."""
+    _require_open(room)
+    seats = state.get_seats_sync(room.code)
+    if all(seat is not None and seat.identity != participant.identity for seat in seats):
+        raise Conflict(_("Two people are already in this room."), code="room_full")
+    key = state.practice_key(room.code)
+    if not cache.add(key, "starting", timeout=practice.HARD_LIMIT_S + 60):
+        raise Conflict(_("The practice partner is already in this room."), code="practice_running")
+    try:
+        with transaction.atomic():
+            invite = RoomInvite.objects.create(
+                room=room,
+                created_by=room.owner,
+                for_practice=True,
+                expires_at=min(room.expires_at, timezone.now() + PRACTICE_INVITE_TTL),
+            )
+        practice.spawn(room_code=room.code, invite_token=invite_token(invite), lock_key=key)
+    except Exception as exc:
+        cache.delete(key)
+        logger.exception("practice partner could not start for room %s", room.code)
+        raise ServiceUnavailable(
+            _("The practice partner could not start. Try again shortly."), code="practice_unavailable"
+        ) from exc
+
+
+def remember_guest(*, session: Any, room_code: str, guest: dict) -> None:
+    """Store a redeemed guest seat right in the guest's session; the socket checks it in connect."""
+    guests = dict(session.get(GUEST_SESSION_KEY) or {})
+    guests.pop(room_code, None)
+    guests[room_code] = guest
+    while len(guests) > 20:  # a session is not a place to pile up old rooms
+        guests.pop(next(iter(guests)))
+    session[GUEST_SESSION_KEY] = guests
+    session.modified = True

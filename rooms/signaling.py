@@ -1,0 +1,172 @@
+"""Validation of signaling messages (docs/protocol.md, section 2). Pure functions, no I/O: the
+consumer calls `parse_client_message` and relays only what it returns, so unknown fields never
+reach the other participant."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+MAX_MESSAGE_CHARS = 32_768
+MAX_SDP_CHARS = 16_384
+MAX_CANDIDATE_CHARS = 1_024
+MAX_AVATAR_CHARS = 4_096
+RATE_BURST = 50  # messages
+RATE_PER_S = 20.0
+ERROR_LIMIT = 10  # errors ...
+ERROR_WINDOW_S = 30.0  # ... within this many seconds close the socket
+
+RELAYED_TYPES = ("offer", "answer", "candidate", "avatar")
+CLIENT_TYPES = ("join", "ping", "hangup", *RELAYED_TYPES)
+RENDERERS = ("2d", "vrm")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class SignalError(Exception):
+    """A message the server refuses; sent back as an error frame with this code."""
+
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
+        self.code = code
+        self.message = message
+        self.details = details
+        super().__init__(message)
+
+
+def _invalid(details: dict[str, str]) -> SignalError:
+    return SignalError("invalid_message", _("This message is missing a field or has a wrong one."), details)
+
+
+def decode_text(text: str | None, binary: bytes | None) -> dict[str, Any]:
+    if text is None:
+        raise SignalError("invalid_json", _("Send JSON text messages, not binary ones."))
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise SignalError(
+            "message_too_large",
+            _("The message is too large (at most %(n)d characters).") % {"n": MAX_MESSAGE_CHARS},
+            {"max_chars": MAX_MESSAGE_CHARS},
+        )
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise SignalError("invalid_json", _("The message is not valid JSON.")) from None
+    if not isinstance(message, dict):
+        raise SignalError("invalid_json", _("The message must be a JSON object."))
+    return message
+
+
+def _sdp(message: dict[str, Any]) -> str:
+    sdp = message.get("sdp")
+    if not isinstance(sdp, str) or not sdp:
+        raise _invalid({"sdp": "required"})
+    if len(sdp) > MAX_SDP_CHARS:
+        raise SignalError(
+            "sdp_too_large",
+            _("The session description is too large (at most %(n)d characters).") % {"n": MAX_SDP_CHARS},
+            {"max_chars": MAX_SDP_CHARS},
+        )
+    return sdp
+
+
+def _candidate(message: dict[str, Any]) -> dict[str, Any] | None:
+    if "candidate" not in message:
+        raise _invalid({"candidate": "required"})
+    raw = message["candidate"]
+    if raw is None:
+        return None  # end of candidates
+    if not isinstance(raw, dict):
+        raise _invalid({"candidate": "must be an object or null"})
+    text = raw.get("candidate")
+    if not isinstance(text, str):
+        raise _invalid({"candidate.candidate": "must be a string"})
+    if len(text) > MAX_CANDIDATE_CHARS:
+        raise SignalError(
+            "candidate_too_large",
+            _("The ICE candidate is too large (at most %(n)d characters).") % {"n": MAX_CANDIDATE_CHARS},
+            {"max_chars": MAX_CANDIDATE_CHARS},
+        )
+    mid = raw.get("sdpMid")
+    index = raw.get("sdpMLineIndex")
+    ufrag = raw.get("usernameFragment")
+    if mid is not None and (not isinstance(mid, str) or len(mid) > 64):
+        raise _invalid({"candidate.sdpMid": "must be a short string or null"})
+    if index is not None and (not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 1024):
+        raise _invalid({"candidate.sdpMLineIndex": "must be a small integer or null"})
+    if ufrag is not None and (not isinstance(ufrag, str) or len(ufrag) > 256):
+        raise _invalid({"candidate.usernameFragment": "must be a short string or null"})
+    return {"candidate": text, "sdpMid": mid, "sdpMLineIndex": index, "usernameFragment": ufrag}
+
+
+def _avatar(message: dict[str, Any]) -> dict[str, Any]:
+    avatar = message.get("avatar")
+    if not isinstance(avatar, dict):
+        raise _invalid({"avatar": "must be an object"})
+    if len(json.dumps(avatar, separators=(",", ":"))) > MAX_AVATAR_CHARS:
+        raise SignalError(
+            "avatar_too_large",
+            _("The avatar description is too large (at most %(n)d characters).") % {"n": MAX_AVATAR_CHARS},
+            {"max_chars": MAX_AVATAR_CHARS},
+        )
+    renderer = avatar.get("renderer")
+    if renderer not in RENDERERS:
+        raise _invalid({"avatar.renderer": "must be one of 2d, vrm"})
+    file_hash = avatar.get("fileHash")
+    if file_hash is not None and (not isinstance(file_hash, str) or not _HEX64.match(file_hash)):
+        raise _invalid({"avatar.fileHash": "must be 64 lower-case hex characters or null"})
+    if renderer == "vrm" and file_hash is None:
+        raise _invalid({"avatar.fileHash": "required for vrm avatars"})
+    clean: dict[str, Any] = {"renderer": renderer, "fileHash": file_hash}
+    for key in ("id", "name"):
+        value = avatar.get(key)
+        if value is not None and (not isinstance(value, (str, int)) or isinstance(value, bool) or len(str(value)) > 200):
+            raise _invalid({f"avatar.{key}": "must be a short string"})
+        clean[key] = value
+    license_card = avatar.get("license")
+    if license_card is not None and not isinstance(license_card, dict):
+        raise _invalid({"avatar.license": "must be an object or null"})
+    clean["license"] = license_card
+    return clean
+
+
+def parse_client_message(message: dict[str, Any]) -> dict[str, Any]:
+    """Validate a decoded message; return the cleaned message to act on (and to relay)."""
+    kind = message.get("type")
+    if kind not in CLIENT_TYPES:
+        raise SignalError(
+            "unknown_type",
+            _("Unknown message type. Use one of: %(types)s.") % {"types": ", ".join(CLIENT_TYPES)},
+            {"allowed": list(CLIENT_TYPES)},
+        )
+    if kind in ("offer", "answer"):
+        return {"type": kind, "sdp": _sdp(message)}
+    if kind == "candidate":
+        return {"type": kind, "candidate": _candidate(message)}
+    if kind == "avatar":
+        return {"type": kind, "avatar": _avatar(message)}
+    if kind == "ping":
+        t = message.get("t")
+        if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool)):
+            raise _invalid({"t": "must be a number"})
+        return {"type": kind, "t": t}
+    return {"type": kind}
+
+
+class TokenBucket:
+    """Per-connection message rate limit; lives on the consumer instance (one socket)."""
+
+    def __init__(self, *, burst: int | None = None, per_second: float | None = None) -> None:
+        self.capacity = float(burst if burst is not None else RATE_BURST)
+        self.tokens = self.capacity
+        self.rate = per_second if per_second is not None else RATE_PER_S
+        self.stamp: float | None = None
+
+    def take(self, now: float) -> float:
+        """Take one token; returns 0 when allowed, else seconds until one is available."""
+        if self.stamp is not None:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
