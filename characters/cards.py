@@ -66,7 +66,7 @@ _V3_TEXT = {"nickname": "nickname"}
 
 # Our fields that travel in extensions.avatarforge.fields (text) on export.
 _EXT_TEXT_FIELDS = (
-    "category", "source_work", "gender", "species", "age", "height", "job", "language",
+    "nickname", "category", "source_work", "gender", "species", "age", "height", "job", "language",
     "description", "personality", "appearance", "likes", "dislikes", "speech_style", "thoughts",
     "features", "habits", "guidelines", "worldview",
     "scenario_counterpart", "scenario_situation", "scenario_background",
