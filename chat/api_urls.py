@@ -1,3 +1,14 @@
-from django.urls import path  # noqa: F401
+"""REST API of chat, mounted at /api/chat/ (names in namespace `api`)."""
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("models", api.ModelListApi.as_view(), name="chat-models"),
+    path("emotions", api.EmotionTableApi.as_view(), name="chat-emotions"),
+    path("conversations", api.ConversationListApi.as_view(), name="chat-conversations"),
+    path("conversations/<uuid:conversation_id>", api.ConversationDetailApi.as_view(), name="chat-conversation"),
+    path("conversations/<uuid:conversation_id>/messages", api.MessageListApi.as_view(), name="chat-messages"),
+    path("conversations/<uuid:conversation_id>/cancel", api.CancelReplyApi.as_view(), name="chat-cancel"),
+    path("conversations/<uuid:conversation_id>/summaries", api.SummaryListApi.as_view(), name="chat-summaries"),
+]

@@ -1,0 +1,325 @@
+// The conversation page: transcript, composer, stop button, model selector, and the avatar that
+// shows the reply's emotion (lerp per parameter) and idles (blink, breathing, sway).
+// Talks to /ws/chat/<id>/ (see chat/replies.py for the frames). User text is only ever put in
+// the page with textContent.
+import { AvatarView } from "../avatar/view.js";
+import { createParams } from "../avatar/params.js";
+import { ExpressionAnimator } from "./expression.js";
+import { frameToParams } from "./avatar_params.js";
+
+function readJson(id) {
+  const el = document.getElementById(id);
+  return el ? JSON.parse(el.textContent) : null;
+}
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+function format(template, values) {
+  return String(template).replace(/%\((\w+)\)s/g, (_m, k) => (k in values ? String(values[k]) : ""));
+}
+
+export class ChatPage {
+  constructor(root = document) {
+    this.cfg = readJson("chat-config");
+    this.t = readJson("chat-strings") || {};
+    this.log = root.querySelector("[data-chat-log]");
+    this.form = root.querySelector("[data-chat-form]");
+    this.input = root.querySelector("[data-chat-input]");
+    this.sendButton = root.querySelector("[data-chat-send]");
+    this.stopButton = root.querySelector("[data-chat-stop]");
+    this.status = root.querySelector("[data-chat-status]");
+    this.emotionBadge = root.querySelector("[data-chat-emotion]");
+    this.modelSelect = root.querySelector("[data-chat-model]");
+    this.olderButton = root.querySelector("[data-chat-older]");
+    this.stage = root.getElementById ? root.getElementById("chat-avatar") : document.getElementById("chat-avatar");
+    this.ws = null;
+    this.retry = 0;
+    this.pending = null; // {replyId, el, textEl, userEl, sentText}
+    this.lastSent = "";
+    this.busy = false;
+    this.oldestSeq = Math.min(...this.cfg.messages.map((m) => m.seq), Infinity);
+  }
+
+  start() {
+    this.setupAvatar();
+    this.form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.send();
+    });
+    this.input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        this.send();
+      }
+    });
+    this.stopButton.addEventListener("click", () => this.stop());
+    if (this.modelSelect) this.modelSelect.addEventListener("change", () => this.changeModel());
+    if (this.olderButton) {
+      this.olderButton.hidden = !this.cfg.hasOlder;
+      this.olderButton.addEventListener("click", () => this.loadOlder());
+    }
+    this.scrollToEnd(true);
+    this.connect();
+  }
+
+  // --- avatar ---------------------------------------------------------------------------------
+  setupAvatar() {
+    this.animator = new ExpressionAnimator(this.cfg.emotions, { now: performance.now(), emotion: this.cfg.initialEmotion });
+    this.params = createParams();
+    let last = performance.now();
+    const source = (t) => {
+      const dt = Math.min(100, t - last);
+      last = t;
+      return frameToParams(this.animator.update(t, dt), this.params, this.animator.speaking);
+    };
+    if (!this.stage) return;
+    this.view = new AvatarView(this.stage, { source, maxFps: 60 });
+    const avatar = this.cfg.avatar || { kind: "2d", key: "builtin:fox" };
+    const fallbackKey = avatar.kind === "2d" ? avatar.key : "builtin:fox";
+    this.view.show2d(fallbackKey);
+    this.view.start();
+    if (avatar.kind === "vrm" && avatar.url) {
+      fetch(avatar.url, { credentials: "same-origin" })
+        .then((res) => (res.ok ? res.arrayBuffer() : Promise.reject(new Error(String(res.status)))))
+        .then((buffer) => this.view.showVrm(buffer, { fallbackKey }))
+        .catch((err) => console.warn("avatar download failed; showing the 2D face", err));
+    }
+  }
+
+  setEmotion(name) {
+    this.animator.setEmotion(name, performance.now());
+    if (this.emotionBadge) this.emotionBadge.textContent = (this.t.emotion && this.t.emotion[name]) || name;
+  }
+
+  // --- socket ---------------------------------------------------------------------------------
+  connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}${this.cfg.wsPath}`);
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      if (this.retry > 0) this.setStatus(this.t.reconnected || "");
+      this.retry = 0;
+    });
+    ws.addEventListener("message", (ev) => {
+      let frame;
+      try {
+        frame = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      this.onFrame(frame);
+    });
+    ws.addEventListener("close", (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (ev.code === 4401 || ev.code === 4404) return; // not allowed: reconnecting won't help
+      if (this.pending) this.finishPending("failed");
+      this.setStatus(this.t.connectionLost || "");
+      const delay = Math.min(15000, 500 * 2 ** this.retry++);
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  onFrame(f) {
+    switch (f.type) {
+      case "ready":
+        this.setBusy(Boolean(f.busy));
+        break;
+      case "accepted":
+        this.onAccepted(f);
+        break;
+      case "queued":
+        this.setStatus(format(this.t.queued, { position: f.position }));
+        break;
+      case "start":
+        this.setStatus(format(this.t.thinking, { name: this.cfg.characterName }));
+        break;
+      case "emotion":
+        this.setEmotion(f.emotion);
+        break;
+      case "token":
+        this.onToken(f.text);
+        break;
+      case "done":
+        this.onDone(f.message, "complete");
+        break;
+      case "cancelled":
+        this.onDone(f.message, "cancelled");
+        break;
+      case "message":
+        this.onOtherTab(f.message);
+        break;
+      case "error":
+        this.onError(f);
+        break;
+      default:
+        break;
+    }
+  }
+
+  send() {
+    const text = this.input.value.trim();
+    if (!text || this.busy) return;
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+      this.setStatus(this.t.connectionLost || "");
+      return;
+    }
+    const frame = { type: "send", text };
+    if (this.modelSelect && this.modelSelect.value) frame.model = this.modelSelect.value;
+    this.ws.send(JSON.stringify(frame));
+    this.lastSent = text;
+    this.input.value = "";
+    this.setBusy(true);
+  }
+
+  stop() {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type: "cancel" }));
+    } else {
+      fetch(this.cfg.cancelUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } });
+    }
+  }
+
+  onAccepted(f) {
+    const userEl = this.appendMessage(f.user_message);
+    const el = this.appendMessage({ role: "assistant", text: "", status: "streaming", seq: f.user_message.seq + 1 });
+    this.pending = { replyId: f.reply_id, el, textEl: el.querySelector(".msg-text"), userEl, text: "" };
+    this.animator.setSpeaking(true);
+    this.setStatus(format(this.t.thinking, { name: this.cfg.characterName }));
+  }
+
+  onToken(text) {
+    if (!this.pending) return;
+    this.pending.text += text;
+    this.pending.textEl.textContent = this.pending.text;
+    this.animator.pulse(Math.min(1, text.length / 4));
+    this.setStatus("");
+    this.scrollToEnd();
+  }
+
+  onDone(message, status) {
+    if (this.pending) {
+      if (message) {
+        this.pending.textEl.textContent = message.text;
+        this.pending.el.dataset.seq = String(message.seq);
+        if (message.emotion) this.setEmotion(message.emotion);
+      } else if (status === "cancelled" && !this.pending.text) {
+        this.pending.el.remove();
+      }
+      this.finishPending(status);
+    }
+    this.setStatus(status === "cancelled" ? this.t.stopped || "" : "");
+  }
+
+  finishPending(status) {
+    const p = this.pending;
+    this.pending = null;
+    if (p && p.el.isConnected) {
+      p.el.classList.remove("msg-streaming");
+      if (status !== "complete") {
+        p.el.classList.add(`msg-${status}`);
+        if (status === "cancelled") {
+          const note = document.createElement("span");
+          note.className = "msg-note";
+          note.textContent = this.t.stopped || "";
+          p.el.appendChild(note);
+        }
+      }
+    }
+    this.animator.setSpeaking(false);
+    this.setBusy(false);
+  }
+
+  onError(f) {
+    const details = f.details || {};
+    if (this.pending && details.reply_id === this.pending.replyId) {
+      if (details.text) {
+        // Nothing was written: the exchange was removed; give the text back.
+        this.pending.el.remove();
+        this.pending.userEl.remove();
+        this.input.value = details.text;
+      }
+      this.finishPending("failed");
+    } else if (!this.pending && this.busy && this.lastSent && !this.input.value) {
+      this.input.value = this.lastSent; // refused before it started (busy, plan limit...)
+      this.setBusy(f.code === "reply_in_progress");
+    }
+    this.setStatus(f.message || f.code, true);
+  }
+
+  onOtherTab(message) {
+    if (!message || this.log.querySelector(`[data-seq="${message.seq}"]`)) return;
+    this.appendMessage(message);
+    this.scrollToEnd();
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.sendButton.disabled = busy;
+    this.stopButton.hidden = !busy;
+  }
+
+  setStatus(text, isError = false) {
+    this.status.textContent = text || "";
+    this.status.classList.toggle("error", Boolean(isError && text));
+  }
+
+  // --- transcript -----------------------------------------------------------------------------
+  messageElement(m) {
+    const li = document.createElement("li");
+    li.className = `msg msg-${m.role}`;
+    if (m.status && m.status !== "complete") li.classList.add(`msg-${m.status}`);
+    if (m.seq) li.dataset.seq = String(m.seq);
+    const who = document.createElement("span");
+    who.className = "msg-who";
+    who.textContent = m.role === "user" ? this.t.you || "You" : this.cfg.characterName;
+    const text = document.createElement("div");
+    text.className = "msg-text";
+    text.textContent = m.text || "";
+    li.append(who, text);
+    return li;
+  }
+
+  appendMessage(m) {
+    const li = this.messageElement(m);
+    this.log.appendChild(li);
+    this.scrollToEnd(true);
+    return li;
+  }
+
+  async loadOlder() {
+    if (!Number.isFinite(this.oldestSeq)) return;
+    try {
+      const res = await fetch(`${this.cfg.messagesUrl}?before=${this.oldestSeq}&limit=50`, { credentials: "same-origin" });
+      if (!res.ok) throw new Error(String(res.status));
+      const body = await res.json();
+      const first = this.log.firstElementChild;
+      for (const m of body.results) this.log.insertBefore(this.messageElement(m), first);
+      if (body.results.length) this.oldestSeq = body.results[0].seq;
+      this.olderButton.hidden = !body.has_older;
+    } catch {
+      this.setStatus(this.t.olderFailed || "", true);
+    }
+  }
+
+  async changeModel() {
+    const res = await fetch(this.cfg.conversationUrl, {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ model: this.modelSelect.value }),
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      this.setStatus(body.message || String(res.status), true);
+    }
+  }
+
+  scrollToEnd(force = false) {
+    const el = this.log;
+    if (force || el.scrollHeight - el.scrollTop - el.clientHeight < 120) el.scrollTop = el.scrollHeight;
+  }
+}
