@@ -136,8 +136,23 @@ def call(request: HttpRequest, code: str) -> HttpResponse:
         "guest_name": participant.name if participant.is_guest else None,
         "practice_url": reverse("api:room-practice", args=[room.code]),
         "lobby_url": reverse("room_lobby", args=[room.code]),
+        "call_actors": _call_actors(request.user),
     }
     return render(request, "rooms/call.html", context)
+
+
+def _call_actors(user) -> list[dict]:
+    """The user's actors whose avatar the license lets them use in a call, with the avatar card
+    (file URL, fileHash, license card) and tracker settings, for the call page's avatar picker."""
+    if not user.is_authenticated:
+        return []
+    from characters.avatar_selectors import actors_for, avatar_card, can_use_avatar
+
+    return [
+        {"id": actor.pk, "name": actor.name, "settings": actor.settings, "avatar": avatar_card(actor.avatar)}
+        for actor in actors_for(user)[:50]
+        if can_use_avatar(user=user, avatar=actor.avatar)[0]
+    ]
 
 
 def redeem(request: HttpRequest, token: str) -> HttpResponse:
