@@ -6,6 +6,7 @@ nothing. Callers authorize first (persona_selectors); these functions trust the 
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -197,23 +198,38 @@ def import_card(*, owner: User, raw: bytes, filename: str = "", content_type: st
 def card_image(character: Character) -> bytes:
     """The picture for a PNG export: the portrait, else the VRM avatar's thumbnail, else a
     generated card image."""
-    for key in (character.portrait_key, _avatar_thumbnail_key(character)):
-        if key:
-            try:
-                with default_storage.open(key, "rb") as fh:
-                    data = fh.read()
-                if card_png.is_png(data):
-                    return data
-            except OSError:
-                logger.warning("Card image %s missing for character %s", key, character.pk)
+    if character.portrait_key:
+        try:
+            with default_storage.open(character.portrait_key, "rb") as fh:
+                data = fh.read()
+            if card_png.is_png(data):
+                return data
+        except OSError:
+            logger.warning("Portrait %s missing for character %s", character.portrait_key, character.pk)
+    thumbnail = _avatar_thumbnail_png(character)
+    if thumbnail:
+        return thumbnail
     return card_png.generated_card_image(name=character.name, seed=str(character.pk))
 
 
-def _avatar_thumbnail_key(character: Character) -> str:
+def _avatar_thumbnail_png(character: Character) -> bytes | None:
+    """The library avatar's own thumbnail (WebP, made by our avatar code) as PNG, or None."""
     avatar = character.avatar if character.avatar_id else None
     if avatar is None or not avatar.thumbnail_key or avatar.thumbnail_is_placeholder:
-        return ""
-    return avatar.thumbnail_key
+        return None
+    from PIL import Image
+
+    from .avatar_services import read_thumbnail
+
+    try:
+        with Image.open(io.BytesIO(read_thumbnail(avatar))) as img:
+            img.load()
+            out = io.BytesIO()
+            img.convert("RGBA").save(out, "PNG")
+            return out.getvalue()
+    except Exception:  # noqa: BLE001 - a missing or unreadable thumbnail only means a generated picture
+        logger.warning("Avatar thumbnail unreadable for character %s", character.pk, exc_info=True)
+        return None
 
 
 def export_card(*, character: Character, version: str, as_png: bool) -> tuple[bytes, str, str]:

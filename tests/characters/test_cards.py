@@ -269,3 +269,23 @@ def test_export_png_uses_portrait(api_client, user):
     with Image.open(io.BytesIO(exported)) as pic:
         assert pic.size == (32, 16)
         assert pic.convert("RGB").getpixel((0, 0)) == (200, 100, 50)
+
+
+@pytest.mark.django_db
+def test_export_png_uses_vrm_avatar_thumbnail(api_client, user):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from characters.models import Avatar
+
+    out = io.BytesIO()
+    Image.new("RGB", (24, 24), (10, 200, 30)).save(out, "WEBP", lossless=True)
+    key = default_storage.save("avatars/thumbs/t.webp", ContentFile(out.getvalue()))
+    avatar = Avatar.objects.create(owner=user, name="Vrm", vrm_version="1.0", file_hash="0" * 64, file_size=1,
+                                   storage_key="k", encryption_key_id="x", performance_rank="good", thumbnail_key=key)
+    character = Character.objects.create(owner=user, name="With VRM", avatar=avatar)
+    exported = api_client.get(f"/api/characters/{character.pk}/export?format=v3&as=png").content
+    with Image.open(io.BytesIO(exported)) as pic:
+        assert pic.size == (24, 24)
+        assert pic.convert("RGB").getpixel((5, 5)) == (10, 200, 30)
+    assert "ccv3" in text_chunks(exported)
