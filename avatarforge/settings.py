@@ -193,7 +193,8 @@ TURN_TTL = env_int("TURN_TTL", 3600, minimum=60, maximum=86400)
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured("Environment variable TURN_SECRET is required when TURN_URLS is set.")
 ROOM_TTL_HOURS = env_int("ROOM_TTL_HOURS", 24, minimum=1)
-# Where the practice-partner peer (a child process of Daphne) reaches this server; SITE_URL if empty.
+# Where the practice-partner peer (a child process of Daphne) reaches this server; empty: the
+# (ALLOWED_HOSTS-checked) host the request came to.
 PRACTICE_PEER_URL = env_url("PRACTICE_PEER_URL", "", schemes=("http", "https"))
 
 # --- auth, i18n -------------------------------------------------------------------------------

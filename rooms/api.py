@@ -2,6 +2,7 @@
 servers, practice partner. Validate, call one service, serialize."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -127,5 +128,6 @@ class PracticeApi(APIView):
     def post(self, request: Request, code: str) -> Response:
         room = _room_or_404(code)
         participant = _participant_or_403(request, room)
-        services.start_practice(room=room, participant=participant)
+        base_url = settings.PRACTICE_PEER_URL or request.build_absolute_uri("/")
+        services.start_practice(room=room, participant=participant, base_url=base_url)
         return Response({"status": "starting"}, status=status.HTTP_202_ACCEPTED)

@@ -107,6 +107,7 @@ class PeerStats:
     calls: int = 0
     setup_ms: list[float] = field(default_factory=list)
     sent_ns: dict[int, int] = field(default_factory=dict)  # seq -> send time (record mode)
+    sent_frames: dict[int, bytes] = field(default_factory=dict)  # seq -> frame (record mode)
     received_ns: list[tuple[int, int]] = field(default_factory=list)  # (seq, receive time) (record mode)
     received_frames: list[bytes] = field(default_factory=list)  # raw frames (record mode)
     errors: list[str] = field(default_factory=list)
@@ -339,7 +340,9 @@ class AvatarPeer:
                 data = self.source.next()
                 assert len(data) == FRAME_BYTES
                 if self.record:
-                    self.stats.sent_ns[int.from_bytes(data[2:4], "little")] = time.time_ns()
+                    seq = int.from_bytes(data[2:4], "little")
+                    self.stats.sent_ns[seq] = time.time_ns()
+                    self.stats.sent_frames[seq] = data
                 channel.send(data)
                 self.stats.sent += 1
                 next_at += interval

@@ -22,13 +22,9 @@ DURATION_S = 600  # the mirror leaves after 10 minutes...
 HARD_LIMIT_S = DURATION_S + 30  # ...and is killed if it has not
 
 
-def peer_base_url() -> str:
-    return (getattr(settings, "PRACTICE_PEER_URL", "") or settings.SITE_URL).rstrip("/")
-
-
-def command_argv(*, room_code: str, invite_token: str) -> list[str]:
+def command_argv(*, base_url: str, invite_token: str) -> list[str]:
     manage = os.path.join(settings.BASE_DIR, "manage.py")
-    invite_url = f"{peer_base_url()}/rooms/invite/{invite_token}/"
+    invite_url = f"{base_url.rstrip('/')}/rooms/invite/{invite_token}/"
     return [
         sys.executable, manage, "avatar_peer", invite_url,
         "--name", "Practice partner", "--mirror", "--leave-when-alone",
@@ -47,8 +43,10 @@ def _supervise(proc: subprocess.Popen, lock_key: str, room_code: str) -> None:
         cache.delete(lock_key)
 
 
-def spawn(*, room_code: str, invite_token: str, lock_key: str) -> subprocess.Popen:
-    argv = command_argv(room_code=room_code, invite_token=invite_token)
+def spawn(*, room_code: str, base_url: str, invite_token: str, lock_key: str) -> subprocess.Popen:
+    """Start the mirror peer. `base_url` is how it reaches this server (PRACTICE_PEER_URL, else
+    the validated host the request came to)."""
+    argv = command_argv(base_url=base_url, invite_token=invite_token)
     # The invite token is a one-time secret; pass it in argv of our own child only (not logged).
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         argv,

@@ -59,7 +59,7 @@ class InviteSerializer(serializers.Serializer):
 
 class RedeemSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=200)
-    name = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=80, allow_blank=True)  # the service cleans and checks it
 
 
 class RedeemedSerializer(serializers.Serializer):

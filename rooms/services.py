@@ -132,7 +132,7 @@ def redeem_invite(*, token: str, name: str) -> tuple[Room, dict]:
     return invite.room, {"id": uuid.uuid4().hex, "name": guest_name}
 
 
-def start_practice(*, room: Room, participant: Participant) -> None:
+def start_practice(*, room: Room, participant: Participant, base_url: str) -> None:
     """Start the practice-partner mirror peer for this room: at most one per room (a cache key
     taken with `add`, shared by all processes), only while a seat is free, outside the request
     (a supervised subprocess with a hard time limit)."""
@@ -151,7 +151,7 @@ def start_practice(*, room: Room, participant: Participant) -> None:
                 for_practice=True,
                 expires_at=min(room.expires_at, timezone.now() + PRACTICE_INVITE_TTL),
             )
-        practice.spawn(room_code=room.code, invite_token=invite_token(invite), lock_key=key)
+        practice.spawn(room_code=room.code, base_url=base_url, invite_token=invite_token(invite), lock_key=key)
     except Exception as exc:
         cache.delete(key)
         logger.exception("practice partner could not start for room %s", room.code)

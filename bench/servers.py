@@ -1,0 +1,127 @@
+"""Start real Daphne servers on loopback (free ports) for benchmarks and end-to-end tests."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    log_path: Path
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_base(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return "".join(self.lines)
+
+
+def database_url_from_settings() -> str:
+    """The DATABASE_URL of the database Django uses now (the test database under pytest)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        name = str(s["NAME"])
+        if name in (":memory:", "") or "mode=memory" in name:
+            raise RuntimeError("an in-memory SQLite database cannot be shared with a server process")
+        return f"sqlite:///{name}"
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "avatarforge.settings",
+            "AVATARFORGE_TESTING": "1",
+            "DATABASE_URL": database_url_from_settings(),
+            "REDIS_URL": settings.REDIS_URL,
+            "CHANNEL_PREFIX": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "asgi"),
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def start_daphne(env: dict[str, str], *, timeout: float = 60.0) -> Server:
+    log = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", "avatarforge.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    server = Server(proc=proc, port=0, log_path=log)
+    found = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        with log.open("w", encoding="utf-8") as out:
+            for line in proc.stdout:
+                server.lines.append(line)
+                out.write(line)
+                out.flush()
+                match = _LISTENING.search(line)
+                if match and not found.is_set():
+                    server.port = int(match.group(1))
+                    found.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not found.wait(0.1):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("Daphne did not start:\n" + server.log_text()[-3000:])
+    return server
+
+
+def stop(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+    server.log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def daphne_servers(count: int, extra_env: dict[str, str] | None = None) -> Iterator[list[Server]]:
+    env = server_env(extra_env)
+    servers: list[Server] = []
+    try:
+        for _ in range(count):
+            servers.append(start_daphne(env))
+        yield servers
+    finally:
+        for server in servers:
+            stop(server)
