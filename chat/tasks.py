@@ -14,6 +14,6 @@ def summarize_conversation(self, conversation_id: str) -> int:
         return services.summarize_conversation(conversation_id=conversation_id)
     except AppError as exc:
         # The model is down or busy: try again later; replies meanwhile use the sliding window.
-        if getattr(exc, "transient", False) or exc.status in (429, 502, 503, 504):
+        if getattr(exc, "transient", False):
             raise self.retry(exc=exc) from exc
         raise
