@@ -1,4 +1,8 @@
 """WebSocket routes of this app (gathered by avatarforge.ws_routing)."""
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from .consumers import JobProgressConsumer
+
+websocket_urlpatterns = [
+    path("ws/generate/<uuid:job_id>/", JobProgressConsumer.as_asgi()),
+]

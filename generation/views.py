@@ -1,8 +1,230 @@
-"""Pages of generation."""
+"""Pages of avatar generation: upload (with the user's jobs), the job page (live progress, previews,
+cancel/retry, crop adjuster, 3D result) and form posts that work without JavaScript."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.services import usage_for
+from avatarforge.errors import AppError
+
+from . import selectors, services
+from .api import read_upload
+from .conf import setting
+from .models import JobStatus
+from .serializers import (
+    AVATAR_PERMISSION_CHOICES,
+    BUILD_CHOICES,
+    COLOR_PARTS,
+    COMMERCIAL_CHOICES,
+    CREDIT_CHOICES,
+    HEADS_DEFAULT,
+    HEADS_MAX,
+    HEADS_MIN,
+    MODIFICATION_CHOICES,
+    STYLE_CHOICES,
+    CropSerializer,
+    clean_options,
+)
+from .stages.palette import DEFAULTS as DEFAULT_COLOURS
+
+LICENSE_FLAGS = [
+    ("allow_redistribution", _("Others may redistribute the file")),
+    ("allow_violent", _("Allow excessively violent use")),
+    ("allow_sexual", _("Allow excessively sexual use")),
+    ("allow_political", _("Allow political or religious use")),
+    ("allow_antisocial", _("Allow antisocial or hate use")),
+]
 
 
+def options_from_form(post: Any) -> dict[str, Any]:
+    """The upload form's fields as the API's options object (validated by the same serializer)."""
+    raw: dict[str, Any] = {
+        "name": post.get("name", ""),
+        "style": post.get("style") or None,
+        "heads": post.get("heads") or None,
+        "build": post.get("build") or None,
+        "license": {
+            "avatar_permission": post.get("avatar_permission") or "onlyAuthor",
+            "commercial_usage": post.get("commercial_usage") or "personalNonProfit",
+            "credit_notation": post.get("credit_notation") or "required",
+            "modification": post.get("modification") or "prohibited",
+            **{flag: post.get(flag) == "on" for flag, _label in LICENSE_FLAGS},
+        },
+    }
+    colours = {part: post.get(f"color_{part}") for part, _label in COLOR_PARTS if post.get(f"pick_{part}") == "on"}
+    if colours:
+        raw["colors"] = colours
+    return clean_options({k: v for k, v in raw.items() if v is not None})
+
+
+def _row(job: Any) -> dict[str, Any]:
+    row = selectors.summary_payload(job)
+    row["job"] = job
+    row["duration_s"] = None if row["duration_ms"] is None else row["duration_ms"] / 1000.0
+    return row
+
+
+def _form_context(request: HttpRequest, posted: dict[str, Any] | None = None, errors: Any = None) -> dict[str, Any]:
+    jobs = Paginator(selectors.jobs_for(user=request.user), 20).get_page(request.GET.get("page"))
+    usage = {u["limit"]: u for u in usage_for(user=request.user)}
+    return {
+        "jobs": jobs,
+        "rows": [_row(job) for job in jobs],
+        "styles": STYLE_CHOICES,
+        "builds": BUILD_CHOICES,
+        "heads": {"min": HEADS_MIN, "max": HEADS_MAX, "default": HEADS_DEFAULT},
+        "colour_parts": [(part, label, DEFAULT_COLOURS[part]) for part, label in COLOR_PARTS],
+        "permissions": AVATAR_PERMISSION_CHOICES,
+        "commercial": COMMERCIAL_CHOICES,
+        "credits": CREDIT_CHOICES,
+        "modifications": MODIFICATION_CHOICES,
+        "license_flags": LICENSE_FLAGS,
+        "posted": posted or {},
+        "errors": errors,
+        "max_upload_bytes": setting("GENERATION_MAX_UPLOAD_BYTES"),
+        "jobs_usage": usage.get("generation_jobs_per_day"),
+        "avatar_usage": usage.get("avatar_slots"),
+    }
+
+
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "unavailable.html", {"title": _("Avatar generation")})
+    """The upload form and the user's jobs. POST creates a job and opens its page."""
+    if request.method == "POST":
+        try:
+            photo = read_upload(request.FILES.get("image"))
+            options = options_from_form(request.POST)
+            job = services.create_job(owner=request.user, photo=photo, filename=getattr(request.FILES.get("image"), "name", ""), options=options)
+        except AppError as exc:
+            messages.error(request, exc.message)
+            details = exc.details if exc.code == "invalid" else None
+            return render(request, "generation/home.html", _form_context(request, request.POST, details), status=exc.status)
+        return redirect("generate_job", job_id=job.id)
+    return render(request, "generation/home.html", _form_context(request))
+
+
+def _links() -> dict[str, str]:
+    links = {"library": reverse("avatar_list")}
+    try:
+        links["actors"] = reverse("actor_list")
+    except NoReverseMatch:
+        pass
+    return links
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
+    job = selectors.job_for(user=request.user, job_id=job_id)
+    if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
+        job = selectors.job_for(user=request.user, job_id=job_id)
+    payload = selectors.status_payload(job)
+    strings = {
+        "cancel_failed": _("Could not cancel the job."),
+        "retry_failed": _("Could not retry the job."),
+        "connection_lost": _("Live updates paused; checking every few seconds."),
+        "loading_model": _("Loading the 3D model…"),
+        "model_failed": _("The 3D viewer could not load the model in this browser."),
+        "no_webgl": _("This browser cannot show 3D (WebGL is off). Download the VRM file instead."),
+        "recrop_failed": _("Could not start a job with this crop."),
+        "actor_created": _("Actor created."),
+        "ms": _("%(ms)s ms"),
+        "preview_alt": _("Preview: %(step)s"),
+        "photo_alt": _("Your photo"),
+        "statuses": {value: str(label) for value, label in JobStatus.choices},
+    }
+    context = {
+        "job": job,
+        "payload": payload,
+        "payload_json": payload,
+        "strings_json": strings,
+        "links": _links(),
+        "expressions": ["happy", "angry", "sad", "surprised", "relaxed", "blink", "aa", "ih", "ou", "ee", "oh"],
+        "clips": [("idle", _("Idle")), ("talk", _("Talk")), ("wave", _("Wave"))],
+    }
+    return render(request, "generation/job.html", context)
+
+
+def _run_action(request: HttpRequest, action, job_id: Any, success: str) -> HttpResponse:
+    try:
+        action(user=request.user, job_id=job_id)
+        messages.success(request, success)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    return redirect("generate_job", job_id=job_id)
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
+    return _run_action(request, services.cancel_job, job_id, _("Cancelling the job."))
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, job_id: Any) -> HttpResponse:
+    return _run_action(request, services.retry_job, job_id, _("The job continues from the step that failed."))
+
+
+@login_required
+@require_POST
+def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
+    try:
+        services.delete_job(user=request.user, job_id=job_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+        return redirect("generate_job", job_id=job_id)
+    messages.success(request, _("Job deleted. The avatar it made stays in your library."))
+    return redirect("generate_home")
+
+
+@login_required
+@require_POST
+def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
+    try:
+        crop = {key: float(request.POST.get(key, "")) for key in ("x", "y", "size")}
+        serializer = CropSerializer(data=crop)
+        if not serializer.is_valid():
+            raise AppError(_("The crop is outside the photo."), code="invalid", details=serializer.errors)
+        job = services.rerun_with_crop(user=request.user, job_id=job_id, crop=dict(serializer.validated_data))
+    except ValueError:
+        messages.error(request, _("The crop is outside the photo."))
+        return redirect("generate_job", job_id=job_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+        return redirect("generate_job", job_id=job_id)
+    return redirect("generate_job", job_id=job.id)
+
+
+@login_required
+@require_POST
+def job_actor(request: HttpRequest, job_id: Any) -> HttpResponse:
+    """“Use as my avatar”: make an actor (the avatar plus tracker settings) for calls."""
+    from characters.avatar_services import create_actor
+
+    job = selectors.job_for(user=request.user, job_id=job_id)
+    if job.avatar is None:
+        messages.error(request, _("This job has no avatar in your library yet."))
+        return redirect("generate_job", job_id=job_id)
+    try:
+        create_actor(user=request.user, name=job.avatar.name[:64], avatar_id=job.avatar.id)
+    except AppError as exc:
+        messages.error(request, exc.message)
+        return redirect("generate_job", job_id=job_id)
+    messages.success(request, _("“%(name)s” is now one of your actors: pick it when you start a call.") % {"name": job.avatar.name})
+    links = _links()
+    return redirect(links.get("actors", links["library"]))

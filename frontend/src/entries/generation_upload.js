@@ -1,0 +1,4 @@
+import { initUpload } from "../generation/upload.js";
+
+const form = document.getElementById("gen-upload");
+if (form) initUpload(form);

@@ -1,0 +1,233 @@
+"""REST API of avatar generation under /api/generate/ (the seed's generate API plus job control).
+
+POST /api/generate/                      multipart image (+ options JSON) -> 202 {job_id, status_url, ...}
+GET  /api/generate/                      the user's jobs (paginated)
+GET  /api/generate/status/<job_id>       the seed's status shape (+ stages, previews, timings)
+GET/DELETE /api/generate/<job_id>        the status / delete a finished job
+POST /api/generate/<job_id>/cancel       stop a queued or running job
+POST /api/generate/<job_id>/retry        resume a failed or cancelled job from the failed stage
+POST /api/generate/<job_id>/recrop       a new job on the same photo with {"crop": {x, y, size}}
+GET  /api/generate/<job_id>/result.vrm   the generated VRM
+GET  /api/generate/<job_id>/photo        the cleaned photo (for the crop adjuster)
+GET  /api/generate/<job_id>/stages/<stage>/preview
+GET  /api/generate/options               presets and choices for clients
+Views validate, call one service or selector, and serialize. Other users' jobs answer 404.
+"""
+from __future__ import annotations
+
+import mimetypes
+import os
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from avatarforge.errors import AppError, NotFound, PayloadTooLarge
+
+from . import selectors, services
+from .conf import setting
+from .serializers import (
+    AVATAR_PERMISSION_CHOICES,
+    BUILD_CHOICES,
+    COLOR_PARTS,
+    COMMERCIAL_CHOICES,
+    CREDIT_CHOICES,
+    HEADS_DEFAULT,
+    HEADS_MAX,
+    HEADS_MIN,
+    MODIFICATION_CHOICES,
+    STYLE_CHOICES,
+    CreatedSerializer,
+    CreateRequestSerializer,
+    RecropSerializer,
+    StatusSerializer,
+    SummarySerializer,
+    clean_options,
+)
+from .stages import LABELS, PIPELINE
+
+
+def read_upload(upload: Any) -> bytes:
+    """The uploaded bytes, refusing oversize files from their declared size before reading."""
+    if upload is None:
+        raise AppError(_("Choose a photo to upload (form field “image”)."), code="image_required", details={"image": ["required"]})
+    limit = setting("GENERATION_MAX_UPLOAD_BYTES")
+    if getattr(upload, "size", 0) > limit:
+        raise PayloadTooLarge(
+            _("The photo is %(size).1f MB; the limit is %(limit).0f MB. Use a smaller photo.") % {"size": upload.size / 2**20, "limit": limit / 2**20},
+            code="image_too_large", details={"size": upload.size, "max_bytes": limit},
+        )
+    upload.seek(0)
+    return upload.read(limit + 1)
+
+
+def file_response(name: str, *, filename: str | None = None, attachment: bool = False, content_type: str | None = None) -> FileResponse:
+    try:
+        handle = default_storage.open(name, "rb")
+    except (OSError, ValueError):
+        raise NotFound(_("This file is no longer stored."), code="file_missing") from None
+    content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type, as_attachment=attachment, filename=filename or os.path.basename(name))
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class GenerateApi(APIView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    pagination_class = LimitOffsetPagination
+
+    def get_throttles(self):
+        if self.request.method == "POST":
+            self.throttle_scope = "upload"
+            return [UserRateThrottle(), ScopedRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(responses=SummarySerializer(many=True), summary="List your generation jobs")
+    def get(self, request: Request) -> Response:
+        jobs = selectors.jobs_for(user=request.user)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        running = [j.pk for j in page if not j.is_finished]
+        if running and services.sweep_stale_jobs(job_ids=running):
+            page = list(selectors.jobs_for(user=request.user).filter(pk__in=[j.pk for j in page]))
+            page.sort(key=lambda j: j.created_at, reverse=True)
+        return paginator.get_paginated_response([selectors.summary_payload(j) for j in page])
+
+    @extend_schema(
+        request={"multipart/form-data": CreateRequestSerializer},
+        responses={202: CreatedSerializer, 400: OpenApiResponse(description="image_* / invalid"), 403: OpenApiResponse(description="generation_jobs_per_day_exceeded / avatar_slots_exceeded"), 413: OpenApiResponse(description="image_too_large")},
+        summary="Start a photo -> avatar job",
+    )
+    def post(self, request: Request) -> Response:
+        photo = read_upload(request.FILES.get("image"))
+        options = clean_options(request.data.get("options"))
+        job = services.create_job(owner=request.user, photo=photo, filename=getattr(request.FILES.get("image"), "name", ""), options=options)
+        body = {
+            "job_id": str(job.id),
+            "status": job.status,
+            "status_url": selectors.status_payload(job)["status_url"],
+            "page_url": selectors.status_payload(job)["page_url"],
+            "estimated_time": selectors.estimated_seconds(user=request.user),
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+def _fresh_status(request: Request, job_id: Any) -> dict[str, Any]:
+    job = selectors.job_for(user=request.user, job_id=job_id)
+    if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
+        job = selectors.job_for(user=request.user, job_id=job_id)
+    return selectors.status_payload(job)
+
+
+class StatusApi(APIView):
+    @extend_schema(responses=StatusSerializer, summary="Job status (poll this or use the WebSocket)")
+    def get(self, request: Request, job_id: Any) -> Response:
+        return Response(_fresh_status(request, job_id))
+
+
+class JobApi(APIView):
+    @extend_schema(responses=StatusSerializer, summary="Job status")
+    def get(self, request: Request, job_id: Any) -> Response:
+        return Response(_fresh_status(request, job_id))
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="job_running")}, summary="Delete a finished job and its files")
+    def delete(self, request: Request, job_id: Any) -> Response:
+        services.delete_job(user=request.user, job_id=job_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CancelApi(APIView):
+    @extend_schema(request=None, responses={200: StatusSerializer, 409: OpenApiResponse(description="job_finished")}, summary="Cancel a job")
+    def post(self, request: Request, job_id: Any) -> Response:
+        services.cancel_job(user=request.user, job_id=job_id)
+        return Response(selectors.status_payload(selectors.job_for(user=request.user, job_id=job_id)))
+
+
+class RetryApi(APIView):
+    @extend_schema(request=None, responses={202: StatusSerializer, 409: OpenApiResponse(description="job_not_retryable")}, summary="Retry from the failed stage")
+    def post(self, request: Request, job_id: Any) -> Response:
+        services.retry_job(user=request.user, job_id=job_id)
+        return Response(selectors.status_payload(selectors.job_for(user=request.user, job_id=job_id)), status=status.HTTP_202_ACCEPTED)
+
+
+class RecropApi(APIView):
+    def get_throttles(self):
+        self.throttle_scope = "upload"
+        return [UserRateThrottle(), ScopedRateThrottle()]
+
+    @extend_schema(request=RecropSerializer, responses={202: CreatedSerializer}, summary="New job on the same photo with your crop")
+    def post(self, request: Request, job_id: Any) -> Response:
+        serializer = RecropSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = services.rerun_with_crop(user=request.user, job_id=job_id, crop=dict(serializer.validated_data["crop"]))
+        payload = selectors.status_payload(job)
+        body = {"job_id": str(job.id), "status": job.status, "status_url": payload["status_url"], "page_url": payload["page_url"],
+                "estimated_time": selectors.estimated_seconds(user=request.user)}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class ResultApi(APIView):
+    @extend_schema(responses={(200, "model/gltf-binary"): OpenApiResponse(description="The VRM 1.0 file")}, summary="Download the generated VRM")
+    def get(self, request: Request, job_id: Any) -> FileResponse:
+        job = selectors.job_for(user=request.user, job_id=job_id)
+        name = selectors.stage_file(job, "export", "avatar.vrm") if selectors.result_url(job) else None
+        if not name:
+            raise NotFound(_("This job has no finished avatar."), code="result_not_ready")
+        title = (job.options or {}).get("name") or "chibi"
+        safe = "".join(c for c in title if c.isalnum() or c in " -_").strip() or "chibi"
+        return file_response(name, filename=f"{safe}.vrm", attachment=False, content_type="model/gltf-binary")
+
+
+class PhotoApi(APIView):
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(description="The cleaned photo")}, summary="The cleaned photo")
+    def get(self, request: Request, job_id: Any) -> FileResponse:
+        job = selectors.job_for(user=request.user, job_id=job_id)
+        name = selectors.stage_file(job, "ingest", "photo.jpg")
+        if not name:
+            raise NotFound(_("The photo has not been read yet."), code="photo_not_ready")
+        return file_response(name, content_type="image/jpeg")
+
+
+class StagePreviewApi(APIView):
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(description="Preview image")}, summary="A stage's preview image")
+    def get(self, request: Request, job_id: Any, stage: str) -> FileResponse:
+        job = selectors.job_for(user=request.user, job_id=job_id)
+        row = selectors.stage_of(job, stage) if stage in PIPELINE else None
+        if row is None or not row.preview:
+            raise NotFound(_("This step has no preview."), code="preview_missing")
+        return file_response(row.preview)
+
+
+class OptionsApi(APIView):
+    @extend_schema(summary="Choices for the options of a job")
+    def get(self, request: Request) -> Response:
+        def pairs(choices: list) -> list[dict[str, str]]:
+            return [{"value": value, "label": str(label)} for value, label in choices]
+
+        return Response({
+            "styles": pairs(STYLE_CHOICES),
+            "builds": pairs(BUILD_CHOICES),
+            "heads": {"min": HEADS_MIN, "max": HEADS_MAX, "default": HEADS_DEFAULT},
+            "colors": pairs(COLOR_PARTS),
+            "license": {
+                "avatar_permission": pairs(AVATAR_PERMISSION_CHOICES),
+                "commercial_usage": pairs(COMMERCIAL_CHOICES),
+                "credit_notation": pairs(CREDIT_CHOICES),
+                "modification": pairs(MODIFICATION_CHOICES),
+                "flags": ["allow_redistribution", "allow_violent", "allow_sexual", "allow_political", "allow_antisocial"],
+            },
+            "stages": [{"name": s, "label": str(LABELS[s])} for s in PIPELINE],
+            "max_upload_bytes": setting("GENERATION_MAX_UPLOAD_BYTES"),
+            "max_pixels": setting("GENERATION_MAX_PIXELS"),
+            "formats": ["image/jpeg", "image/png", "image/webp"],
+        })

@@ -1,0 +1,185 @@
+"""Reads of avatar generation: a user's jobs, and the job status shape shared by the REST API, the
+WebSocket stream and the pages (the seed's job_id/status/progress/current_step/result_url/error,
+plus stages with previews, timings and the resulting avatar)."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from avatarforge.errors import NotFound
+
+from .conf import setting
+from .models import GenerationJob, JobStage, JobStatus, StageStatus
+from .stages import LABELS, PIPELINE
+
+DEFAULT_ESTIMATE_SECONDS = 15
+
+
+def jobs_for(*, user: User) -> QuerySet[GenerationJob]:
+    return (
+        GenerationJob.objects.filter(owner=user)
+        .select_related("avatar")
+        .prefetch_related(Prefetch("stages", queryset=JobStage.objects.order_by("position")))
+        .order_by("-created_at")
+    )
+
+
+def job_for(*, user: User, job_id: Any) -> GenerationJob:
+    """The user's job or NotFound (404 not_found), also for other users' jobs: no existence leak."""
+    try:
+        job = jobs_for(user=user).filter(pk=job_id).first()
+    except (ValueError, TypeError):
+        job = None
+    if job is None:
+        raise NotFound(_("No such generation job."), code="not_found")
+    return job
+
+
+def stage_of(job: GenerationJob, name: str) -> JobStage | None:
+    return next((s for s in job.stages.all() if s.name == name), None)
+
+
+def _version(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:10]
+
+
+def preview_url(job: GenerationJob, stage: JobStage) -> str | None:
+    if not stage.preview:
+        return None
+    url = reverse("api:generate-stage-preview", kwargs={"job_id": job.id, "stage": stage.name})
+    return f"{url}?v={_version(stage.preview)}"
+
+
+def current_step(job: GenerationJob) -> str:
+    if job.status == JobStatus.QUEUED:
+        return _("Waiting for a worker")
+    if job.status == JobStatus.RUNNING:
+        if job.cancel_requested:
+            return _("Cancelling…")
+        return str(LABELS.get(job.stage, job.stage))
+    if job.status == JobStatus.SUCCEEDED:
+        return _("Done")
+    if job.status == JobStatus.CANCELLED:
+        return _("Cancelled")
+    return _("Failed at “%(step)s”") % {"step": LABELS.get(job.stage, job.stage)} if job.stage else _("Failed")
+
+
+def result_url(job: GenerationJob) -> str | None:
+    export = stage_of(job, "export")
+    if job.status != JobStatus.SUCCEEDED or export is None or not export.files.get("avatar.vrm"):
+        return None
+    return reverse("api:generate-result", kwargs={"job_id": job.id})
+
+
+def _avatar(job: GenerationJob) -> dict[str, Any] | None:
+    avatar = job.avatar
+    if avatar is None:
+        return None
+    try:
+        page = reverse("avatar_detail", kwargs={"avatar_id": avatar.id})
+    except NoReverseMatch:
+        page = reverse("avatar_list")
+    return {
+        "id": str(avatar.id),
+        "name": avatar.name,
+        "url": page,
+        "api_url": reverse("api:avatar-detail", kwargs={"avatar_id": avatar.id}),
+    }
+
+
+def status_payload(job: GenerationJob) -> dict[str, Any]:
+    stages = list(job.stages.all())
+    by_name = {s.name: s for s in stages}
+    detect = by_name.get("detect")
+    detect_data = detect.data if detect and detect.status == StageStatus.DONE else {}
+    export = by_name.get("export")
+    thumbnail = preview_url(job, export) if export and export.status == StageStatus.DONE else None
+    timings = {s.name: s.duration_ms for s in stages if s.duration_ms is not None and s.status == StageStatus.DONE}
+    photo_size = detect_data.get("photo_size")
+    crop = detect_data.get("crop")
+    return {
+        "job_id": str(job.id),
+        "status": job.status,
+        "progress": job.progress,
+        "current_step": current_step(job),
+        "stage": job.stage or None,
+        "result_url": result_url(job),
+        "error": {"code": job.error_code, "message": job.error_message, "details": job.error_details}
+        if job.status == JobStatus.FAILED else None,
+        "notes": [s.note for s in stages if s.note],
+        "stages": [
+            {
+                "name": s.name,
+                "label": str(LABELS.get(s.name, s.name)),
+                "status": s.status,
+                "duration_ms": s.duration_ms if s.status == StageStatus.DONE else None,
+                "preview_url": preview_url(job, s) if s.status == StageStatus.DONE else None,
+                "note": s.note,
+            }
+            for s in sorted(stages, key=lambda s: PIPELINE.index(s.name) if s.name in PIPELINE else 99)
+        ],
+        "timings": timings,
+        "compute_ms": sum(timings.values()),
+        "duration_ms": job.duration_ms,
+        "thumbnail_url": thumbnail,
+        "avatar": _avatar(job),
+        "face": {
+            "method": detect_data.get("method"),
+            "crop": {
+                "x": round(crop["cx"] / photo_size[0], 4), "y": round(crop["cy"] / photo_size[1], 4),
+                "size": round(crop["size"] / min(photo_size), 4),
+            } if crop and photo_size else None,
+            "photo_url": reverse("api:generate-photo", kwargs={"job_id": job.id}) if detect_data else None,
+        },
+        "options": job.options,
+        "can_cancel": not job.is_finished,
+        "can_retry": job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and job.retries < setting("GENERATION_MAX_RETRIES"),
+        "retries": job.retries,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "status_url": reverse("api:generate-status", kwargs={"job_id": job.id}),
+        "page_url": reverse("generate_job", kwargs={"job_id": job.id}),
+        "ws_path": f"/ws/generate/{job.id}/",
+    }
+
+
+def summary_payload(job: GenerationJob) -> dict[str, Any]:
+    export = stage_of(job, "export")
+    return {
+        "job_id": str(job.id),
+        "status": job.status,
+        "progress": job.progress,
+        "current_step": current_step(job),
+        "name": (job.options or {}).get("name") or "",
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "duration_ms": job.duration_ms,
+        "thumbnail_url": preview_url(job, export) if export and export.status == StageStatus.DONE else None,
+        "result_url": result_url(job),
+        "avatar": _avatar(job),
+        "error": {"code": job.error_code, "message": job.error_message} if job.status == JobStatus.FAILED else None,
+        "status_url": reverse("api:generate-status", kwargs={"job_id": job.id}),
+        "page_url": reverse("generate_job", kwargs={"job_id": job.id}),
+    }
+
+
+def estimated_seconds(*, user: User) -> int:
+    """Median wall time of the user's last successful jobs (a rough promise for the client)."""
+    recent = [j.duration_ms for j in GenerationJob.objects.filter(owner=user, status=JobStatus.SUCCEEDED)
+              .exclude(started_at=None).exclude(finished_at=None).order_by("-created_at")[:9]]
+    recent = sorted(d for d in recent if d is not None)
+    if not recent:
+        return DEFAULT_ESTIMATE_SECONDS
+    return max(1, round(recent[len(recent) // 2] / 1000))
+
+
+def stage_file(job: GenerationJob, stage: str, name: str) -> str | None:
+    row = stage_of(job, stage)
+    if row is None or row.status != StageStatus.DONE:
+        return None
+    return row.files.get(name)

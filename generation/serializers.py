@@ -1,0 +1,196 @@
+"""Validation of job options (shared by the REST API, the upload page and the WebSocket) and the
+documented shapes of the API's answers."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from rest_framework import serializers
+
+from avatarforge.errors import AppError
+
+from .chibi.spec import BUILD_WIDTH
+from .stages.stylize import DEFAULT_PRESET, PRESETS
+
+STYLE_CHOICES = [
+    ("toon", _lazy("Toon: bold colours and ink lines")),
+    ("soft", _lazy("Soft: gentle shading, thin lines")),
+    ("comic", _lazy("Comic: few colours, strong lines")),
+    ("pastel", _lazy("Pastel: light and airy")),
+]
+BUILD_CHOICES = [("slim", _lazy("Slim")), ("regular", _lazy("Regular")), ("sturdy", _lazy("Sturdy"))]
+AVATAR_PERMISSION_CHOICES = [
+    ("onlyAuthor", _lazy("Only me")),
+    ("onlySeparatelyLicensedPerson", _lazy("People I license separately")),
+    ("everyone", _lazy("Everyone")),
+]
+COMMERCIAL_CHOICES = [
+    ("personalNonProfit", _lazy("Personal, non-profit only")),
+    ("personalProfit", _lazy("Personal, also for profit")),
+    ("corporation", _lazy("Also companies")),
+]
+CREDIT_CHOICES = [("required", _lazy("Credit me")), ("unnecessary", _lazy("No credit needed"))]
+MODIFICATION_CHOICES = [
+    ("prohibited", _lazy("No modifications")),
+    ("allowModification", _lazy("Modifications allowed")),
+    ("allowModificationRedistribution", _lazy("Modifications may be shared")),
+]
+COLOR_PARTS = [("skin", _lazy("Skin")), ("hair", _lazy("Hair")), ("top", _lazy("Top")), ("bottom", _lazy("Trousers")), ("shoes", _lazy("Shoes"))]
+HEADS_MIN, HEADS_MAX, HEADS_DEFAULT = 2.0, 3.0, 2.5
+MAX_OPTIONS_BYTES = 4096
+
+assert {c for c, _label in STYLE_CHOICES} == set(PRESETS) and DEFAULT_PRESET in PRESETS
+assert {c for c, _label in BUILD_CHOICES} == set(BUILD_WIDTH)
+
+
+class LicenseSerializer(serializers.Serializer):
+    """VRM 1.0 license meta of the result, chosen by its author (the user)."""
+
+    avatar_permission = serializers.ChoiceField(choices=AVATAR_PERMISSION_CHOICES, default="onlyAuthor")
+    commercial_usage = serializers.ChoiceField(choices=COMMERCIAL_CHOICES, default="personalNonProfit")
+    credit_notation = serializers.ChoiceField(choices=CREDIT_CHOICES, default="required")
+    allow_redistribution = serializers.BooleanField(default=False)
+    modification = serializers.ChoiceField(choices=MODIFICATION_CHOICES, default="prohibited")
+    allow_violent = serializers.BooleanField(default=False)
+    allow_sexual = serializers.BooleanField(default=False)
+    allow_political = serializers.BooleanField(default=False)
+    allow_antisocial = serializers.BooleanField(default=False)
+
+
+class ColorsSerializer(serializers.Serializer):
+    """Colours that replace the ones sampled from the photo (#rrggbb)."""
+
+    skin = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    hair = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    top = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    bottom = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+    shoes = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False)
+
+
+class CropSerializer(serializers.Serializer):
+    """A square head crop: centre as fractions of the photo, side as a fraction of its shorter side."""
+
+    x = serializers.FloatField(min_value=0.0, max_value=1.0)
+    y = serializers.FloatField(min_value=0.0, max_value=1.0)
+    size = serializers.FloatField(min_value=0.05, max_value=1.5)
+
+
+class OptionsSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    style = serializers.ChoiceField(choices=STYLE_CHOICES, default=DEFAULT_PRESET)
+    heads = serializers.FloatField(min_value=HEADS_MIN, max_value=HEADS_MAX, default=HEADS_DEFAULT)
+    build = serializers.ChoiceField(choices=BUILD_CHOICES, default="regular")
+    colors = ColorsSerializer(required=False)
+    license = LicenseSerializer(required=False)
+    crop = CropSerializer(required=False)
+
+    def validate_name(self, value: str) -> str:
+        return "".join(ch for ch in value if ch.isprintable()).strip()
+
+
+def clean_options(raw: Any) -> dict[str, Any]:
+    """Validated, complete options from a dict or a JSON string (the seed's `options` form field)."""
+    if raw in (None, ""):
+        raw = {}
+    if isinstance(raw, (str, bytes)):
+        if len(raw) > MAX_OPTIONS_BYTES:
+            raise AppError(_("The options are too long."), code="invalid", details={"options": ["too long"]})
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise AppError(_("The options must be a JSON object."), code="invalid", details={"options": ["not JSON"]}) from None
+    if not isinstance(raw, dict):
+        raise AppError(_("The options must be a JSON object."), code="invalid", details={"options": ["not an object"]})
+    serializer = OptionsSerializer(data=raw)
+    if not serializer.is_valid():
+        raise AppError(_("Some options are invalid."), code="invalid", details=serializer.errors)
+    options = dict(serializer.validated_data)
+    options["license"] = dict(options.get("license") or license_defaults())
+    if "colors" in options:
+        options["colors"] = dict(options["colors"])
+    if "crop" in options:
+        options["crop"] = dict(options["crop"])
+    return options
+
+
+def license_defaults() -> dict[str, Any]:
+    return {name: field.default for name, field in LicenseSerializer().fields.items()}
+
+
+class CreateRequestSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="A JPEG, PNG or WebP photo.")
+    options = serializers.CharField(required=False, help_text="JSON object: name, style, heads, build, colors, license, crop.")
+
+
+class CreatedSerializer(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    status = serializers.CharField()
+    status_url = serializers.CharField()
+    page_url = serializers.CharField()
+    estimated_time = serializers.IntegerField(help_text="Seconds, a rough estimate.")
+
+
+class JobErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(allow_null=True)
+
+
+class StageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    status = serializers.CharField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    preview_url = serializers.CharField(allow_null=True)
+    note = serializers.CharField()
+
+
+class StatusSerializer(serializers.Serializer):
+    """The seed's job status (job_id, status, progress, current_step, result_url, error) and more."""
+
+    job_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    current_step = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
+    result_url = serializers.CharField(allow_null=True)
+    error = JobErrorSerializer(allow_null=True)
+    notes = serializers.ListField(child=serializers.CharField())
+    stages = StageSerializer(many=True)
+    timings = serializers.DictField(child=serializers.IntegerField())
+    compute_ms = serializers.IntegerField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    thumbnail_url = serializers.CharField(allow_null=True)
+    avatar = serializers.JSONField(allow_null=True)
+    face = serializers.JSONField()
+    options = serializers.JSONField()
+    can_cancel = serializers.BooleanField()
+    can_retry = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    status_url = serializers.CharField()
+    page_url = serializers.CharField()
+    ws_path = serializers.CharField()
+
+
+class SummarySerializer(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    status = serializers.CharField()
+    progress = serializers.IntegerField()
+    current_step = serializers.CharField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField(allow_null=True)
+    thumbnail_url = serializers.CharField(allow_null=True)
+    result_url = serializers.CharField(allow_null=True)
+    avatar = serializers.JSONField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+    status_url = serializers.CharField()
+    page_url = serializers.CharField()
+
+
+class RecropSerializer(serializers.Serializer):
+    crop = CropSerializer()

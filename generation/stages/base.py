@@ -1,0 +1,70 @@
+"""The one interface every pipeline stage implements, CPU default or GPU replacement.
+
+A stage reads what earlier stages stored (through the context), does its work, and returns a
+StageOutput: small JSON data, named artifact files and an optional preview image. It never touches
+the database or storage itself, so any backend (a local function, a GPU service client) fits.
+Long stages call `ctx.checkpoint(fraction)` now and then: that is where cancellation, the stage's
+time limit and progress reporting happen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from django.utils.functional import Promise
+
+
+class StageError(Exception):
+    """A failure the user can act on (bad photo, validation failed...). Its message is shown as is."""
+
+    def __init__(self, message: str | Promise, *, code: str = "generation_failed", details: Any = None) -> None:
+        self.message = str(message)
+        self.code = code
+        self.details = details
+        super().__init__(self.message)
+
+
+class JobCancelled(Exception):
+    """The user asked to cancel; raised from a checkpoint."""
+
+
+class StageTimeout(Exception):
+    """The stage ran past its time limit; raised from a checkpoint."""
+
+
+class RunSuperseded(Exception):
+    """Another worker took the job over (a redelivered task); this run must stop quietly."""
+
+
+@dataclass
+class StageOutput:
+    data: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    preview: bytes | None = None  # PNG or JPEG shown on the job page
+    preview_type: str = "image/jpeg"
+    note: str = ""  # a remark for the user, e.g. "no face found: used a centred crop"
+
+
+class StageContext(Protocol):
+    job_id: str
+    options: dict[str, Any]
+    owner_id: int
+    owner_name: str
+    time_left: float  # seconds before the stage's limit
+
+    def input_photo(self) -> bytes: ...
+
+    def data(self, stage: str) -> dict[str, Any]: ...
+
+    def file(self, stage: str, name: str) -> bytes: ...
+
+    def checkpoint(self, fraction: float | None = None) -> None: ...
+
+
+class Stage:
+    """Base class of stage backends. Subclasses set `name` and implement `run`."""
+
+    name: ClassVar[str] = ""
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        raise NotImplementedError

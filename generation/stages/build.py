@@ -1,0 +1,221 @@
+"""Stages 5-7: build the chibi body, rig it, export the VRM.
+
+body    artifacts: files["mesh.npz"] (body_* and head_* arrays), files["atlas.jpg"] (the texture);
+        data {"spec", "parts": {"body": [...], "head": [...]}, "first_overlay", "vertices", "triangles"}
+rig     artifacts: files["rig.npz"] (body/head JOINTS_0 and WEIGHTS_0, one position delta per expression);
+        data {"bones", "expressions"}
+export  artifacts: files["avatar.vrm"], files["thumbnail.jpg"]; data {"bytes", "sha256", "clips", ...}
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import asdict
+
+import numpy as np
+from PIL import Image
+
+from ..chibi.anim import all_clips, quat, quat_mul
+from ..chibi.atlas import FACE_SIZE, build_atlas, hex_to_rgb
+from ..chibi.geometry import MeshData, Part, build_body
+from ..chibi.head import EXPRESSIONS, FaceLandmarks, build_head, morph_targets
+from ..chibi.render import RenderMesh, render_front
+from ..chibi.rig import pose_matrices, skin_positions, skin_weights
+from ..chibi.spec import BONE_NAMES, BONES, ChibiSpec
+from ..chibi.vrm import VrmMeta, build_vrm
+from ..imaging import encode_jpeg
+from .base import Stage, StageContext, StageOutput
+from .detect import decode
+
+DEFAULT_HEADS = 2.5
+DEFAULT_BUILD = "regular"
+
+
+def spec_from(options: dict) -> ChibiSpec:
+    return ChibiSpec(heads=float(options.get("heads") or DEFAULT_HEADS), build=options.get("build") or DEFAULT_BUILD)
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def _load_npz(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def feather_face(face: np.ndarray, palette: dict[str, str]) -> np.ndarray:
+    """Blend the crop's edge into hair colour (above) and skin (below): the rest of the head's colours."""
+    v, u = np.mgrid[0:FACE_SIZE, 0:FACE_SIZE].astype(np.float32) / (FACE_SIZE - 1)
+    r = np.sqrt(((u - 0.5) * 2.0) ** 2 + ((v - 0.5) * 2.0) ** 2)
+    keep = np.clip((0.97 - r) / (0.97 - 0.8), 0.0, 1.0)
+    keep = keep * keep * (3 - 2 * keep)
+    lower = np.clip((v - 0.62) / 0.2, 0.0, 1.0)[:, :, None]
+    fill = (1 - lower) * np.array(hex_to_rgb(palette["hair"]), dtype=np.float32) + lower * np.array(hex_to_rgb(palette["skin"]), dtype=np.float32)
+    out = keep[:, :, None] * face.astype(np.float32) + (1 - keep[:, :, None]) * fill
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _parts_json(parts: list[Part]) -> list[dict]:
+    return [asdict(p) for p in parts]
+
+
+def _parts(data: list[dict]) -> list[Part]:
+    return [Part(**p) for p in data]
+
+
+def _render_meshes(body: MeshData, head: MeshData, body_pos=None, head_pos=None) -> list[RenderMesh]:
+    return [
+        RenderMesh(body.positions if body_pos is None else body_pos, body.normals, body.uvs, body.indices),
+        RenderMesh(head.positions if head_pos is None else head_pos, head.normals, head.uvs, head.indices),
+    ]
+
+
+def full_region(spec: ChibiSpec) -> tuple[float, float, float, float]:
+    half = 0.62 * spec.height * 0.75
+    return (-half, half, -0.02 * spec.height, 1.02 * spec.height)
+
+
+def bust_region(spec: ChibiSpec) -> tuple[float, float, float, float]:
+    top = spec.height + 0.04 * spec.head_height
+    bottom = spec.body_height * 0.55
+    half = (top - bottom) / 2.0
+    return (-half, half, bottom, top)
+
+
+class BodyStage(Stage):
+    name = "body"
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        spec = spec_from(ctx.options)
+        lm = FaceLandmarks.from_dict(ctx.data("detect")["landmarks"])
+        palette = ctx.data("palette")["palette"]
+        body = build_body(spec)
+        head, first_overlay = build_head(spec, lm)
+        ctx.checkpoint(0.4)
+        face = decode(ctx.file("stylize", "face.png"))
+        atlas = build_atlas(feather_face(face, palette), palette)
+        atlas_jpeg = encode_jpeg(Image.fromarray(atlas), quality=90)
+        ctx.checkpoint(0.6)
+        image = render_front(_render_meshes(body, head), atlas, size=(384, 512), region=full_region(spec),
+                             face_plane=(spec.head_center, spec.head_radii))
+        return StageOutput(
+            data={
+                "spec": {"heads": spec.heads, "build": spec.build, "height": spec.height},
+                "parts": {"body": _parts_json(body.parts), "head": _parts_json(head.parts)},
+                "first_overlay": first_overlay,
+                "vertices": body.vertex_count + head.vertex_count,
+                "triangles": int(len(body.indices) + len(head.indices)),
+            },
+            files={"mesh.npz": _npz(**body.to_arrays("body"), **head.to_arrays("head")), "atlas.jpg": atlas_jpeg},
+            preview=encode_jpeg(Image.fromarray(image), quality=88),
+        )
+
+
+def load_meshes(ctx: StageContext) -> tuple[ChibiSpec, MeshData, MeshData, dict]:
+    info = ctx.data("body")
+    spec = ChibiSpec(**info["spec"])
+    arrays = _load_npz(ctx.file("body", "mesh.npz"))
+    body = MeshData.from_arrays(arrays, "body", _parts(info["parts"]["body"]))
+    head = MeshData.from_arrays(arrays, "head", _parts(info["parts"]["head"]))
+    return spec, body, head, info
+
+
+def preview_pose() -> dict[str, np.ndarray]:
+    """A wave with the right arm, the left arm down: shows the skeleton and the skinning at work."""
+    return {
+        "leftUpperArm": quat((0, 0, 1), -68.0),
+        "rightUpperArm": quat_mul(quat((0, 0, 1), -45.0), quat((1, 0, 0), -10.0)),
+        "rightLowerArm": quat((0, 0, 1), -50.0),
+        "leftUpperLeg": quat((0, 0, 1), 4.0),
+        "rightUpperLeg": quat((0, 0, 1), -4.0),
+    }
+
+
+class RigStage(Stage):
+    name = "rig"
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        spec, body, head, info = load_meshes(ctx)
+        lm = FaceLandmarks.from_dict(ctx.data("detect")["landmarks"])
+        body_joints, body_weights = skin_weights(body)
+        head_joints, head_weights = skin_weights(head)
+        ctx.checkpoint(0.5)
+        morphs = morph_targets(spec, lm, head, info["first_overlay"])
+        arrays = {"body_joints": body_joints, "body_weights": body_weights, "head_joints": head_joints, "head_weights": head_weights}
+        arrays.update({f"morph_{name}": delta for name, delta in morphs.items()})
+        ctx.checkpoint(0.7)
+
+        # Preview: posed by CPU skinning, smiling, with the skeleton drawn over it.
+        matrices = pose_matrices(spec, preview_pose())
+        body_pos = skin_positions(body.positions, body_joints, body_weights, matrices)
+        head_pos = skin_positions(head.positions + morphs["happy"], head_joints, head_weights, matrices)
+        atlas = decode(ctx.file("body", "atlas.jpg"))
+        joints = spec.joints()
+        posed = {name: (matrices[i] @ np.append(joints[name], 1.0))[:3] for i, name in enumerate(BONE_NAMES)}
+        bones = [(posed[parent], posed[name]) for name, parent in BONES if parent]
+        image = render_front(_render_meshes(body, head, body_pos, head_pos), atlas, size=(384, 512), region=full_region(spec),
+                             face_plane=(spec.head_center, spec.head_radii), bones=bones)
+        return StageOutput(
+            data={"bones": list(BONE_NAMES), "expressions": list(EXPRESSIONS)},
+            files={"rig.npz": _npz(**arrays)},
+            preview=encode_jpeg(Image.fromarray(image), quality=88),
+        )
+
+
+def vrm_meta(options: dict, owner_name: str) -> VrmMeta:
+    license_ = options.get("license") or {}
+    name = (options.get("name") or "").strip() or f"{owner_name} chibi"
+    return VrmMeta(
+        name=name[:128],
+        authors=[owner_name or "AvatarForge user"],
+        copyright=f"© {owner_name}" if owner_name else "",
+        avatar_permission=license_.get("avatar_permission", "onlyAuthor"),
+        commercial_usage=license_.get("commercial_usage", "personalNonProfit"),
+        credit_notation=license_.get("credit_notation", "required"),
+        allow_redistribution=bool(license_.get("allow_redistribution", False)),
+        modification=license_.get("modification", "prohibited"),
+        allow_violent=bool(license_.get("allow_violent", False)),
+        allow_sexual=bool(license_.get("allow_sexual", False)),
+        allow_political=bool(license_.get("allow_political", False)),
+        allow_antisocial=bool(license_.get("allow_antisocial", False)),
+    )
+
+
+class ExportStage(Stage):
+    name = "export"
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        spec, body, head, info = load_meshes(ctx)
+        rig = _load_npz(ctx.file("rig", "rig.npz"))
+        morphs = {name: rig[f"morph_{name}"] for name in EXPRESSIONS}
+        atlas_jpeg = ctx.file("body", "atlas.jpg")
+        atlas = decode(atlas_jpeg)
+        image = render_front(_render_meshes(body, head), atlas, size=(512, 512), region=bust_region(spec),
+                             face_plane=(spec.head_center, spec.head_radii), background=(232, 228, 250))
+        thumbnail = encode_jpeg(Image.fromarray(image), quality=88)
+        ctx.checkpoint(0.4)
+        clips = all_clips()
+        data = build_vrm(
+            spec=spec, body=body, body_skin=(rig["body_joints"], rig["body_weights"]),
+            head=head, head_skin=(rig["head_joints"], rig["head_weights"]), morphs=morphs,
+            texture_jpeg=atlas_jpeg, thumbnail=thumbnail, thumbnail_mime="image/jpeg",
+            meta=vrm_meta(ctx.options, ctx.owner_name), clips=clips,
+        )
+        return StageOutput(
+            data={
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "vertices": info["vertices"],
+                "triangles": info["triangles"],
+                "clips": [clip.name for clip in clips],
+                "expressions": list(EXPRESSIONS),
+                "name": vrm_meta(ctx.options, ctx.owner_name).name,
+            },
+            files={"avatar.vrm": data, "thumbnail.jpg": thumbnail},
+            preview=thumbnail,
+        )
+
+

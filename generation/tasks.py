@@ -1,0 +1,51 @@
+"""Celery tasks of avatar generation. They take ids and call one service."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from .conf import setting
+from .stages import PIPELINE
+
+logger = logging.getLogger(__name__)
+
+# The whole run may take every stage's limit; past that Celery interrupts it (soft) and then kills
+# the process (hard). acks_late + reject_on_worker_lost (settings) redeliver a task whose worker
+# died; the run then resumes from its first unfinished stage (services.begin_run).
+_SOFT_LIMIT = setting("GENERATION_STAGE_TIMEOUT") * len(PIPELINE) + 30
+
+
+@shared_task(
+    name="generation.run_job",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=_SOFT_LIMIT,
+    time_limit=_SOFT_LIMIT + 30,
+    ignore_result=True,
+)
+def run_generation_job(job_id: str) -> str:
+    from .pipeline import run_job
+
+    return run_job(job_id=job_id)
+
+
+@shared_task(name="generation.sweep_stale_jobs", ignore_result=True)
+def sweep_stale_generation_jobs() -> int:
+    from .services import sweep_stale_jobs
+
+    return sweep_stale_jobs()
+
+
+@worker_ready.connect
+def _sweep_on_worker_start(**_kwargs: object) -> None:
+    """A worker that starts after a crash fails the jobs the dead one left running."""
+    try:
+        from .services import sweep_stale_jobs
+
+        swept = sweep_stale_jobs()
+        if swept:
+            logger.warning("generation: %d stale job(s) marked failed at worker start", swept)
+    except Exception:
+        logger.exception("generation: stale-job sweep at worker start failed")
