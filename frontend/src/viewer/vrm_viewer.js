@@ -1,0 +1,221 @@
+// A reusable 3D avatar viewer: three + @pixiv/three-vrm, orbit by drag, expressions, idle motion.
+//
+//   import { createVrmViewer } from "../viewer/vrm_viewer.js";
+//   const viewer = await createVrmViewer(canvas, { url: "/api/avatars/<id>/file" });
+//   viewer.setExpression("happy", 1);     // any preset (aa, blink, happy, …) or custom name
+//   viewer.playClip("wave");              // "idle" (default), "nod", "wave", or null to stop
+//   viewer.dispose();
+//
+// Loads VRM 0.x, VRM 1.0 and plain glTF (shown static: no expressions). `url` is fetched with the
+// page's cookies (same origin); `data` (an ArrayBuffer) skips the fetch. Nothing here touches the
+// DOM beyond the canvas, so generation results, chat and calls can reuse it.
+import * as THREE from "three";
+import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
+
+/** Fetch a URL into an ArrayBuffer, reporting progress (0..1) when the size is known. */
+export async function fetchArrayBuffer(url, { onProgress, signal } = {}) {
+  const response = await fetch(url, { credentials: "same-origin", signal });
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  if (!response.body || !total || !onProgress) return response.arrayBuffer();
+  const reader = response.body.getReader();
+  const out = new Uint8Array(total);
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (received + value.length > total) throw new Error("response longer than Content-Length");
+    out.set(value, received);
+    received += value.length;
+    onProgress(received / total);
+  }
+  return out.buffer.slice(0, received);
+}
+
+/** Parse VRM/GLB bytes. Returns { gltf, vrm } (vrm is null for plain glTF). Works without a canvas. */
+export async function parseVrm(arrayBuffer) {
+  const loader = new GLTFLoader();
+  loader.register((parser) => new VRMLoaderPlugin(parser));
+  const gltf = await loader.parseAsync(arrayBuffer, "");
+  const vrm = gltf.userData.vrm || null;
+  if (vrm) {
+    VRMUtils.removeUnnecessaryVertices(gltf.scene);
+    if (VRMUtils.combineSkeletons) VRMUtils.combineSkeletons(gltf.scene);
+    if (vrm.meta && vrm.meta.metaVersion === "0") VRMUtils.rotateVRM0(vrm);
+    vrm.scene.traverse((obj) => { obj.frustumCulled = false; });
+  }
+  return { gltf, vrm };
+}
+
+/** Expression names a loaded VRM offers (presets use VRM 1.0 names for both versions). */
+export function expressionNamesOf(vrm) {
+  if (!vrm || !vrm.expressionManager) return [];
+  return vrm.expressionManager.expressions.map((e) => e.expressionName);
+}
+
+function frame(camera, controls, object) {
+  const box = new THREE.Box3().setFromObject(object);
+  if (box.isEmpty()) return;
+  const size = box.getSize(new THREE.Vector3());
+  const center = box.getCenter(new THREE.Vector3());
+  const height = Math.max(size.y, size.x, 0.1);
+  const distance = (height / 2) / Math.tan((camera.fov * Math.PI) / 360) * 1.25;
+  camera.near = Math.max(distance / 100, 0.01);
+  camera.far = distance * 100;
+  camera.position.set(center.x, center.y + height * 0.05, center.z + distance);
+  camera.updateProjectionMatrix();
+  controls.target.copy(center);
+  controls.minDistance = distance * 0.2;
+  controls.maxDistance = distance * 4;
+  controls.update();
+}
+
+const CLIPS = {
+  // Each clip poses normalized humanoid bones for time t (seconds). Bones the avatar lacks are skipped.
+  idle(bone, t) {
+    const breath = Math.sin(t * 1.6);
+    bone("spine", (n) => { n.rotation.x = breath * 0.015; });
+    bone("chest", (n) => { n.rotation.x = breath * 0.02; });
+    bone("head", (n) => { n.rotation.y = Math.sin(t * 0.45) * 0.08; n.rotation.x = Math.sin(t * 0.7) * 0.03; });
+  },
+  nod(bone, t) {
+    CLIPS.idle(bone, t);
+    bone("head", (n) => { n.rotation.x = Math.max(0, Math.sin(t * 5)) * 0.25; });
+  },
+  wave(bone, t) {
+    CLIPS.idle(bone, t);
+    bone("rightUpperArm", (n) => { n.rotation.z = -1.1; n.rotation.x = 0; });
+    bone("rightLowerArm", (n) => { n.rotation.z = -0.4 + Math.sin(t * 6) * 0.35; });
+  },
+};
+
+/**
+ * Create a viewer on `canvas`. Resolves when the avatar is shown.
+ * @returns {Promise<{vrm, scene, camera, renderer, expressionNames: string[],
+ *   setExpression(name: string, weight: number): void, setExpressions(weights: object): void,
+ *   resetExpressions(): void, playClip(name: string|null): void, setIdle(on: boolean): void,
+ *   setFaceWeights(weights: object): void, dispose(): void}>}
+ */
+export async function createVrmViewer(canvas, { url, data, onProgress, idle = true, signal } = {}) {
+  const renderer = new THREE.WebGLRenderer({ canvas, antialias: false, alpha: true, powerPreference: "low-power" });
+  renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 1.5));
+  renderer.outputColorSpace = THREE.SRGBColorSpace;
+  const scene = new THREE.Scene();
+  const camera = new THREE.PerspectiveCamera(30, 1, 0.01, 100);
+  const controls = new OrbitControls(camera, canvas);
+  controls.enableDamping = true;
+  controls.enablePan = false;
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x8a84a8, 1.6));
+  const light = new THREE.DirectionalLight(0xffffff, 1.4);
+  light.position.set(1, 2, 3);
+  scene.add(light);
+
+  let disposed = false;
+  let vrm = null;
+  let root = null;
+  try {
+    const bytes = data || (await fetchArrayBuffer(url, { onProgress, signal }));
+    const parsed = await parseVrm(bytes);
+    vrm = parsed.vrm;
+    root = vrm ? vrm.scene : parsed.gltf.scene;
+  } catch (error) {
+    renderer.dispose();
+    controls.dispose();
+    throw error;
+  }
+  scene.add(root);
+  if (vrm && vrm.humanoid) {
+    // Relax the T-pose: arms down a little so the preview looks natural.
+    const l = vrm.humanoid.getNormalizedBoneNode("leftUpperArm");
+    const r = vrm.humanoid.getNormalizedBoneNode("rightUpperArm");
+    if (l) l.rotation.z = -1.15;
+    if (r) r.rotation.z = 1.15;
+  }
+  if (vrm) vrm.update(0);
+  frame(camera, controls, root);
+
+  const resize = () => {
+    const width = canvas.clientWidth || canvas.width;
+    const height = canvas.clientHeight || canvas.height;
+    renderer.setSize(width, height, false);
+    camera.aspect = width / height;
+    camera.updateProjectionMatrix();
+  };
+  resize();
+  const observer = typeof ResizeObserver !== "undefined" ? new ResizeObserver(resize) : null;
+  if (observer) observer.observe(canvas);
+
+  const names = expressionNamesOf(vrm);
+  const manual = new Map(); // expressions set by the page: name -> weight
+  let clip = idle ? "idle" : null;
+  let blinkAt = 2;
+  const clock = new THREE.Clock();
+  let raf = 0;
+
+  const bone = (name, fn) => {
+    const node = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode(name) : null;
+    if (node) fn(node);
+  };
+
+  const tick = () => {
+    if (disposed) return;
+    raf = requestAnimationFrame(tick);
+    const delta = Math.min(clock.getDelta(), 0.1);
+    const t = clock.elapsedTime;
+    if (vrm) {
+      if (clip && CLIPS[clip]) CLIPS[clip](bone, t);
+      if (vrm.expressionManager) {
+        for (const name of names) vrm.expressionManager.setValue(name, manual.get(name) || 0);
+        if (clip && !manual.has("blink") && names.includes("blink")) {
+          // A natural blink every 2.5–5 s, 150 ms long.
+          if (t > blinkAt + 0.15) blinkAt = t + 2.5 + Math.random() * 2.5;
+          const phase = t - blinkAt;
+          if (phase >= 0) vrm.expressionManager.setValue("blink", Math.sin((phase / 0.15) * Math.PI));
+        }
+      }
+      vrm.update(delta);
+    }
+    controls.update();
+    renderer.render(scene, camera);
+  };
+  tick();
+
+  return {
+    vrm,
+    scene,
+    camera,
+    renderer,
+    expressionNames: names,
+    setExpression(name, weight) {
+      if (!names.includes(name)) return;
+      const w = Math.max(0, Math.min(1, Number(weight) || 0));
+      if (w > 0) manual.set(name, w); else manual.delete(name);
+    },
+    setExpressions(weights) {
+      for (const [name, weight] of Object.entries(weights || {})) this.setExpression(name, weight);
+    },
+    /** Replace all page-set expressions at once (e.g. from face tracking each frame). */
+    setFaceWeights(weights) {
+      manual.clear();
+      this.setExpressions(weights);
+    },
+    resetExpressions() { manual.clear(); },
+    playClip(name) { clip = name && CLIPS[name] ? name : null; },
+    setIdle(on) { clip = on ? "idle" : null; },
+    dispose() {
+      disposed = true;
+      cancelAnimationFrame(raf);
+      if (observer) observer.disconnect();
+      controls.dispose();
+      if (root) {
+        scene.remove(root);
+        VRMUtils.deepDispose(root);
+      }
+      renderer.dispose();
+    },
+  };
+}
+
+export const CLIP_NAMES = Object.keys(CLIPS);
