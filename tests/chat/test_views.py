@@ -1,0 +1,84 @@
+"""Chat pages: home (characters + conversations), start, conversation page, rename, delete."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from chat.models import Conversation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_home_lists_characters_and_conversations(client_in, conversation, make_character, other_user):
+    make_character(owner=other_user, name="Hidden", visibility="private")
+    make_character(owner=other_user, name="Shared", visibility="public")
+    html = client_in.get("/chat/").content.decode()
+    assert "Mina" in html and "Shared" in html and "Hidden" not in html
+    assert f"/chat/{conversation.pk}/" in html
+
+
+def test_home_needs_login(client):
+    response = client.get("/chat/")
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_start_form_and_start(client_in, character, fake_llm):
+    html = client_in.get(f"/chat/?character={character.pk}").content.decode()
+    assert "Start a conversation with Mina" in html
+    response = client_in.post("/chat/start/", {"character": str(character.pk), "situation": "At a café."})
+    conv = Conversation.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/chat/{conv.pk}/"
+    assert conv.scenario_situation == "At a café."
+
+
+def test_start_with_a_hidden_character_fails_cleanly(client, other_user, character, fake_llm):
+    client.force_login(other_user)
+    response = client.post("/chat/start/", {"character": str(character.pk)}, follow=True)
+    assert response.status_code == 200
+    assert not Conversation.objects.exists()
+
+
+def test_conversation_page(client_in, conversation, fake_llm):
+    response = client_in.get(f"/chat/{conversation.pk}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "dist/chat.js" in html and "Hi alice! I&#x27;m Mina." in html
+    config = json.loads(re.search(r'<script id="chat-config" type="application/json">(.*?)</script>', html, re.S).group(1))
+    assert config["wsPath"] == f"/ws/chat/{conversation.pk}/"
+    assert config["avatar"] == {"kind": "2d", "key": "builtin:fox"}
+    assert set(config["emotions"]) >= {"happy", "neutral"}
+    assert config["messages"][0]["text"] == "Hi alice! I'm Mina."
+
+
+def test_user_text_is_escaped(client_in, user, conversation, fake_llm):
+    from chat import services
+
+    fake_llm.reply("[happy] <img src=x onerror=alert(1)>")
+    services.reply_sync(user=user, conversation_id=conversation.pk, text="<script>alert('x')</script>")
+    html = client_in.get(f"/chat/{conversation.pk}/").content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_someone_elses_conversation_page_is_404(client, other_user, conversation):
+    client.force_login(other_user)
+    assert client.get(f"/chat/{conversation.pk}/").status_code == 404
+    assert client.post(f"/chat/{conversation.pk}/delete/").status_code == 404
+    assert Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+def test_rename_and_delete(client_in, conversation):
+    client_in.post(f"/chat/{conversation.pk}/rename/", {"title": "Evening talk"})
+    conversation.refresh_from_db()
+    assert conversation.title == "Evening talk"
+    assert "cannot be undone" in client_in.get(f"/chat/{conversation.pk}/delete/").content.decode()
+    response = client_in.post(f"/chat/{conversation.pk}/delete/")
+    assert response.status_code == 302 and not Conversation.objects.exists()
