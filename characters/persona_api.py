@@ -29,10 +29,10 @@ from .card_errors import CardError
 from .persona_serializers import (
     CardExportQuerySerializer,
     CardImportSerializer,
+    CharacterDraftSerializer,
     CharacterListQuerySerializer,
     CharacterSerializer,
     CharacterSummarySerializer,
-    DraftSerializer,
     WizardRegenerateSerializer,
     WizardStartSerializer,
 )
@@ -249,7 +249,7 @@ class WizardStartApi(APIView):
 
     @extend_schema(
         request=WizardStartSerializer,
-        responses={201: DraftSerializer, 400: ERROR, 429: ERROR, 502: ERROR, 503: ERROR},
+        responses={201: CharacterDraftSerializer, 400: ERROR, 429: ERROR, 502: ERROR, 503: ERROR},
         summary="Wizard step 1: generate every field from name, category and source work",
         description="The LLM fills the sheet as schema-checked JSON; the result is saved as a draft (1 of "
         "3 generations used). Errors: wizard_invalid_output (the answer did not match the schema; nothing "
@@ -263,16 +263,16 @@ class WizardStartApi(APIView):
         draft = persona_services.start_wizard(
             owner=request.user, name=data["name"], category=data["category"], source_work=data["source_work"], language=language
         )
-        return Response(DraftSerializer(draft, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return Response(CharacterDraftSerializer(draft, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class WizardDraftApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: DraftSerializer, 404: ERROR}, summary="Wizard step 2: the generated draft")
+    @extend_schema(responses={200: CharacterDraftSerializer, 404: ERROR}, summary="Wizard step 2: the generated draft")
     def get(self, request: Request, draft_id: str) -> Response:
         draft = persona_selectors.get_draft(user=request.user, draft_id=draft_id)
-        return Response(DraftSerializer(draft, context={"request": request}).data)
+        return Response(CharacterDraftSerializer(draft, context={"request": request}).data)
 
     @extend_schema(responses={204: None, 404: ERROR}, summary="Discard a draft")
     def delete(self, request: Request, draft_id: str) -> Response:
@@ -288,7 +288,7 @@ class WizardRegenerateApi(APIView):
 
     @extend_schema(
         request=WizardRegenerateSerializer,
-        responses={200: DraftSerializer, 403: ERROR, 404: ERROR, 502: ERROR},
+        responses={200: CharacterDraftSerializer, 403: ERROR, 404: ERROR, 502: ERROR},
         summary="Generate the draft again (at most 3 generations in all)",
         description="A 4th generation answers 403 `wizard_generation_limit`. A failed generation does not count.",
     )
@@ -297,7 +297,7 @@ class WizardRegenerateApi(APIView):
         serializer = WizardRegenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         draft = persona_services.regenerate_wizard(draft=draft, **serializer.validated_data)
-        return Response(DraftSerializer(draft, context={"request": request}).data)
+        return Response(CharacterDraftSerializer(draft, context={"request": request}).data)
 
 
 class WizardFinishApi(APIView):

@@ -101,7 +101,7 @@ class CharacterListQuerySerializer(serializers.Serializer):
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, allow_blank=True)
 
 
-class DraftSerializer(CharacterSerializer):
+class CharacterDraftSerializer(CharacterSerializer):
     generations_left = serializers.IntegerField(read_only=True)
     max_generations = serializers.SerializerMethodField()
 
