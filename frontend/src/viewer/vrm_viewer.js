@@ -73,7 +73,8 @@ function frame(camera, controls, object) {
 }
 
 const CLIPS = {
-  // Each clip poses normalized humanoid bones for time t (seconds). Bones the avatar lacks are skipped.
+  // Each clip poses normalized humanoid bones for time t (seconds); zSign mirrors z rotations for
+  // VRM 0.x (see createVrmViewer). Bones the avatar lacks are skipped.
   idle(bone, t) {
     const breath = Math.sin(t * 1.6);
     bone("spine", (n) => { n.rotation.x = breath * 0.015; });
@@ -84,10 +85,10 @@ const CLIPS = {
     CLIPS.idle(bone, t);
     bone("head", (n) => { n.rotation.x = Math.max(0, Math.sin(t * 5)) * 0.25; });
   },
-  wave(bone, t) {
+  wave(bone, t, zSign) {
     CLIPS.idle(bone, t);
-    bone("rightUpperArm", (n) => { n.rotation.z = -1.1; n.rotation.x = 0; });
-    bone("rightLowerArm", (n) => { n.rotation.z = -0.4 + Math.sin(t * 6) * 0.35; });
+    bone("rightUpperArm", (n) => { n.rotation.z = -1.2 * zSign; n.rotation.x = 0; });
+    bone("rightLowerArm", (n) => { n.rotation.z = (-0.3 + Math.sin(t * 6) * 0.35) * zSign; });
   },
 };
 
@@ -126,12 +127,14 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
     throw error;
   }
   scene.add(root);
+  const zSign = vrm && vrm.meta && vrm.meta.metaVersion === "0" ? -1 : 1;
   if (vrm && vrm.humanoid) {
-    // Relax the T-pose: arms down a little so the preview looks natural.
+    // Relax the T-pose: arms down a little so the preview looks natural. rotateVRM0 turned
+    // VRM 0.x models around, which mirrors the visual direction of a z rotation.
     const l = vrm.humanoid.getNormalizedBoneNode("leftUpperArm");
     const r = vrm.humanoid.getNormalizedBoneNode("rightUpperArm");
-    if (l) l.rotation.z = -1.15;
-    if (r) r.rotation.z = 1.15;
+    if (l) l.rotation.z = -1.15 * zSign;
+    if (r) r.rotation.z = 1.15 * zSign;
   }
   if (vrm) vrm.update(0);
   frame(camera, controls, root);
@@ -165,7 +168,7 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
     const delta = Math.min(clock.getDelta(), 0.1);
     const t = clock.elapsedTime;
     if (vrm) {
-      if (clip && CLIPS[clip]) CLIPS[clip](bone, t);
+      if (clip && CLIPS[clip]) CLIPS[clip](bone, t, zSign);
       if (vrm.expressionManager) {
         for (const name of names) vrm.expressionManager.setValue(name, manual.get(name) || 0);
         if (clip && !manual.has("blink") && names.includes("blink")) {
