@@ -161,6 +161,8 @@ class CharacterImportApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": CardImportSerializer, "application/json": OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("visibility", str, enum=["private", "unlisted", "public"], default="private",
+                                     description="For a JSON body (multipart uploads send it as a form field)")],
         responses={201: CharacterSerializer, 400: ERROR, 413: ERROR},
         summary="Import a Character Card (V1/V2/V3, JSON or PNG)",
         description="Multipart `file` (PNG or JSON) with optional `visibility`, or the card JSON itself as the body. "
