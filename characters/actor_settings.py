@@ -186,8 +186,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         },
         "curves": {
             "type": "object",
-            "description": "Keyed by ARKit blendshape name.",
-            "propertyNames": {"enum": ARKIT_52},
+            "description": "Keyed by ARKit blendshape name: " + ", ".join(ARKIT_52) + ".",
             "additionalProperties": {
                 "type": "object",
                 "required": ["inMin", "inMax", "outMin", "outMax"],
