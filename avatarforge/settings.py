@@ -106,8 +106,10 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's
             # BZPOPMIN wait: a quiet consumer then dies with "Timeout reading". Give reads slack.
+            # Its asyncio pool also refuses (MaxConnectionsError) past 100 concurrent commands,
+            # which one busy Daphne reaches with a few hundred sockets: allow more.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
                 "prefix": env_str("CHANNEL_PREFIX", "asgi"),
                 "expiry": 30,
             },
@@ -159,7 +161,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
-# Fernet keys (comma separated, newest first) encrypting stored avatar bytes; rotate by prepending.
+# AES-256 keys (urlsafe base64 of 32 bytes, comma separated, newest first) encrypting stored
+# avatar bytes (characters/storage_crypto.py); rotate by prepending, then `manage.py avatar_rotate_keys`.
+# Empty: a key derived from SECRET_KEY, for embedded/dev use only.
 STORAGE_ENCRYPTION_KEYS = env_list("STORAGE_ENCRYPTION_KEYS", [])
 # Hard ceiling for any request body; per-plan limits are checked in services.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 210 * 1024 * 1024, minimum=1024)
