@@ -216,7 +216,7 @@ def embedded_model_config() -> ModelConfig:
         max_tokens=min(settings.LLM_MAX_TOKENS, embedded_llm.CONTEXT_LENGTH // 4),
         temperature=0.7,
         timeout=float(settings.LLM_TIMEOUT),
-        json_mode="json_object",
+        json_mode="json_schema",  # llama.cpp enforces the schema with a grammar
         # A small CPU model serves requests one after another; queue the rest fairly.
         max_concurrency=min(settings.LLM_MAX_CONCURRENCY, embedded_llm.PARALLEL_SLOTS),
         embedded=True,
