@@ -51,16 +51,16 @@ export class Canvas2DRenderer {
     }
     const b = p.blendshapes;
     const [yaw, pitch, roll] = p.rotation;
-    const scale = Math.min(W, H) * 0.3;
+    const scale = Math.min(W, H) * 0.25;
     // Head position: camera x/y in cm -> a gentle shift (the avatar stays framed).
     const px = Math.max(-1, Math.min(1, p.position[0] / 12)) * scale * 0.25;
     const py = Math.max(-1, Math.min(1, -p.position[1] / 12)) * scale * 0.15;
     const cx = W / 2 + px;
-    const cy = H * 0.46 + py;
+    const cy = H * 0.5 + py;
 
     // Body: stays upright, follows the head a little.
     ctx.save();
-    ctx.translate(W / 2 + px * 0.4, H * 0.46 + scale * 1.05);
+    ctx.translate(W / 2 + px * 0.4, H * 0.5 + scale * 1.05);
     ctx.rotate(-roll * 0.15);
     this.drawBody(ctx, scale, pal, c);
     ctx.restore();

@@ -24,6 +24,7 @@ export class AvatarView {
     this.desc = null;
     this.running = false;
     this.frames = [];
+    this.count = 0; // frames drawn since creation
     this._raf = 0;
     this._last = 0;
     this._loadToken = 0;
@@ -112,7 +113,16 @@ export class AvatarView {
     const r = this.container.getBoundingClientRect();
     // Pixel ratio 1 for VRM (software GL), up to 2 for 2D (cheap, looks sharp).
     const dpr = this.renderer && this.renderer.kind === "2d" ? Math.min(2, window.devicePixelRatio || 1) : 1;
-    return { w: Math.max(64, Math.round(r.width * dpr)), h: Math.max(64, Math.round(r.height * dpr)) };
+    let w = Math.max(64, Math.round(r.width * dpr));
+    let h = Math.max(64, Math.round(r.height * dpr));
+    if (this.renderer && this.renderer.kind === "vrm") {
+      // 3D cost grows with pixels and software GL is common (no GPU, remote desktops): draw at
+      // most 640x480 and let CSS scale it up.
+      const k = Math.min(1, Math.sqrt((640 * 480) / (w * h)));
+      w = Math.round(w * k);
+      h = Math.round(h * k);
+    }
+    return { w, h };
   }
 
   _fit() {
@@ -133,6 +143,7 @@ export class AvatarView {
       const params = this.source(t);
       this.renderer.render(params, t);
       const now = performance.now();
+      this.count += 1;
       this.frames.push(now);
       if (this.frames.length > 240) this.frames.splice(0, this.frames.length - 240);
       if (this.onRendered) this.onRendered(now);

@@ -136,18 +136,41 @@ export class VrmRenderer {
     return vrm;
   }
 
-  /** Put the camera on a head-and-shoulders shot. */
+  /** Put the camera on a head-and-shoulders shot (chibi and tall models alike). */
   frame() {
     const vrm = this.vrm;
     if (!vrm) return;
+    this.restPose();
+    vrm.update(0);
     vrm.scene.updateMatrixWorld(true);
-    const head = vrm.humanoid && vrm.humanoid.getNormalizedBoneNode("head");
-    const pos = new THREE.Vector3(0, 1.4, 0);
-    if (head) head.getWorldPosition(pos);
-    else new THREE.Box3().setFromObject(vrm.scene).getCenter(pos);
-    this.target = new THREE.Vector3(pos.x, pos.y - 0.04, pos.z);
-    this.camera.position.set(pos.x, pos.y + 0.02, pos.z + 0.95);
+    const box = new THREE.Box3().setFromObject(vrm.scene);
+    const neckNode = vrm.humanoid && (vrm.humanoid.getRawBoneNode("neck") || vrm.humanoid.getRawBoneNode("head"));
+    const neck = new THREE.Vector3();
+    if (neckNode) neckNode.getWorldPosition(neck);
+    else neck.set(0, box.min.y + (box.max.y - box.min.y) * 0.8, 0);
+    const top = box.max.y;
+    const headH = Math.max(0.08, top - neck.y);
+    // Head plus shoulders: about 2.3 head heights of view, centred a little below the chin line.
+    const viewH = headH * 2.3;
+    const centreY = neck.y + headH * 0.42;
+    const dist = viewH / 2 / Math.tan(THREE.MathUtils.degToRad(this.camera.fov / 2));
+    this.target = new THREE.Vector3(neck.x, centreY, neck.z);
+    this.camera.position.set(neck.x, centreY + headH * 0.05, neck.z + dist);
+    this.camera.near = Math.max(0.01, dist / 50);
+    this.camera.far = dist * 20;
+    this.camera.updateProjectionMatrix();
     this.camera.lookAt(this.target);
+  }
+
+  /** Arms down from the T-pose (normalized bones; VRM 0.x space is turned 180 degrees). */
+  restPose() {
+    const h = this.vrm.humanoid;
+    if (!h) return;
+    const s = this.isVrm0 ? -1 : 1;
+    const l = h.getNormalizedBoneNode("leftUpperArm");
+    const r = h.getNormalizedBoneNode("rightUpperArm");
+    if (l) l.rotation.set(0, 0, -1.2 * s);
+    if (r) r.rotation.set(0, 0, 1.2 * s);
   }
 
   resize(width, height) {

@@ -122,6 +122,7 @@ export class CallApp {
     this.localView = new AvatarView(this.el("local-stage"), {
       source: (t) => this.localSource(t),
       mirror: true,
+      maxFps: 30, // the small preview needs less; the CPU goes to tracking and the other avatar
       onFallback: (code) => this.showMessage(code, "warning"),
     });
     this.remoteView = new AvatarView(this.el("remote-stage"), {
@@ -194,6 +195,7 @@ export class CallApp {
     this.renderShortcutHelp();
     if (!actor) {
       this.ownVrm = null;
+      this.localView.maxFps = 30;
       this.localView.show2d(choice);
       this.localAvatar = { renderer: "2d", fileHash: null, id: choice, name: getCharacter(choice).name, license: null };
     } else {
@@ -202,6 +204,8 @@ export class CallApp {
       try {
         const buffer = await fetchOwnAsset(av.fileUrl, av.fileHash);
         this.ownVrm = { hash: av.fileHash, buffer };
+        // A small VRM preview at up to 20 fps leaves the CPU (and software GL) to tracking.
+        this.localView.maxFps = 20;
         await this.localView.showVrm(buffer.slice(0));
       } catch (err) {
         this.ownVrm = null;
@@ -876,6 +880,8 @@ export class CallApp {
       get trackerMode() { return app.tracker ? app.tracker.mode : "off"; },
       get renderFpsLocal() { return app.localView ? app.localView.fps() : 0; },
       get renderFpsRemote() { return app.remoteView ? app.remoteView.fps() : 0; },
+      get remoteFrames() { return app.remoteView ? app.remoteView.count : 0; },
+      get localFrames() { return app.localView ? app.localView.count : 0; },
       get localKind() { return app.localView ? app.localView.kind : null; },
       get remoteKind() { return app.remoteView ? app.remoteView.kind : null; },
       get remoteAvatar() { return app.remoteAvatar; },
@@ -892,6 +898,8 @@ export class CallApp {
       get clockOffset() { return app.clock.offset; },
       get messages() { return [...app.messages.keys()]; },
       resetSamples() {
+        app.stats.framesReceived = 0;
+        app.stats.faceFramesReceived = 0;
         app.stats.latency.clear();
         app.stats.recvRoll.clear();
         app.stats.sentRoll.clear();

@@ -1,14 +1,14 @@
-// The result in 3D: three + @pixiv/three-vrm, orbit controls, the clips baked into the file
-// (idle, talk, wave) and expression buttons.
+// The result in 3D: the shared loader of the avatar library's viewer (viewer/vrm_viewer.js), orbit
+// controls, the clips baked into the file (idle, talk, wave) and expression buttons. The shared
+// viewer animates with its own procedural clips; here the file's own clips are the point.
 //
 // The clips rotate the humanoid's raw bones, but three-vrm copies its normalized rig onto the raw
 // bones on every update; since our rest rotations are identity, the same tracks are retargeted onto
 // the normalized bones. Morph-weight tracks are turned into expression values, because the
 // expression manager owns the morph targets.
 import * as THREE from "three";
-import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
+import { fetchArrayBuffer, parseVrm } from "../viewer/vrm_viewer.js";
 
 /** Retarget a clip's node tracks to the normalized bones; split off its morph weight track. */
 export function retargetClip(clip, vrm) {
@@ -66,12 +66,8 @@ export class GenerationViewer {
   }
 
   async load(url) {
-    const loader = new GLTFLoader();
-    loader.register((parser) => new VRMLoaderPlugin(parser));
-    const gltf = await loader.loadAsync(url);
-    const vrm = gltf.userData.vrm;
+    const { gltf, vrm } = await parseVrm(await fetchArrayBuffer(url));
     if (!vrm) throw new Error("not a VRM");
-    VRMUtils.rotateVRM0(vrm);
     this.vrm = vrm;
     this.scene.add(vrm.scene);
     this.mixer = new THREE.AnimationMixer(vrm.scene);

@@ -11,6 +11,7 @@ import { poseFromMatrix } from "./pose.js";
 
 export const HOLD_MS = 600; // keep the last pose this long after the face disappears
 export const EASE_MS = 900; // then blend into idle over this long
+export const STALL_MS = 2000; // no tracker result at all for this long counts as lost too
 const RETURN_MS = 250; // blend from idle back to tracking when the face returns
 
 const smooth = (t) => t * t * (3 - 2 * t);
@@ -27,6 +28,8 @@ export class TrackingPipeline {
     this.posFilter = new OneEuroBank(3, 1.0, 0.05);
     this.bsFilter = new OneEuroBank(BLENDSHAPE_COUNT, 3.0, 2.0);
     this.lastFaceAt = -Infinity;
+    this.lastResultAt = -Infinity;
+    this.noFaceSince = null; // set while the tracker reports frames without a face
     this.faceReturnedAt = -Infinity;
     this.haveFace = false;
     this._rot = new Float32Array(3);
@@ -49,7 +52,12 @@ export class TrackingPipeline {
    */
   fromResult(result) {
     const t = result.ts;
-    if (!result.found) return this.tick(t);
+    this.lastResultAt = t;
+    if (!result.found) {
+      if (this.noFaceSince === null) this.noFaceSince = t;
+      return this.tick(t);
+    }
+    this.noFaceSince = null;
     const pose = poseFromMatrix(result.matrix);
     this._rot.set(pose.rotation);
     this._pos.set(pose.position);
@@ -86,8 +94,17 @@ export class TrackingPipeline {
     return this.params;
   }
 
-  /** Advance without a face (no face in the frame, or no camera at all). */
+  /**
+   * Advance without a new face: the tracker saw no face, there is no camera, or the tracker is
+   * just late (a busy machine). Late results hold the pose without calling the face lost.
+   */
   tick(t) {
+    const late = this.noFaceSince === null && t - this.lastResultAt < STALL_MS;
+    if (late && this.haveFace) {
+      copyParams(this.params, this.tracked);
+      this.params.faceLost = false;
+      return this.params;
+    }
     this.haveFace = false;
     const since = t - this.lastFaceAt;
     if (since < HOLD_MS) {
