@@ -9,6 +9,7 @@ class CharactersConfig(AppConfig):
     def ready(self) -> None:
         from accounts.usage import register_counter
 
+        from . import avatar_signals  # noqa: F401  stored objects follow deleted avatar rows
         from .models import Actor, Avatar
 
         # Plan limits of the avatar library (enforced in characters.avatar_services).

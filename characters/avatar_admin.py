@@ -6,8 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -106,15 +104,7 @@ class AvatarAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
         # Added avatars were already created (and stored) by the upload service in the form.
 
-    def delete_model(self, request: HttpRequest, obj: Avatar) -> None:
-        objects = [obj.storage_key, obj.thumbnail_key]
-        super().delete_model(request, obj)
-        transaction.on_commit(lambda: [services._delete_quietly(o) for o in objects if o])
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Avatar]) -> None:
-        objects = [o for pair in queryset.values_list("storage_key", "thumbnail_key") for o in pair if o]
-        super().delete_queryset(request, queryset)
-        transaction.on_commit(lambda: [services._delete_quietly(o) for o in objects])
+    # Deleting rows here also deletes their stored objects (characters.avatar_signals).
 
 
 class ActorAdminForm(forms.ModelForm):

@@ -25,7 +25,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -345,13 +345,36 @@ def _delete_quietly(name: str) -> None:
 # --- reading stored bytes ---------------------------------------------------------------------
 
 
+def open_stored(name: str) -> IO[bytes]:
+    """A readable stream of a stored object that does not load it whole.
+
+    django-storages' S3File downloads the entire object before the first read (into memory
+    unless AWS_S3_MAX_MEMORY_SIZE is set), so for S3 the raw boto body is used: it streams.
+    Other backends (local folder) open files lazily anyway.
+    """
+    store = storage()
+    bucket = getattr(store, "bucket", None)
+    if bucket is not None and hasattr(store, "_normalize_name"):
+        from storages.utils import clean_name
+
+        return bucket.Object(store._normalize_name(clean_name(name))).get()["Body"]
+    return store.open(name, "rb")
+
+
 def open_decrypted(avatar: Avatar) -> Iterator[bytes]:
     """Plaintext chunks of the avatar file (streamed from storage, decrypted chunk by chunk)."""
-    handle = storage().open(avatar.storage_key, "rb")
+    handle = open_stored(avatar.storage_key)
     try:
         yield from storage_crypto.decrypt_stream(handle)
     finally:
         handle.close()
+
+
+def delete_stored_objects_on_commit(avatar: Avatar) -> None:
+    """After the surrounding transaction commits, delete the avatar's stored objects. Connected
+    to post_delete (characters.avatar_signals), so cascades (a deleted user) clean up too."""
+    objects = [o for o in (avatar.storage_key, avatar.thumbnail_key) if o]
+    transaction.on_commit(lambda: [_delete_quietly(o) for o in objects])
 
 
 def read_thumbnail(avatar: Avatar) -> bytes:
@@ -369,8 +392,11 @@ def rotate_avatar_key(*, avatar_id: Any, force: bool = False) -> bool:
     newest = storage_crypto.current_key()
     if avatar.encryption_key_id == newest.id and not force:
         return False
-    with storage().open(avatar.storage_key, "rb") as src:
+    src = open_stored(avatar.storage_key)
+    try:
         rewritten = storage_crypto.reencrypt_to_temp(src, newest)
+    finally:
+        src.close()
     with rewritten:
         folder = os.path.dirname(avatar.storage_key)
         token = uuid.uuid4().hex
@@ -452,18 +478,17 @@ def delete_avatar(*, user: User, avatar_id: Any) -> None:
             code="avatar_in_use",
             details={"actors": actors},
         )
-    objects = [avatar.storage_key, avatar.thumbnail_key]
     try:
         with transaction.atomic():
-            avatar.delete()
-    except ProtectedError as exc:
-        users = sorted({str(obj._meta.verbose_name) for obj in exc.protected_objects})
+            avatar.delete()  # post_delete schedules the stored objects' deletion after commit
+    except (ProtectedError, RestrictedError) as exc:
+        found = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", None) or []
+        users = sorted({str(obj._meta.verbose_name) for obj in found})
         raise Conflict(
             _("Other items still use this avatar (%(what)s). Remove it from them first.") % {"what": ", ".join(users)},
             code="avatar_in_use",
             details={"actors": [], "used_by": users},
         ) from None
-    transaction.on_commit(lambda: [_delete_quietly(o) for o in objects if o])
 
 
 # --- download links ---------------------------------------------------------------------------

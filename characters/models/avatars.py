@@ -111,8 +111,9 @@ class Actor(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="actors", verbose_name=_("owner")
     )
     name = models.CharField(_("name"), max_length=64)
-    # PROTECT: deleting an avatar must first say which actors still use it.
-    avatar = models.ForeignKey(Avatar, on_delete=models.PROTECT, related_name="actors", verbose_name=_("avatar"))
+    # RESTRICT: an avatar cannot be deleted while actors use it (the delete service says which),
+    # but deleting the user deletes both (PROTECT would block deleting the account).
+    avatar = models.ForeignKey(Avatar, on_delete=models.RESTRICT, related_name="actors", verbose_name=_("avatar"))
     settings = models.JSONField(_("tracker settings"), default=dict)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -270,6 +270,43 @@ def test_delete_refused_while_actors_use_it(user, _media_root):
     assert Avatar.objects.count() == 1 and len(media_files(_media_root)) == 2
 
 
+def test_deleting_the_user_deletes_stored_objects(user, _media_root, django_capture_on_commit_callbacks):
+    avatar = create(user, GODETTE)
+    services.create_actor(user=user, name="Mine", avatar_id=avatar.pk)
+    assert len(media_files(_media_root)) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        user.delete()
+    assert not Avatar.objects.exists()
+    assert media_files(_media_root) == []
+
+
+def test_stream_reads_from_an_s3_like_storage(user, monkeypatch):
+    """With an S3 backend the raw boto body is read (S3File would download the whole object)."""
+    avatar = create(user, SPHERE)
+    blob = stored_bytes(avatar.storage_key)
+    calls = []
+
+    class Obj:
+        def __init__(self, key):
+            calls.append(key)
+
+        def get(self):
+            return {"Body": io.BytesIO(blob)}
+
+    class Bucket:
+        Object = Obj
+
+    class FakeS3:
+        bucket = Bucket()
+
+        def _normalize_name(self, name):
+            return "prefix/" + name
+
+    monkeypatch.setattr(services, "storage", lambda: FakeS3())
+    assert b"".join(services.open_decrypted(avatar)) == SPHERE.read_bytes()
+    assert calls == ["prefix/" + avatar.storage_key]
+
+
 def test_delete_with_a_missing_object_still_succeeds(user, _media_root, django_capture_on_commit_callbacks):
     avatar = create(user, SPHERE)
     default_storage.delete(avatar.storage_key)
