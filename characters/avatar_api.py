@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -88,8 +89,14 @@ class AvatarListApi(APIView):
             throttles.append(ScopedRateThrottle())
         return throttles
 
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
-        parameters=[OpenApiParameter("scope", str, enum=["mine", "shared"], description="Your avatars (default) or avatars other users shared.")],
+        parameters=[
+            OpenApiParameter("scope", str, enum=["mine", "shared"], description="Your avatars (default) or avatars other users shared."),
+            OpenApiParameter("limit", int, description="Page size (default 50)."),
+            OpenApiParameter("offset", int),
+        ],
         responses=AvatarSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
@@ -97,7 +104,9 @@ class AvatarListApi(APIView):
             queryset = selectors.shared_avatars_for(request.user)
         else:
             queryset = selectors.avatars_owned_by(request.user)
-        return Response(AvatarSerializer(queryset, many=True, context={"request": request}).data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(AvatarSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(
         request={"multipart/form-data": AvatarUploadSerializer},

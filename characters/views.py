@@ -55,7 +55,8 @@ def _upload_strings() -> dict[str, str]:
 @login_required
 def avatar_list(request: HttpRequest) -> HttpResponse:
     tab = "shared" if request.GET.get("tab") == "shared" else "mine"
-    avatars = selectors.shared_avatars_for(request.user) if tab == "shared" else selectors.avatars_owned_by(request.user)
+    # Own avatars are bounded by the plan; the shared tab shows the 120 newest.
+    avatars = selectors.shared_avatars_for(request.user)[:120] if tab == "shared" else selectors.avatars_owned_by(request.user)
     usage = {u["limit"]: u for u in usage_for(user=request.user)}
     return render(
         request,

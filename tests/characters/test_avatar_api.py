@@ -45,7 +45,8 @@ def test_upload_and_detail(api_client, user):
     detail = api_client.get(f"{LIST}/{avatar.pk}")
     assert detail.status_code == 200 and detail.json()["id"] == str(avatar.pk)
     listing = api_client.get(LIST).json()
-    assert [a["id"] for a in listing] == [str(avatar.pk)]
+    assert listing["count"] == 1
+    assert [a["id"] for a in listing["results"]] == [str(avatar.pk)]
 
 
 def test_upload_warnings_are_translated_messages(api_client):
@@ -128,7 +129,7 @@ def test_other_users_get_404(api_client, other_user):
         assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert other.patch(f"{LIST}/{avatar_id}", {"name": "mine"}, format="json").status_code == 404
     assert other.delete(f"{LIST}/{avatar_id}").status_code == 404
-    assert other.get(LIST).json() == []
+    assert other.get(LIST).json()["results"] == []
     assert Avatar.objects.filter(pk=avatar_id).exists()
 
 
@@ -208,7 +209,7 @@ def test_patch_share_and_shared_scope(api_client, user, other_user):
     assert response.status_code == 200 and response.json()["is_shared"] is True and response.json()["name"] == "Ball"
     other = APIClient()
     other.force_authenticate(other_user)
-    shared = other.get(LIST, {"scope": "shared"}).json()
+    shared = other.get(LIST, {"scope": "shared"}).json()["results"]
     assert [a["id"] for a in shared] == [avatar_id]
     assert shared[0]["is_owner"] is False
     assert other.get(f"{LIST}/{avatar_id}").json()["actors"] == []
@@ -304,3 +305,20 @@ def test_openapi_documents_the_avatar_api(api_client):
     text = response.content.decode()
     for path in ("/api/avatars", "/api/avatars/{avatar_id}", "/api/avatars/{avatar_id}/file", "/api/avatars/resolve", "/api/actors", "/api/actors/{actor_id}"):
         assert path in text, path
+
+
+def test_large_upload_streams_through_a_temporary_file(api_client, tmp_path, settings):
+    """Over FILE_UPLOAD_MAX_MEMORY_SIZE the body goes to a temp file; the service reads it from there."""
+    from bench.vrm_ingest import build_big_vrm
+
+    path = tmp_path / "big.vrm"
+    size = build_big_vrm(path, target=settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1_000_000)
+    with open(path, "rb") as fh:
+        response = api_client.post(LIST, {"file": fh}, format="multipart")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["file_size"] == size
+    assert data["meta"]["stats"]["images"] == 6
+    assert data["file_hash"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    download = api_client.get(f"{LIST}/{data['id']}/file")
+    assert hashlib.sha256(body_of(download)).hexdigest() == data["file_hash"]
