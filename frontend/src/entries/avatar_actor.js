@@ -123,7 +123,7 @@ if (configNode) {
         input.value = c[key];
         input.addEventListener("change", () => { c[key] = Number(input.value); plot.redraw(); syncInputs(name); saveCurves(); });
         fields[key] = input;
-        row.append(el("label", { text: key === "gamma" ? s.gamma : key }), input);
+        row.append(el("label", { text: s[key] || key }), input);
       }
       const remove = el("button", { type: "button", class: "button small danger", text: s.remove });
       remove.addEventListener("click", () => { delete curves[name]; saveCurves(); renderCurves(); });
