@@ -62,6 +62,7 @@ def start_server(*, port: int, threads: int | None = None):
     params.n_ctx = CONTEXT_LENGTH * PARALLEL_SLOTS
     params.n_parallel = PARALLEL_SLOTS
     params.port = port  # llama.cpp's server listens on 127.0.0.1 by default
+    params.model_alias = {MODEL_ID}  # what /v1/models lists (instead of the file path)
     if threads:
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
