@@ -157,3 +157,26 @@ def test_vrm_falls_back_to_2d_without_webgl(af_server, new_context, artifacts):
     assert page.locator("[data-code=webgl_unavailable]").is_visible()
     page.wait_for_selector("[data-el=face-state]", state="visible")  # tracking off: says so
     page.screenshot(path=str(artifacts / "call_webgl_fallback.png"), full_page=True)
+
+
+def test_camera_refused_says_so_and_avatar_idles(af_server, new_context, artifacts):
+    email = f"eve-{uuid.uuid4().hex[:8]}@example.com"
+    af_server.create_users([email])
+    ctx = new_context()
+    # The browser refuses the camera (as when the person clicks "Block"); the microphone works.
+    ctx.add_init_script(
+        "const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);"
+        "navigator.mediaDevices.getUserMedia = (c) => c && c.video"
+        "  ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError')) : gum(c);"
+    )
+    page = harness.login(ctx, af_server.base_url, email)
+    code = harness.create_room(page, af_server.base_url)
+    harness.enter_call(page, af_server.base_url, code)
+    page.wait_for_function("() => window.__afStats.messages.includes('camera_denied')")
+    assert "Allow the camera" in page.text_content("[data-code=camera_denied]")
+    page.wait_for_selector("[data-el=face-state]", state="visible")
+    frames = harness.stats(page)["localFrames"]
+    page.wait_for_function(f"() => window.__afStats.localFrames > {frames + 10}")  # the idle avatar keeps moving
+    s = harness.stats(page)
+    assert s["trackerMode"] == "off" and s["state"] == "waiting"
+    page.screenshot(path=str(artifacts / "call_camera_denied.png"), full_page=True)
