@@ -104,8 +104,8 @@ def wave_clip() -> Clip:
     raise_ = np.clip(times / 0.3, 0.0, 1.0) * np.clip((2.0 - times) / 0.3, 0.0, 1.0)
     rot = {
         "leftUpperArm": np.array([down["leftUpperArm"]] * len(times)),
-        "rightUpperArm": np.array([quat_mul(quat((0, 0, 1), 68.0 - 118.0 * r), quat((1, 0, 0), -10.0 * r)) for r in raise_]),
-        "rightLowerArm": np.array([quat((0, 0, 1), r * (-45.0 + 25.0 * np.sin(p))) for r, p in zip(raise_, phase, strict=True)]),
+        "rightUpperArm": np.array([quat_mul(quat((0, 0, 1), 68.0 - 103.0 * r), quat((1, 0, 0), -10.0 * r)) for r in raise_]),
+        "rightLowerArm": np.array([quat((0, 0, 1), r * (-30.0 + 20.0 * np.sin(p))) for r, p in zip(raise_, phase, strict=True)]),
         "rightHand": np.array([quat((0, 0, 1), r * 15.0 * np.sin(p + 0.6)) for r, p in zip(raise_, phase, strict=True)]),
         "head": np.array([quat((0, 0, 1), -6.0 * r) for r in raise_]),
         "chest": np.array([quat((0, 0, 1), -3.0 * r) for r in raise_]),

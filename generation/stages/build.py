@@ -127,8 +127,8 @@ def preview_pose() -> dict[str, np.ndarray]:
     """A wave with the right arm, the left arm down: shows the skeleton and the skinning at work."""
     return {
         "leftUpperArm": quat((0, 0, 1), -68.0),
-        "rightUpperArm": quat_mul(quat((0, 0, 1), -45.0), quat((1, 0, 0), -10.0)),
-        "rightLowerArm": quat((0, 0, 1), -50.0),
+        "rightUpperArm": quat_mul(quat((0, 0, 1), -35.0), quat((1, 0, 0), -10.0)),
+        "rightLowerArm": quat((0, 0, 1), -40.0),
         "leftUpperLeg": quat((0, 0, 1), 4.0),
         "rightUpperLeg": quat((0, 0, 1), -4.0),
     }

@@ -49,9 +49,11 @@ def cartoonize(face: np.ndarray, preset: dict[str, float], checkpoint=lambda f: 
     checkpoint(0.75)
     colour = preset["mix"] * quantized + (1.0 - preset["mix"]) * smooth.astype(np.float32)
 
-    # Ink lines from the unsmoothed face: adaptive threshold of a median-blurred grey image.
-    gray = cv2.medianBlur(cv2.cvtColor(face, cv2.COLOR_RGB2GRAY), 5)
-    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, int(preset["block"]), preset["c"])
+    # Ink lines from the smoothed face (skin texture would become specks): adaptive threshold of a
+    # median-blurred grey image, then a small median on the mask to drop isolated dots.
+    gray = cv2.medianBlur(cv2.cvtColor(smooth, cv2.COLOR_RGB2GRAY), 7)
+    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, int(preset["block"]) + 2, preset["c"] + 1)
+    edges = cv2.medianBlur(edges, 3)
     ink = cv2.GaussianBlur(edges, (3, 3), 0).astype(np.float32) / 255.0
     colour *= (1.0 - preset["ink"] * (1.0 - ink))[:, :, None]
 

@@ -83,3 +83,32 @@ def _no_celery(monkeypatch):
 
 def frame_array(jpeg: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+
+
+@pytest.fixture
+def studio_user(make_user):
+    """A user whose plan allows many jobs a day (the free plan allows 3)."""
+    return make_user("studio@example.com", plan="studio")
+
+
+def create_job(user, photo: bytes, filename: str = "face.jpg", **options):
+    from generation import services
+    from generation.serializers import clean_options
+
+    return services.create_job(owner=user, photo=photo, filename=filename, options=clean_options(options))
+
+
+def run(job) -> str:
+    """Run the job inline; after-commit work (announcements, file clean-up) runs as in production."""
+    from django.test import TestCase
+
+    from generation.pipeline import run_job
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        outcome = run_job(job_id=str(job.id))
+    job.refresh_from_db()
+    return outcome
+
+
+def stored_files(media_root: Path) -> list[Path]:
+    return sorted(p for p in media_root.rglob("*") if p.is_file())

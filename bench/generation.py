@@ -1,0 +1,130 @@
+"""Benchmark of the CPU avatar generation pipeline (photo -> rigged VRM 1.0 in the library).
+
+    python -m bench.generation [--runs N] [--keep]
+
+The photo is scikit-image's astronaut (NASA, public domain): the first frame of
+../shared/fixtures/camera/face.mjpeg. Each run is a real job (generation.services.create_job, then
+generation.pipeline.run_job inline, as the worker runs it): database writes, stored artifacts,
+the Node validation and the avatar library included. A throw-away SQLite database and media
+folder in a temporary directory are made and migrated first; one warm-up run is not counted.
+
+Prints (medians of N runs):
+    FIGURE total_ms <n> ms                 wall time of the whole job (goal < 5000 on 2 cores)
+    FIGURE stage_<name>_ms <n> ms          each stage: ingest, detect, stylize, palette, body, rig,
+                                           export, validate, register
+    FIGURE vrm_bytes <n> bytes             size of the generated .vrm
+    FIGURE validator_errors <n> errors     Khronos glTF validator (goal 0)
+    FIGURE validator_warnings <n> warnings (goal 0)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FACE_MJPEG = ROOT.parent / "shared" / "fixtures" / "camera" / "face.mjpeg"
+
+
+def astronaut_jpeg() -> bytes:
+    data = FACE_MJPEG.read_bytes()
+    start = data.find(b"\xff\xd8")
+    return data[start : data.find(b"\xff\xd9", start) + 2]
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+        MEDIA_ROOT=str(workdir / "media"),
+        AVATARFORGE_VAR_DIR=str(workdir / "var"),
+        AVATARFORGE_EMBEDDED="1",
+        REDIS_URL="",
+        STORAGE_BACKEND="local",
+        DJANGO_SETTINGS_MODULE="avatarforge.settings",
+    )
+    return env
+
+
+def worker(runs: int) -> None:
+    """Runs inside the measuring subprocess; prints one JSON line."""
+    import time
+
+    import django
+
+    django.setup()
+    from accounts.models import Plan, User
+    from generation import services
+    from generation.pipeline import run_job
+    from generation.serializers import clean_options
+
+    services.enqueue = lambda job_id: None  # the job runs right here, not in a worker process
+    photo = astronaut_jpeg()
+    plan = Plan.objects.order_by("-generation_jobs_per_day").first()
+    results = []
+    for i in range(runs + 1):
+        user = User.objects.create_user(email=f"bench{i}@example.com", password="bench-password-1", plan=plan)
+        job = services.create_job(owner=user, photo=photo, filename="astronaut.jpg", options=clean_options({"name": "Astronaut"}))
+        start = time.perf_counter()
+        outcome = run_job(job_id=str(job.id))
+        total = (time.perf_counter() - start) * 1000
+        job.refresh_from_db()
+        if outcome != "succeeded":
+            raise SystemExit(f"job {outcome}: {job.error_code} {job.error_message} {job.error_details}")
+        stages = {s.name: s for s in job.stages.all()}
+        validator = stages["validate"].data["validator"]
+        results.append({
+            "total_ms": total,
+            "stages": {name: s.duration_ms for name, s in stages.items()},
+            "vrm_bytes": stages["export"].data["bytes"],
+            "errors": validator["errors"],
+            "warnings": validator["warnings"],
+        })
+    print(json.dumps(results[1:]))  # the first run warmed imports, cascades and Node's cache
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.runs)
+        return
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-generation-"))
+    try:
+        (workdir / "media").mkdir()
+        env = _environment(workdir)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks", "-v", "0"], cwd=ROOT, env=env, check=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.generation", "--worker", "--runs", str(max(1, args.runs))],
+            cwd=ROOT, env=env, capture_output=True, text=True,
+        )
+        if result.returncode:
+            sys.stderr.write(result.stderr[-4000:])
+            raise SystemExit(result.returncode)
+        runs = json.loads(result.stdout.strip().splitlines()[-1])
+        print(f"# {len(runs)} runs on {os.cpu_count()} cores; medians", file=sys.stderr)
+        print(f"FIGURE total_ms {statistics.median(r['total_ms'] for r in runs):.0f} ms")
+        for name in runs[0]["stages"]:
+            print(f"FIGURE stage_{name}_ms {statistics.median(r['stages'][name] for r in runs):.0f} ms")
+        print(f"FIGURE vrm_bytes {int(statistics.median(r['vrm_bytes'] for r in runs))} bytes")
+        print(f"FIGURE validator_errors {max(r['errors'] for r in runs)} errors")
+        print(f"FIGURE validator_warnings {max(r['warnings'] for r in runs)} warnings")
+    finally:
+        if args.keep:
+            print(f"# kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

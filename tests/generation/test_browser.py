@@ -1,0 +1,105 @@
+"""End to end in headless Chromium: a real server (Daphne), a real Celery worker, the upload page, the
+job page watching the stages over the WebSocket, and the result playing in the 3D viewer."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.browser import harness
+
+from .conftest import mjpeg_frames
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+EMAIL = "chibi@example.com"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(harness.CHROMIUM).exists():
+        pytest.skip(f"Chromium not installed at {harness.CHROMIUM}")
+    assert (harness.ROOT / "static" / "dist" / "generation_job.js").exists(), "front-end not built: npm run build"
+    live = harness.LiveServer(tmp_path_factory.mktemp("generation-live"))
+    queue = f"browser-generation-{uuid.uuid4().hex[:8]}"
+    live.env["GENERATION_QUEUE"] = queue  # the server queues there, our worker listens there
+    live.start()
+    live.create_users([EMAIL])
+    log = open(live.tmp / "worker.log", "wb")  # noqa: SIM115 - closed below
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "avatarforge", "worker", "-Q", queue, "-c", "1", "-P", "solo",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
+        cwd=harness.ROOT, env=live.env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    yield live
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
+    live.stop()
+
+
+def canvas_has_content(page, selector: str) -> bool:
+    from PIL import Image, ImageStat
+
+    image = Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("L")
+    return ImageStat.Stat(image).stddev[0] > 8  # the empty stage is a smooth gradient
+
+
+def test_selfie_to_avatar_in_the_browser(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    photo = tmp_path / "selfie.jpg"
+    photo.write_bytes(mjpeg_frames(harness.FACE_MJPEG, limit=1)[0])
+    frames: list[dict] = []
+    with sync_playwright() as p:
+        browser = harness.launch_chromium(p)
+        context = browser.new_context(viewport={"width": 1200, "height": 1000})
+        context.set_default_timeout(90_000)
+        page = harness.login(context, server.base_url, EMAIL)
+
+        def on_socket(ws):
+            def received(payload):
+                if isinstance(payload, str):
+                    frames.append(json.loads(payload))
+            ws.on("framereceived", received)
+
+        page.on("websocket", on_socket)
+        page.goto(f"{server.base_url}/generate/")
+        page.set_input_files("#gen-image", str(photo))
+        assert page.locator("#gen-preview").is_visible()  # the local preview appeared
+        page.fill("#gen-name", "Browser chibi")
+        with page.expect_navigation():
+            page.click("#gen-submit")
+        assert "/generate/" in page.url
+
+        page.wait_for_selector("#gen-job[data-status=succeeded]")
+        assert page.locator("#gen-progress").evaluate("el => el.value") == 100
+        assert page.locator(".gen-stage-done").count() == 9
+        assert page.locator("img.gen-stage-preview").count() >= 7
+        page.wait_for_function("window.__generationViewer && window.__generationViewer.vrm")
+        names = page.evaluate("window.__generationViewer.expressionNames()")
+        assert {"blink", "blinkLeft", "blinkRight", "aa", "ih", "ou", "ee", "oh", "happy", "angry", "sad", "surprised"} <= set(names)
+        clips = page.evaluate("[...window.__generationViewer.clips.keys()]")
+        assert sorted(clips) == ["idle", "talk", "wave"]
+        page.click("[data-clip=wave]")
+        page.click("[data-expression=happy]")
+        assert page.locator("[data-expression=happy]").get_attribute("aria-pressed") == "true"
+        page.wait_for_timeout(600)  # let a few frames of the wave render before the screenshot
+        assert page.evaluate("window.__generationViewer.action.getClip().name") == "wave"
+        assert canvas_has_content(page, "#gen-viewer")
+        harness.ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(harness.ARTIFACTS / "generation_job.png"), full_page=True)
+        assert page.locator("#gen-avatar-links").is_visible()
+        context.close()
+        browser.close()
+
+    # Progress came over the WebSocket while the worker ran, not only at the end.
+    statuses = [f["job"]["status"] for f in frames if f.get("type") == "job"]
+    assert "running" in statuses and statuses[-1] == "succeeded"

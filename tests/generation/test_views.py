@@ -1,0 +1,140 @@
+"""Pages: upload form (works without JavaScript), the job page, form actions, authorization."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from characters.models import Actor
+from generation.models import GenerationJob, JobStatus
+
+from .conftest import create_job, run, stored_files
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def page_client(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_upload_page_lists_jobs_and_needs_login(client, page_client, user, other_user, face_jpeg):
+    create_job(user, face_jpeg, name="Mine <b>bold</b>")
+    create_job(other_user, face_jpeg, name="Theirs")
+    response = page_client.get(reverse("generate_home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="gen-upload"' in html and 'enctype="multipart/form-data"' in html
+    assert "Mine &lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html  # escaped
+    assert "Theirs" not in html
+    assert "dist/generation_upload.js" in html
+    client.logout()
+    assert client.get(reverse("generate_home")).status_code == 302
+
+
+def test_form_upload_creates_a_job_and_opens_its_page(page_client, user, face_jpeg):
+    response = page_client.post(reverse("generate_home"), {
+        "image": SimpleUploadedFile("me.jpg", face_jpeg, content_type="image/jpeg"),
+        "name": "Formy", "style": "comic", "heads": "2.8", "build": "sturdy",
+        "pick_hair": "on", "color_hair": "#123456", "color_top": "#ffffff",
+        "avatar_permission": "everyone", "commercial_usage": "corporation", "credit_notation": "required",
+        "modification": "prohibited", "allow_redistribution": "on",
+    })
+    job = GenerationJob.objects.get(owner=user)
+    assert response.status_code == 302 and response["Location"] == reverse("generate_job", kwargs={"job_id": job.id})
+    assert job.options["name"] == "Formy" and job.options["style"] == "comic" and job.options["heads"] == 2.8
+    assert job.options["build"] == "sturdy" and job.options["colors"] == {"hair": "#123456"}
+    assert job.options["license"]["avatar_permission"] == "everyone" and job.options["license"]["allow_redistribution"] is True
+    assert job.options["license"]["allow_violent"] is False
+
+
+def test_form_upload_of_a_bad_file_shows_the_reason(page_client, _media_root):
+    response = page_client.post(reverse("generate_home"), {"image": SimpleUploadedFile("x.jpg", b"nope", content_type="image/jpeg")})
+    assert response.status_code == 400
+    assert "not a JPEG, PNG or WebP photo" in response.content.decode()
+    assert not GenerationJob.objects.exists() and stored_files(_media_root) == []
+
+
+def test_job_page_of_a_finished_job(page_client, user, face_jpeg):
+    job = create_job(user, face_jpeg, name="Shown")
+    assert run(job) == "succeeded"
+    response = page_client.get(reverse("generate_job", kwargs={"job_id": job.id}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="gen-viewer"' in html and 'data-clip="wave"' in html and 'data-expression="blink"' in html
+    assert f'/api/generate/{job.id}/result.vrm' in html
+    assert "Use as my avatar" in html and "dist/generation_job.js" in html
+    data = json.loads(html.split('id="gen-job-data" type="application/json">')[1].split("</script>")[0])
+    assert data["status"] == "succeeded" and data["ws_path"] == f"/ws/generate/{job.id}/"
+
+
+def test_job_page_of_a_drawing_offers_the_crop(page_client, user, drawing_png):
+    job = create_job(user, drawing_png, filename="house.png")
+    assert run(job) == "succeeded"
+    html = page_client.get(reverse("generate_job", kwargs={"job_id": job.id})).content.decode()
+    assert 'id="gen-crop-panel" hidden' not in html and "No face was found" in html
+    assert f"/api/generate/{job.id}/photo" in html
+
+
+def test_form_actions(page_client, user, face_jpeg):
+    job = create_job(user, face_jpeg)
+    url = lambda name: reverse(name, kwargs={"job_id": job.id})  # noqa: E731
+    assert page_client.post(url("generate_job_retry")).status_code == 302  # not retryable: message only
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.retries == 0
+    page_client.post(url("generate_job_cancel"))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    page_client.post(url("generate_job_retry"))
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.retries == 1
+    assert page_client.get(url("generate_job_cancel")).status_code == 405
+    page_client.post(url("generate_job_cancel"))
+    response = page_client.post(url("generate_job_delete"))
+    assert response.status_code == 302 and not GenerationJob.objects.filter(pk=job.pk).exists()
+
+
+def test_recrop_form_and_use_as_avatar(page_client, user, drawing_png, settings):
+    user.plan.generation_jobs_per_day = 5
+    user.plan.save()
+    job = create_job(user, drawing_png, filename="house.png")
+    assert run(job) == "succeeded"
+    response = page_client.post(reverse("generate_job_recrop", kwargs={"job_id": job.id}), {"x": "0.4", "y": "0.5", "size": "0.6"})
+    new = GenerationJob.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == reverse("generate_job", kwargs={"job_id": new.id})
+    assert new.options["crop"] == {"x": 0.4, "y": 0.5, "size": 0.6}
+    bad = page_client.post(reverse("generate_job_recrop", kwargs={"job_id": job.id}), {"x": "9", "y": "0.5", "size": "0.6"})
+    assert bad.status_code == 302 and GenerationJob.objects.count() == 2
+
+    response = page_client.post(reverse("generate_job_actor", kwargs={"job_id": job.id}))
+    assert response.status_code == 302
+    actor = Actor.objects.get(owner=user)
+    assert actor.avatar_id == job.avatar_id
+
+
+def test_other_users_pages_are_404(client, user, other_user, face_jpeg):
+    job = create_job(user, face_jpeg)
+    client.force_login(other_user)
+    for name in ("generate_job_cancel", "generate_job_retry", "generate_job_delete", "generate_job_recrop", "generate_job_actor"):
+        assert client.post(reverse(name, kwargs={"job_id": job.id}), {"x": 0.5, "y": 0.5, "size": 0.5}).status_code == 404, name
+    assert client.get(reverse("generate_job", kwargs={"job_id": job.id})).status_code == 404
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and GenerationJob.objects.count() == 1
+
+
+def test_admin_pages(client, user, face_jpeg):
+    from accounts.models import User
+
+    job = create_job(user, face_jpeg)
+    assert run(job) == "succeeded"
+    admin = User.objects.create_superuser(email="root@example.com", password="pw-long-enough-1")
+    client.force_login(admin)
+    assert client.get(reverse("admin:generation_generationjob_changelist"), {"q": str(job.id)[:8]}).status_code == 200
+    response = client.get(reverse("admin:generation_generationjob_change", args=[job.id]))
+    assert response.status_code == 200 and b"validate" in response.content
+    assert client.get(reverse("admin:generation_jobstage_changelist"), {"status__exact": "done"}).status_code == 200
+    response = client.post(reverse("admin:generation_generationjob_changelist"), {"action": "sweep_stale", "_selected_action": [str(job.id)]})
+    assert response.status_code == 302
