@@ -180,3 +180,24 @@ def test_camera_refused_says_so_and_avatar_idles(af_server, new_context, artifac
     s = harness.stats(page)
     assert s["trackerMode"] == "off" and s["state"] == "waiting"
     page.screenshot(path=str(artifacts / "call_camera_denied.png"), full_page=True)
+
+
+def test_practice_partner_mirrors_your_avatar(af_server, new_context, artifacts):
+    email = f"fay-{uuid.uuid4().hex[:8]}@example.com"
+    af_server.create_users([email])
+    page = harness.login(new_context(), af_server.base_url, email)
+    code = harness.create_room(page, af_server.base_url)
+    harness.enter_call(page, af_server.base_url, code)
+    page.click("[data-el=practice]")  # the server's aiortc mirror peer joins and sends our frames back
+    page.wait_for_function("() => window.__afStats.state === 'connected'", timeout=CONNECT_MS)
+    page.evaluate("() => window.__afStats.resetSamples()")
+    page.wait_for_function("() => window.__afStats.recvRoll.length >= 60", timeout=60_000)
+    s = harness.stats(page)
+    assert s["faceFramesReceived"] / s["framesReceived"] >= 0.9
+    xs, ys = harness.roll_pairs(s["sentRoll"], s["recvRoll"])
+    assert len(xs) >= 30 and harness.pearson(xs, ys) > 0.9
+    assert s["remoteKind"] == "2d" and s["latency"]
+    assert "video" not in s["senderKinds"] and "video" not in s["transceiverKinds"]
+    page.screenshot(path=str(artifacts / "call_practice.png"), full_page=True)
+    page.click("[data-el=hangup]")
+    page.wait_for_url(f"{af_server.base_url}/rooms/{code}/lobby/")
