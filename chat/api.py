@@ -26,12 +26,12 @@ from .consumers import group_name
 from .serializers import (
     ConversationCreateSerializer,
     ConversationSerializer,
+    ConversationSummarySerializer,
     ConversationUpdateSerializer,
     MessageSerializer,
     ModelSerializer,
     ReplySerializer,
     SendMessageSerializer,
-    SummarySerializer,
 )
 
 
@@ -159,10 +159,10 @@ class SummaryListApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="What the character remembers of older messages (hierarchical summaries)",
-                   responses={200: SummarySerializer(many=True)})
+                   responses={200: ConversationSummarySerializer(many=True)})
     def get(self, request: Request, conversation_id: str) -> Response:
         conversation = selectors.get_conversation(user=request.user, conversation_id=conversation_id)
-        return Response({"results": SummarySerializer(selectors.summaries_for(conversation=conversation), many=True).data})
+        return Response({"results": ConversationSummarySerializer(selectors.summaries_for(conversation=conversation), many=True).data})
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:

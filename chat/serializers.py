@@ -35,6 +35,8 @@ class CharacterBriefSerializer(serializers.Serializer):
 
 
 class ConversationSerializer(serializers.ModelSerializer):
+    # Plain text here: the same choices as Message.emotion would give the schema two enum names.
+    last_emotion = serializers.CharField(read_only=True, help_text="happy, sad, angry, surprised, neutral or excited.")
     character = serializers.SerializerMethodField()
     scenario = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
@@ -92,7 +94,7 @@ class ReplySerializer(serializers.Serializer):
     reply = MessageSerializer()
 
 
-class SummarySerializer(serializers.ModelSerializer):
+class ConversationSummarySerializer(serializers.ModelSerializer):
     active = serializers.SerializerMethodField()
 
     class Meta:
