@@ -101,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     if not latency or not frames:
         print("no frames were received", file=sys.stderr)
         return 1
+    for name, ph in (("2d", two_d), ("vrm", vrm)):
+        if ph["latency"]:
+            print(
+                f"# {name} half: tracking {ph['tracking_fps']:.1f} fps, render {ph['render_fps']:.1f} fps, latency p50 "
+                f"{_percentile(ph['latency'], 50):.0f} ms p95 {_percentile(ph['latency'], 95):.0f} ms",
+                file=sys.stderr,
+            )
     print(f"FIGURE tracking_fps {statistics.mean([two_d['tracking_fps'], vrm['tracking_fps']]):.1f} fps")
     print(f"FIGURE face_frames_pct {100 * faces / frames:.1f} %")
     print(f"FIGURE render_fps_2d {two_d['render_fps']:.1f} fps")
