@@ -46,6 +46,7 @@ from .serializers import (
     HEADS_MIN,
     MODIFICATION_CHOICES,
     STYLE_CHOICES,
+    ChoicesSerializer,
     CreatedSerializer,
     CreateRequestSerializer,
     RecropSerializer,
@@ -209,7 +210,7 @@ class StagePreviewApi(APIView):
 
 
 class OptionsApi(APIView):
-    @extend_schema(summary="Choices for the options of a job")
+    @extend_schema(responses=ChoicesSerializer, summary="Choices for the options of a job")
     def get(self, request: Request) -> Response:
         def pairs(choices: list) -> list[dict[str, str]]:
             return [{"value": value, "label": str(label)} for value, label in choices]

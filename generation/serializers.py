@@ -194,3 +194,17 @@ class SummarySerializer(serializers.Serializer):
 
 class RecropSerializer(serializers.Serializer):
     crop = CropSerializer()
+
+
+class ChoicesSerializer(serializers.Serializer):
+    """What clients may choose: styles, builds, heads range, colour parts, license values, stages."""
+
+    styles = serializers.JSONField()
+    builds = serializers.JSONField()
+    heads = serializers.JSONField()
+    colors = serializers.JSONField()
+    license = serializers.JSONField()
+    stages = serializers.JSONField()
+    max_upload_bytes = serializers.IntegerField()
+    max_pixels = serializers.IntegerField()
+    formats = serializers.ListField(child=serializers.CharField())

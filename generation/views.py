@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from accounts.services import usage_for
@@ -38,11 +39,11 @@ from .serializers import (
 from .stages.palette import DEFAULTS as DEFAULT_COLOURS
 
 LICENSE_FLAGS = [
-    ("allow_redistribution", _("Others may redistribute the file")),
-    ("allow_violent", _("Allow excessively violent use")),
-    ("allow_sexual", _("Allow excessively sexual use")),
-    ("allow_political", _("Allow political or religious use")),
-    ("allow_antisocial", _("Allow antisocial or hate use")),
+    ("allow_redistribution", _lazy("Others may redistribute the file")),
+    ("allow_violent", _lazy("Allow excessively violent use")),
+    ("allow_sexual", _lazy("Allow excessively sexual use")),
+    ("allow_political", _lazy("Allow political or religious use")),
+    ("allow_antisocial", _lazy("Allow antisocial or hate use")),
 ]
 
 
@@ -160,6 +161,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "job": job,
         "payload": payload,
         "payload_json": payload,
+        "crop": payload["face"]["crop"] or {"x": 0.5, "y": 0.45, "size": 0.9},
         "strings_json": strings,
         "links": _links(),
         "expressions": ["happy", "angry", "sad", "surprised", "relaxed", "blink", "aa", "ih", "ou", "ee", "oh"],
