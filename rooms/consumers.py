@@ -134,10 +134,16 @@ class RoomConsumer(AppJsonConsumer):
             if kind != "avatar" and self.other_channel is None:
                 raise SignalError("peer_not_connected", _("The other participant is not connected yet."))
             if self.other_channel is not None:
-                await self.channel_layer.send(
-                    self.other_channel,
-                    {"type": "rooms.relay", "from_peer": self.seat.peer_id, "message": message},
-                )
+                try:
+                    await self.channel_layer.send(
+                        self.other_channel,
+                        {"type": "rooms.relay", "from_peer": self.seat.peer_id, "message": message},
+                    )
+                except Exception:  # ChannelFull, Redis unavailable: tell the sender, keep the socket
+                    logger.warning("rooms: relay failed in room %s", self.code)
+                    raise SignalError(
+                        "relay_failed", _("The message could not be delivered. Try again.")
+                    ) from None
 
     async def _join(self) -> None:
         if self.seat is not None:
@@ -171,7 +177,7 @@ class RoomConsumer(AppJsonConsumer):
                 },
             )
         elif other is not None:
-            self._watch_grace(other.peer_id, max(0.0, other.until - time.time()))
+            self._watch_grace(other.peer_id, max(0.0, other.deadline - time.time()))
         await self.send_json(
             {
                 "type": "joined",

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -179,12 +180,8 @@ def test_practice_only_for_participants(anon_api_client, room, fake_spawn):
 
 
 def test_practice_refused_when_the_room_is_full(api_client, room, fake_spawn):
-    now = state.time.time()
-    seats = [
-        state.Seat("p_1", "u:998", "x", "member", "c1", True, now + 60),
-        state.Seat("p_2", "u:999", "y", "member", "c2", True, now + 60),
-    ]
-    cache.set(state.call_key(room.code), {"seats": [state.asdict(s) for s in seats]}, 60)
+    for i in (998, 999):
+        async_to_sync(state.claim_seat)(code=room.code, identity=f"u:{i}", name="x", role="member", channel=f"c{i}")
     response = api_client.post(f"/api/rooms/{room.code}/practice")
     assert response.status_code == 409 and response.json()["code"] == "room_full" and fake_spawn == []
 

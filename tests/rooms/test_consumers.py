@@ -7,7 +7,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
-from django.core.cache import cache
 from django.urls import re_path
 
 from avatarforge.ws_auth import WebSocketAuthMiddleware
@@ -245,13 +244,13 @@ async def test_state_is_gone_after_hang_up(room_setup):
     a, _ja, b, joined_b = await two_joined(setup)
     await b.send({"type": "offer", "sdp": SDP})
     await a.recv_type("offer")
-    assert await cache.aget(state.call_key(code)) is not None
+    assert await state.has_state(code)
     await b.send({"type": "hangup"})
     assert await b.closed_with() == 1000
     assert await a.recv() == {"type": "peer_left", "peer_id": joined_b["peer_id"], "reason": "hangup"}
     await a.send({"type": "hangup"})
     assert await a.closed_with() == 1000
-    assert await cache.aget(state.call_key(code)) is None
+    assert not await state.has_state(code)
     assert await state.get_seats(code) == [None, None]
     if state.cache.__class__.__name__ == "RedisCache":
         assert redis_hits(["ice-ufrag:Zq9x", "secretpassword", code]) == []
@@ -282,7 +281,7 @@ async def test_closing_the_room_ends_the_call(room_setup):
     for sock in (a, b):
         assert await sock.recv() == {"type": "room_closed", "reason": "closed"}
         assert await sock.closed_with() == 4410
-    assert await cache.aget(state.call_key(code)) is None
+    assert not await state.has_state(code)
 
 
 async def test_ice_servers_carry_turn_rest_credentials(room_setup, settings):
@@ -331,5 +330,5 @@ async def test_two_server_processes_sharing_redis_carry_one_call(room_setup, set
     assert (await a.recv_type("peer_left"))["reason"] == "hangup"
     await a.send({"type": "hangup"})
     assert await a.closed_with() == 1000
-    assert await cache.aget(state.call_key(code)) is None
+    assert not await state.has_state(code)
     await get_channel_layer("second").close_pools()

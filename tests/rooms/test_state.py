@@ -7,7 +7,6 @@ import time
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import cache
 
 from rooms import state
 
@@ -26,16 +25,20 @@ async def test_concurrent_claims_never_exceed_two_seats():
     assert len(winners) == 2 and {w.seat_index for w in winners} == {0, 1}
     seats = await state.get_seats("race")
     assert {s.identity for s in seats} == {w.seat.identity for w in winners}
-    await cache.adelete(state.call_key("race"))
+    state.forget_sync("race")
 
 
 async def test_expired_lease_is_an_empty_seat(monkeypatch):
     claim = await state.claim_seat(code="lease", identity="u:1", name="a", role="owner", channel="c1")
-    raw = await cache.aget(state.call_key("lease"))
-    raw["seats"][claim.seat_index]["until"] = time.time() - 1  # its process died: no heartbeat
-    await cache.aset(state.call_key("lease"), raw)
+    assert await state.get_seats("lease") != [None, None]
+    later = time.time() + state.LEASE_S + 1  # its process died: no heartbeat renewed the lease
+    monkeypatch.setattr(state.time, "time", lambda: later)
     assert await state.get_seats("lease") == [None, None]
     assert await state.renew_seat(code="lease", peer_id=claim.seat.peer_id, channel="c1") is False
+    other = await state.claim_seat(code="lease", identity="u:2", name="b", role="member", channel="c2")
+    assert other.seat_index == 0 and other.other is None  # the seat is free for someone else
+    monkeypatch.undo()
+    state.forget_sync("lease")
 
 
 async def test_release_with_grace_then_hangup_forgets_everything():
@@ -44,7 +47,7 @@ async def test_release_with_grace_then_hangup_forgets_everything():
     other = await state.release_seat(code="g", peer_id=b.seat.peer_id, channel="c2", hangup=False)
     assert other.peer_id == a.seat.peer_id
     held = (await state.get_seats("g"))[1]
-    assert held.connected is False and held.until == pytest.approx(time.time() + state.GRACE_S, abs=2)
+    assert held.connected is False and held.deadline == pytest.approx(time.time() + state.GRACE_S, abs=2)
     # Dropping early is refused while the grace runs; the seat holder can resume.
     assert await state.drop_if_gone(code="g", peer_id=b.seat.peer_id) is False
     resumed = await state.claim_seat(code="g", identity="u:2", name="b", role="member", channel="c3")
@@ -54,7 +57,7 @@ async def test_release_with_grace_then_hangup_forgets_everything():
     assert (await state.get_seats("g"))[1].channel == "c3"
     await state.release_seat(code="g", peer_id=a.seat.peer_id, channel="c1", hangup=True)
     await state.release_seat(code="g", peer_id=b.seat.peer_id, channel="c3", hangup=True)
-    assert await cache.aget(state.call_key("g")) is None
+    assert not await state.has_state("g")
 
 
 async def test_hangup_with_the_other_side_away_ends_the_call():
@@ -62,7 +65,7 @@ async def test_hangup_with_the_other_side_away_ends_the_call():
     b = await state.claim_seat(code="h", identity="u:2", name="b", role="member", channel="c2")
     await state.release_seat(code="h", peer_id=b.seat.peer_id, channel="c2", hangup=False)
     await state.release_seat(code="h", peer_id=a.seat.peer_id, channel="c1", hangup=True)
-    assert await cache.aget(state.call_key("h")) is None
+    assert not await state.has_state("h")
 
 
 @needs_redis
@@ -70,8 +73,8 @@ async def test_the_key_carries_a_ttl():
     await state.claim_seat(code="ttl", identity="u:1", name="a", role="owner", channel="c1")
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        keys = list(client.scan_iter(match=f"*{state.call_key('ttl')}"))
+        keys = list(client.scan_iter(match=f"*{state.call_key('ttl')}*"))
         assert len(keys) == 1 and 0 < client.ttl(keys[0]) <= state.LEASE_S + 6
     finally:
         client.close()
-    await cache.adelete(state.call_key("ttl"))
+    state.forget_sync("ttl")
