@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,24 +26,31 @@ def server(tmp_path_factory):
         pytest.skip(f"Chromium not installed at {harness.CHROMIUM}")
     assert (harness.ROOT / "static" / "dist" / "generation_job.js").exists(), "front-end not built: npm run build"
     live = harness.LiveServer(tmp_path_factory.mktemp("generation-live"))
-    queue = f"browser-generation-{uuid.uuid4().hex[:8]}"
-    live.env["GENERATION_QUEUE"] = queue  # the server queues there, our worker listens there
+    live.queue = f"browser-generation-{uuid.uuid4().hex[:8]}"
+    live.env["GENERATION_QUEUE"] = live.queue  # the server queues there, our worker listens there
     live.start()
     live.create_users([EMAIL])
+    yield live
+    live.stop()
+
+
+@contextmanager
+def celery_worker(live):
     log = open(live.tmp / "worker.log", "wb")  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "avatarforge", "worker", "-Q", queue, "-c", "1", "-P", "solo",
+        [sys.executable, "-m", "celery", "-A", "avatarforge", "worker", "-Q", live.queue, "-c", "1", "-P", "solo",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
         cwd=harness.ROOT, env=live.env, stdout=log, stderr=subprocess.STDOUT,
     )
-    yield live
-    worker.terminate()
     try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    log.close()
-    live.stop()
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
 
 
 def canvas_has_content(page, selector: str) -> bool:
@@ -58,7 +66,7 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
     photo = tmp_path / "selfie.jpg"
     photo.write_bytes(mjpeg_frames(harness.FACE_MJPEG, limit=1)[0])
     frames: list[dict] = []
-    with sync_playwright() as p:
+    with sync_playwright() as p, ExitStack() as stack:
         browser = harness.launch_chromium(p)
         context = browser.new_context(viewport={"width": 1200, "height": 1000})
         context.set_default_timeout(90_000)
@@ -78,6 +86,13 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
         with page.expect_navigation():
             page.click("#gen-submit")
         assert "/generate/" in page.url
+        # The page is watching the queued job; only now does a worker start, so every step is seen live.
+        for _ in range(300):  # wait (up to 30 s) for the socket's first frame
+            if frames:
+                break
+            page.wait_for_timeout(100)
+        assert frames and frames[0]["job"]["status"] == "queued"
+        stack.enter_context(celery_worker(server))
 
         page.wait_for_selector("#gen-job[data-status=succeeded]")
         assert page.locator("#gen-progress").evaluate("el => el.value") == 100
