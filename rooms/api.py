@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
@@ -124,7 +125,10 @@ class PracticeApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(
+        request=None,
+        responses={202: inline_serializer("PracticeStarted", {"status": drf_serializers.CharField()})},
+    )
     def post(self, request: Request, code: str) -> Response:
         room = _room_or_404(code)
         participant = _participant_or_403(request, room)
