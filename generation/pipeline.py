@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from . import services
 from .conf import setting
+from .messages import job_error_message
 from .models import GenerationJob, JobStage, StageStatus
-from .stages import LABELS, PIPELINE, backend_path, get_stage
+from .stages import PIPELINE, backend_path, get_stage
 from .stages.base import JobCancelled, RunSuperseded, StageError, StageTimeout
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,6 @@ def run_job(*, job_id: str) -> str:
 
 
 def _run_stage(ctx: JobContext, ticket: services.RunTicket, name: str) -> str | None:
-    label = LABELS[name]
     try:
         services.start_stage(ticket=ticket, name=name, backend=backend_path(name))
         stage = get_stage(name)
@@ -130,24 +130,22 @@ def _run_stage(ctx: JobContext, ticket: services.RunTicket, name: str) -> str | 
         logger.info("generation job %s: run superseded during %s", ticket.job_id, name)
         return "skipped"
     except StageTimeout:
-        services.fail_run(
-            ticket=ticket, stage=name, code="stage_timeout",
-            message=_("“%(step)s” took longer than %(s)d seconds and was stopped. Retry, or use a smaller photo.") % {"step": label, "s": int(ctx.limit)},
-            details={"limit_seconds": int(ctx.limit)},
-        )
+        details = {"limit_seconds": int(ctx.limit)}
+        services.fail_run(ticket=ticket, stage=name, code="stage_timeout", details=details,
+                          message=job_error_message("stage_timeout", stage=name, details=details))
         return "failed"
     except StageError as exc:
         services.fail_run(ticket=ticket, stage=name, code=exc.code, message=exc.message, details=exc.details)
         return "failed"
     except Exception as exc:  # a bug or an outage in a backend: say which step, log the rest
-        if type(exc).__name__ == "SoftTimeLimitExceeded":
+        if type(exc).__name__ == "SoftTimeLimitExceeded":  # Celery's limit for the whole task
             services.fail_run(ticket=ticket, stage=name, code="stage_timeout",
-                              message=_("The job ran out of time during “%(step)s”. Retry it.") % {"step": label})
+                              message=job_error_message("stage_timeout", stage=name))
             return "failed"
         logger.exception("generation job %s failed in stage %s", ticket.job_id, name)
         services.fail_run(
             ticket=ticket, stage=name, code="generation_failed",
-            message=_("“%(step)s” failed unexpectedly. Retry; if it fails again, try another photo.") % {"step": label},
+            message=job_error_message("generation_failed", stage=name),
             details={"stage": name, "error": type(exc).__name__},
         )
         return "failed"

@@ -14,8 +14,9 @@ from accounts.models import User
 from avatarforge.errors import NotFound
 
 from .conf import setting
+from .messages import job_error_message
 from .models import GenerationJob, JobStage, JobStatus, StageStatus
-from .stages import LABELS, PIPELINE
+from .stages import LABELS, PIPELINE, note_text
 
 DEFAULT_ESTIMATE_SECONDS = 15
 
@@ -92,6 +93,11 @@ def _avatar(job: GenerationJob) -> dict[str, Any] | None:
     }
 
 
+def _error(job: GenerationJob) -> dict[str, Any]:
+    message = job_error_message(job.error_code, stage=job.stage, details=job.error_details, fallback=job.error_message)
+    return {"code": job.error_code, "message": message, "details": job.error_details}
+
+
 def status_payload(job: GenerationJob) -> dict[str, Any]:
     stages = list(job.stages.all())
     by_name = {s.name: s for s in stages}
@@ -109,9 +115,8 @@ def status_payload(job: GenerationJob) -> dict[str, Any]:
         "current_step": current_step(job),
         "stage": job.stage or None,
         "result_url": result_url(job),
-        "error": {"code": job.error_code, "message": job.error_message, "details": job.error_details}
-        if job.status == JobStatus.FAILED else None,
-        "notes": [s.note for s in stages if s.note],
+        "error": _error(job) if job.status == JobStatus.FAILED else None,
+        "notes": [note_text(s.note) for s in stages if s.note],
         "stages": [
             {
                 "name": s.name,
@@ -119,7 +124,7 @@ def status_payload(job: GenerationJob) -> dict[str, Any]:
                 "status": s.status,
                 "duration_ms": s.duration_ms if s.status == StageStatus.DONE else None,
                 "preview_url": preview_url(job, s) if s.status == StageStatus.DONE else None,
-                "note": s.note,
+                "note": note_text(s.note),
             }
             for s in sorted(stages, key=lambda s: PIPELINE.index(s.name) if s.name in PIPELINE else 99)
         ],
@@ -162,7 +167,7 @@ def summary_payload(job: GenerationJob) -> dict[str, Any]:
         "thumbnail_url": preview_url(job, export) if export and export.status == StageStatus.DONE else None,
         "result_url": result_url(job),
         "avatar": _avatar(job),
-        "error": {"code": job.error_code, "message": job.error_message} if job.status == JobStatus.FAILED else None,
+        "error": {k: v for k, v in _error(job).items() if k != "details"} if job.status == JobStatus.FAILED else None,
         "status_url": reverse("api:generate-status", kwargs={"job_id": job.id}),
         "page_url": reverse("generate_job", kwargs={"job_id": job.id}),
     }

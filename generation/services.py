@@ -29,8 +29,9 @@ from avatarforge.errors import AppError, Conflict, LimitExceeded, NotFound, Payl
 
 from .conf import setting
 from .imaging import ImageRejected, decode_photo
+from .messages import job_error_message
 from .models import FINISHED, GenerationJob, JobStage, JobStatus, StageStatus
-from .stages import LABELS, PIPELINE, progress_at
+from .stages import PIPELINE, progress_at
 from .stages.base import JobCancelled, RunSuperseded, StageOutput
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,7 @@ def _mark_unqueued(job_id: Any) -> None:
     job = GenerationJob.objects.select_for_update().filter(pk=job_id, status=JobStatus.QUEUED).first()
     if job is None:
         return
-    _finish(job, JobStatus.FAILED, code="queue_unavailable",
-            message=_("The job could not be handed to a worker (the queue is not reachable). Retry in a moment."))
+    _finish(job, JobStatus.FAILED, code="queue_unavailable", message=job_error_message("queue_unavailable", stage=""))
 
 
 def _delete_files(names: list[str]) -> None:
@@ -331,8 +331,7 @@ def begin_run(*, job_id: str) -> RunTicket | None:
 
 
 def _worker_lost_message(job: GenerationJob) -> str:
-    label = LABELS.get(job.stage, job.stage)
-    return _("The worker stopped during “%(step)s”. Retry to continue from that step.") % {"step": label}
+    return job_error_message("worker_lost", stage=job.stage)
 
 
 def _locked_run(ticket: RunTicket) -> GenerationJob:
@@ -484,8 +483,7 @@ def sweep_stale_jobs(*, job_ids: list[Any] | None = None) -> int:
             elif job.status == JobStatus.RUNNING:
                 _finish(job, JobStatus.FAILED, code="worker_lost", message=_worker_lost_message(job), details={"stage": job.stage})
             else:
-                _finish(job, JobStatus.FAILED, code="queue_timeout",
-                        message=_("No worker started this job in time. Retry; if it keeps happening, the background worker is not running."))
+                _finish(job, JobStatus.FAILED, code="queue_timeout", message=job_error_message("queue_timeout", stage=""))
     return swept
 
 

@@ -28,6 +28,19 @@ LABELS = {
     "register": _("Adding it to your library"),
 }
 
+# Stage notes stored as codes, translated when read (the worker does not know the reader's language).
+NOTES = {
+    "no_face_found": _(
+        "No face was found (a drawing, or a face turned away), so a centred crop is used. "
+        "Adjust the crop and run again if it misses."
+    ),
+}
+
+
+def note_text(note: str) -> str:
+    return str(NOTES.get(note, note))
+
+
 # Share of the progress bar per stage (sums to 100), roughly their CPU time.
 WEIGHTS = {"ingest": 5, "detect": 8, "stylize": 15, "palette": 4, "body": 12, "rig": 10, "export": 14, "validate": 24, "register": 8}
 
@@ -68,4 +81,4 @@ def progress_at(stage: str, fraction: float) -> int:
     return max(0, min(99, int(done + WEIGHTS[stage] * max(0.0, min(1.0, fraction)))))
 
 
-__all__ = ["PIPELINE", "LABELS", "WEIGHTS", "Stage", "StageContext", "StageError", "StageOutput", "get_stage", "progress_at"]
+__all__ = ["PIPELINE", "LABELS", "NOTES", "WEIGHTS", "note_text", "Stage", "StageContext", "StageError", "StageOutput", "get_stage", "progress_at"]

@@ -42,7 +42,9 @@ class StageOutput:
     files: dict[str, bytes] = field(default_factory=dict)
     preview: bytes | None = None  # PNG or JPEG shown on the job page
     preview_type: str = "image/jpeg"
-    note: str = ""  # a remark for the user, e.g. "no face found: used a centred crop"
+    # A remark for the user: a code from stages.NOTES (translated when shown, in the reader's
+    # language) or, from other backends, plain text shown as is.
+    note: str = ""
 
 
 class StageContext(Protocol):

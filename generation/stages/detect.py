@@ -14,7 +14,6 @@ from functools import cache
 
 import cv2
 import numpy as np
-from django.utils.translation import gettext as _
 
 from ..chibi.atlas import FACE_SIZE
 from ..chibi.head import FaceLandmarks
@@ -164,7 +163,7 @@ class DetectStage(Stage):
             crop = centred_crop(width, height)
             method = "fallback"
             lm = FaceLandmarks()
-            note = _("No face was found (a drawing, or a face turned away), so a centred crop is used. Adjust the crop and run again if it misses.")
+            note = "no_face_found"
         return StageOutput(
             data={"method": method, "face": face, "eyes": eyes, "crop": crop, "landmarks": lm.as_dict(),
                   "photo_size": [width, height]},

@@ -212,3 +212,16 @@ def test_unknown_stage_preview_and_options(api_client, user, face_jpeg):
     assert {s["value"] for s in options["styles"]} == {"toon", "soft", "comic", "pastel"}
     assert [s["name"] for s in options["stages"]][0] == "ingest"
     assert options["heads"]["default"] == 2.5
+
+
+def test_pipeline_messages_are_rendered_in_the_readers_language(api_client, user, face_jpeg):
+    """The worker stored its message in its own language; the reader gets one rendered now."""
+    job = create_job(user, face_jpeg)
+    GenerationJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.FAILED, stage="rig", error_code="worker_lost", error_message="(stored in the worker's language)",
+    )
+    body = api_client.get(f"/api/generate/status/{job.id}").json()
+    assert body["error"]["code"] == "worker_lost"
+    assert body["error"]["message"] == "The worker stopped during “Rigging the skeleton and face”. Retry to continue from that step."
+    GenerationJob.objects.filter(pk=job.pk).update(error_code="rig_unavailable", error_message="The rig server is warming up.")
+    assert api_client.get(f"/api/generate/status/{job.id}").json()["error"]["message"] == "The rig server is warming up."

@@ -117,7 +117,7 @@ def test_drawing_without_a_face_falls_back_to_a_centred_crop(user, drawing_png):
     assert run(job) == "succeeded"
     detect = job.stages.get(name="detect")
     assert detect.data["method"] == "fallback" and detect.data["face"] is None
-    assert "No face was found" in detect.note
+    assert detect.note == "no_face_found"
     crop = detect.data["crop"]
     assert crop["cx"] == pytest.approx(240) and crop["size"] == pytest.approx(0.9 * 400)
     assert job.stages.get(name="validate").data["validator"]["warnings"] == 0
