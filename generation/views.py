@@ -81,6 +81,15 @@ def options_from_form(post: Any) -> dict[str, Any]:
     return clean_options({k: v for k, v in raw.items() if v is not None})
 
 
+def _flatten(details: Any, prefix: str = "") -> list[str]:
+    """Validation details ({"license": {"modification": ["…"]}}) as "license.modification: …" lines."""
+    if isinstance(details, dict):
+        return [line for key, value in details.items() for line in _flatten(value, f"{prefix}{key}.")]
+    if isinstance(details, list):
+        return [line for item in details for line in _flatten(item, prefix)]
+    return [f"{prefix.rstrip('.')}: {details}"]
+
+
 def _row(job: Any) -> dict[str, Any]:
     row = selectors.summary_payload(job)
     row["job"] = job
@@ -121,8 +130,8 @@ def home(request: HttpRequest) -> HttpResponse:
             job = services.create_job(owner=request.user, photo=photo, filename=getattr(request.FILES.get("image"), "name", ""), options=options)
         except AppError as exc:
             messages.error(request, exc.message)
-            details = exc.details if exc.code == "invalid" else None
-            return render(request, "generation/home.html", _form_context(request, request.POST, details), status=exc.status)
+            problems = _flatten(exc.details) if exc.code == "invalid" else None
+            return render(request, "generation/home.html", _form_context(request, request.POST, problems), status=exc.status)
         return redirect("generate_job", job_id=job.id)
     return render(request, "generation/home.html", _form_context(request))
 

@@ -138,3 +138,13 @@ def test_admin_pages(client, user, face_jpeg):
     assert client.get(reverse("admin:generation_jobstage_changelist"), {"status__exact": "done"}).status_code == 200
     response = client.post(reverse("admin:generation_generationjob_changelist"), {"action": "sweep_stale", "_selected_action": [str(job.id)]})
     assert response.status_code == 302
+
+
+def test_form_with_an_invalid_option_says_which(page_client, face_jpeg):
+    response = page_client.post(reverse("generate_home"), {
+        "image": SimpleUploadedFile("me.jpg", face_jpeg, content_type="image/jpeg"), "heads": "9", "modification": "sell",
+    })
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "heads: " in html and "license.modification: " in html
+    assert not GenerationJob.objects.exists()
