@@ -103,6 +103,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
         "thinking": _("%(name)s is thinking…"),
         "stopped": _("Stopped."),
         "connectionLost": _("Connection lost. Reconnecting…"),
+        "connecting": _("Connecting… try again in a moment."),
         "reconnected": _("Connected."),
         "busy": _("The character is still answering."),
         "you": _("You"),

@@ -40,6 +40,8 @@ export class ChatPage {
     this.pending = null; // {replyId, el, textEl, userEl, sentText}
     this.lastSent = "";
     this.busy = false;
+    this.ready = false; // the server said "ready" on this socket
+    this.awaiting = false; // a send is on its way, not yet accepted or refused
     this.oldestSeq = Math.min(...this.cfg.messages.map((m) => m.seq), Infinity);
   }
 
@@ -99,6 +101,7 @@ export class ChatPage {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}${this.cfg.wsPath}`);
     this.ws = ws;
+    this.ready = false;
     ws.addEventListener("open", () => {
       if (this.retry > 0) this.setStatus(this.t.reconnected || "");
       this.retry = 0;
@@ -126,7 +129,8 @@ export class ChatPage {
   onFrame(f) {
     switch (f.type) {
       case "ready":
-        this.setBusy(Boolean(f.busy));
+        this.ready = true;
+        if (!this.pending && !this.awaiting) this.setBusy(Boolean(f.busy));
         break;
       case "accepted":
         this.onAccepted(f);
@@ -163,8 +167,8 @@ export class ChatPage {
   send() {
     const text = this.input.value.trim();
     if (!text || this.busy) return;
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-      this.setStatus(this.t.connectionLost || "");
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.ready) {
+      this.setStatus((this.ws ? this.t.connecting : this.t.connectionLost) || "");
       return;
     }
     const frame = { type: "send", text };
@@ -172,6 +176,7 @@ export class ChatPage {
     this.ws.send(JSON.stringify(frame));
     this.lastSent = text;
     this.input.value = "";
+    this.awaiting = true;
     this.setBusy(true);
   }
 
@@ -184,6 +189,7 @@ export class ChatPage {
   }
 
   onAccepted(f) {
+    this.awaiting = false;
     const userEl = this.appendMessage(f.user_message);
     const el = this.appendMessage({ role: "assistant", text: "", status: "streaming", seq: f.user_message.seq + 1 });
     this.pending = { replyId: f.reply_id, el, textEl: el.querySelector(".msg-text"), userEl, text: "" };
@@ -234,6 +240,7 @@ export class ChatPage {
   }
 
   onError(f) {
+    this.awaiting = false;
     const details = f.details || {};
     if (this.pending && details.reply_id === this.pending.replyId) {
       if (details.text) {

@@ -1,0 +1,79 @@
+"""The chat page in real Chromium: a reply streams into the transcript, the avatar takes the
+reply's emotion, and the stop button cancels a reply in flight. Its own Daphne, pointed at a fake
+OpenAI-compatible upstream (tests/support/fake_openai.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_openai import FakeOpenAI, Reply
+
+from . import harness
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory):
+    if not Path(harness.CHROMIUM).exists():
+        pytest.skip(f"Chromium not installed at {harness.CHROMIUM}")
+    assert (harness.ROOT / "static" / "dist" / "chat.js").exists(), "front-end not built: npm run build"
+    fake = FakeOpenAI(models=("fake-model",)).start()
+    server = harness.LiveServer(tmp_path_factory.mktemp("chat-live"))
+    server.env["LLM_MODELS"] = json.dumps([fake.model_config("fake", label="Fake model")])
+    server.env["CHANNEL_PREFIX"] = server.env["CHANNEL_PREFIX"] + "_chat"
+    server.start()
+    info = server.manage_python(
+        "import json\n"
+        "from accounts.models import Plan, User\n"
+        "from characters.models import Character\n"
+        "from chat import services\n"
+        f"u = User.objects.create_user(email='chatter@example.com', password={harness.PASSWORD!r}, plan=Plan.objects.get(code='free'))\n"
+        "c = Character.objects.create(owner=u, name='Mina', first_message='Hi {{user}}!', builtin_avatar='cat')\n"
+        "conv = services.create_conversation(user=u, character_id=c.pk)\n"
+        "print(json.dumps({'conversation': str(conv.pk)}))\n"
+    )
+    yield server, fake, info["conversation"]
+    server.stop()
+    fake.stop()
+
+
+def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifacts):
+    server, fake, conversation = chat_server
+    browser = harness.launch_chromium(playwright_driver)
+    try:
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context.set_default_timeout(30_000)
+        page = harness.login(context, server.base_url, "chatter@example.com")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server.base_url}/chat/{conversation}/")
+        page.wait_for_selector("#chat-avatar canvas")
+        assert not page.is_visible("[data-chat-stop]") and not page.is_visible("[data-chat-older]")
+        page.wait_for_function("window.__chatPage && window.__chatPage.ready")
+        assert page.inner_text(".msg-assistant .msg-text") == "Hi chatter!"
+
+        fake.default = Reply("[happy] So nice to see you again, my friend!", token_rate=25)
+        page.fill("[data-chat-input]", "Hello <b>Mina</b>")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[data-chat-stop]", state="visible")
+        page.wait_for_selector("[data-chat-stop]", state="hidden")
+        last = page.locator(".chat-log .msg-assistant").last
+        assert last.inner_text().endswith("So nice to see you again, my friend!"), (last.inner_text(), page.inner_text("[data-chat-status]"))
+        assert page.locator(".chat-log .msg-user .msg-text").last.inner_text() == "Hello <b>Mina</b>"  # as text
+        assert page.inner_text("[data-chat-emotion]") == "happy"
+        assert page.evaluate("window.__chatPage.animator.emotion") == "happy"
+        page.screenshot(path=str(artifacts / "chat_reply.png"))
+
+        fake.default = Reply("[sad] " + "slowly " * 300, token_rate=20)
+        page.fill("[data-chat-input]", "Tell me a long story")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelectorAll('.chat-log .msg-assistant').length === 3 && "
+                               "document.querySelector('.chat-log .msg-assistant:last-child .msg-text').textContent.length > 10")
+        page.click("[data-chat-stop]")
+        page.wait_for_selector(".chat-log .msg-cancelled")
+        assert fake.completions[-1].tokens_sent < 300
+        assert errors == []
+        page.screenshot(path=str(artifacts / "chat_stopped.png"))
+    finally:
+        browser.close()
