@@ -82,3 +82,31 @@ def test_rename_and_delete(client_in, conversation):
     assert "cannot be undone" in client_in.get(f"/chat/{conversation.pk}/delete/").content.decode()
     response = client_in.post(f"/chat/{conversation.pk}/delete/")
     assert response.status_code == 302 and not Conversation.objects.exists()
+
+
+def _avatar(owner, **fields):
+    import hashlib
+
+    from characters.models import Avatar
+
+    key = fields.pop("key", "x")
+    return Avatar.objects.create(
+        owner=owner, name="Godette", vrm_version="1.0", file_hash=hashlib.sha256(key.encode()).hexdigest(), file_size=10,
+        storage_key=f"avatars/{owner.pk}/{key}", encryption_key_id="k1", performance_rank="good", **fields,
+    )
+
+
+def test_the_page_shows_a_vrm_the_viewer_may_see(client_in, user, other_user, make_character, fake_llm):
+    from chat import selectors, services
+
+    own = make_character(owner=user, avatar=_avatar(user, key="own"))
+    conv = services.create_conversation(user=user, character_id=own.pk)
+    html = client_in.get(f"/chat/{conv.pk}/").content.decode()
+    config = json.loads(re.search(r'<script id="chat-config" type="application/json">(.*?)</script>', html, re.S).group(1))
+    assert config["avatar"]["kind"] == "vrm" and "?token=" in config["avatar"]["url"]
+    # Someone else's public character with a private VRM: the viewer gets the 2D face instead.
+    theirs = make_character(owner=other_user, visibility="public", builtin_avatar="robot", avatar=_avatar(other_user, key="theirs"))
+    assert selectors.avatar_for_viewer(user=user, character=theirs) == {"kind": "2d", "key": "builtin:robot"}
+    shared = _avatar(other_user, key="shared", is_shared=True, redistribution_allowed=True)
+    theirs.avatar = shared
+    assert selectors.avatar_for_viewer(user=user, character=theirs)["kind"] == "vrm"
