@@ -8,6 +8,7 @@ time limit and progress reporting happen.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -63,10 +64,11 @@ class StageContext(Protocol):
     def checkpoint(self, fraction: float | None = None) -> None: ...
 
 
-class Stage:
+class Stage(ABC):
     """Base class of stage backends. Subclasses set `name` and implement `run`."""
 
     name: ClassVar[str] = ""
 
+    @abstractmethod
     def run(self, ctx: StageContext) -> StageOutput:
-        raise NotImplementedError
+        """Do the stage's work from the context's inputs; raise StageError for user-facing failures."""
