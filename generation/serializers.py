@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from avatarforge.errors import AppError
@@ -15,29 +15,29 @@ from .chibi.spec import BUILD_WIDTH
 from .stages.stylize import DEFAULT_PRESET, PRESETS
 
 STYLE_CHOICES = [
-    ("toon", _lazy("Toon: bold colours and ink lines")),
-    ("soft", _lazy("Soft: gentle shading, thin lines")),
-    ("comic", _lazy("Comic: few colours, strong lines")),
-    ("pastel", _lazy("Pastel: light and airy")),
+    ("toon", gettext_lazy("Toon: bold colours and ink lines")),
+    ("soft", gettext_lazy("Soft: gentle shading, thin lines")),
+    ("comic", gettext_lazy("Comic: few colours, strong lines")),
+    ("pastel", gettext_lazy("Pastel: light and airy")),
 ]
-BUILD_CHOICES = [("slim", _lazy("Slim")), ("regular", _lazy("Regular")), ("sturdy", _lazy("Sturdy"))]
+BUILD_CHOICES = [("slim", gettext_lazy("Slim")), ("regular", gettext_lazy("Regular")), ("sturdy", gettext_lazy("Sturdy"))]
 AVATAR_PERMISSION_CHOICES = [
-    ("onlyAuthor", _lazy("Only me")),
-    ("onlySeparatelyLicensedPerson", _lazy("People I license separately")),
-    ("everyone", _lazy("Everyone")),
+    ("onlyAuthor", gettext_lazy("Only me")),
+    ("onlySeparatelyLicensedPerson", gettext_lazy("People I license separately")),
+    ("everyone", gettext_lazy("Everyone")),
 ]
 COMMERCIAL_CHOICES = [
-    ("personalNonProfit", _lazy("Personal, non-profit only")),
-    ("personalProfit", _lazy("Personal, also for profit")),
-    ("corporation", _lazy("Also companies")),
+    ("personalNonProfit", gettext_lazy("Personal, non-profit only")),
+    ("personalProfit", gettext_lazy("Personal, also for profit")),
+    ("corporation", gettext_lazy("Also companies")),
 ]
-CREDIT_CHOICES = [("required", _lazy("Credit me")), ("unnecessary", _lazy("No credit needed"))]
+CREDIT_CHOICES = [("required", gettext_lazy("Credit me")), ("unnecessary", gettext_lazy("No credit needed"))]
 MODIFICATION_CHOICES = [
-    ("prohibited", _lazy("No modifications")),
-    ("allowModification", _lazy("Modifications allowed")),
-    ("allowModificationRedistribution", _lazy("Modifications may be shared")),
+    ("prohibited", gettext_lazy("No modifications")),
+    ("allowModification", gettext_lazy("Modifications allowed")),
+    ("allowModificationRedistribution", gettext_lazy("Modifications may be shared")),
 ]
-COLOR_PARTS = [("skin", _lazy("Skin")), ("hair", _lazy("Hair")), ("top", _lazy("Top")), ("bottom", _lazy("Trousers")), ("shoes", _lazy("Shoes"))]
+COLOR_PARTS = [("skin", gettext_lazy("Skin")), ("hair", gettext_lazy("Hair")), ("top", gettext_lazy("Top")), ("bottom", gettext_lazy("Trousers")), ("shoes", gettext_lazy("Shoes"))]
 HEADS_MIN, HEADS_MAX, HEADS_DEFAULT = 2.0, 3.0, 2.5
 MAX_OPTIONS_BYTES = 4096
 

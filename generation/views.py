@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.services import usage_for
@@ -39,11 +39,11 @@ from .serializers import (
 from .stages.palette import DEFAULTS as DEFAULT_COLOURS
 
 LICENSE_FLAGS = [
-    ("allow_redistribution", _lazy("Others may redistribute the file")),
-    ("allow_violent", _lazy("Allow excessively violent use")),
-    ("allow_sexual", _lazy("Allow excessively sexual use")),
-    ("allow_political", _lazy("Allow political or religious use")),
-    ("allow_antisocial", _lazy("Allow antisocial or hate use")),
+    ("allow_redistribution", gettext_lazy("Others may redistribute the file")),
+    ("allow_violent", gettext_lazy("Allow excessively violent use")),
+    ("allow_sexual", gettext_lazy("Allow excessively sexual use")),
+    ("allow_political", gettext_lazy("Allow political or religious use")),
+    ("allow_antisocial", gettext_lazy("Allow antisocial or hate use")),
 ]
 
 
