@@ -163,10 +163,31 @@ class RoomConsumer(AppJsonConsumer):
             return
         self.seat = claim.seat
         other = claim.other
+        other_live = other is not None and other.connected and other.channel is not None
+        if other_live:
+            self.other_peer, self.other_channel = other.peer_id, other.channel
+        # Answer first, then tell the others: this consumer handles one message at a time, so
+        # our client's offer is relayed only after peer_joined below has been sent (same
+        # channel, same order) and the other side knows who it comes from.
+        await self.send_json(
+            {
+                "type": "joined",
+                "room": self.code,
+                "peer_id": claim.seat.peer_id,
+                "seat": claim.seat_index,
+                "role": p.role,
+                "name": p.name,
+                "resumed": claim.resumed,
+                "initiator": other_live,
+                "polite": claim.seat_index == 1,
+                "peers": [other.public()] if other else [],
+                "ice_servers": ice_servers_for(subject=p.turn_subject),
+                "grace_s": state.GRACE_S,
+            }
+        )
         if claim.replaced_channel:
             await self._send_event(claim.replaced_channel, {"type": "rooms.replaced"})
-        if other is not None and other.connected and other.channel:
-            self.other_peer, self.other_channel = other.peer_id, other.channel
+        if other_live:
             await self._send_event(
                 other.channel,
                 {
@@ -178,22 +199,6 @@ class RoomConsumer(AppJsonConsumer):
             )
         elif other is not None:
             self._watch_grace(other.peer_id, max(0.0, other.deadline - time.time()))
-        await self.send_json(
-            {
-                "type": "joined",
-                "room": self.code,
-                "peer_id": claim.seat.peer_id,
-                "seat": claim.seat_index,
-                "role": p.role,
-                "name": p.name,
-                "resumed": claim.resumed,
-                "initiator": self.other_channel is not None,
-                "polite": claim.seat_index == 1,
-                "peers": [other.public()] if other else [],
-                "ice_servers": ice_servers_for(subject=p.turn_subject),
-                "grace_s": state.GRACE_S,
-            }
-        )
         self._spawn(self._heartbeat())
 
     async def _leave(self, *, hangup: bool) -> None:
