@@ -291,18 +291,19 @@ class _RedisStore:
         raw = await client.get(self.key(code))
         return _live(json.loads(raw) if raw else {}, time.time())
 
-    def get_sync(self, code: str) -> Seats:
+    @functools.cached_property
+    def sync_client(self) -> Any:
+        """For pages and the REST API (sync views); redis-py's pool is thread-safe."""
         import redis
 
-        with redis.Redis.from_url(self.url, socket_timeout=10) as client:
-            raw = client.get(self.key(code))
+        return redis.Redis.from_url(self.url, socket_timeout=10)
+
+    def get_sync(self, code: str) -> Seats:
+        raw = self.sync_client.get(self.key(code))
         return _live(json.loads(raw) if raw else {}, time.time())
 
     def delete_sync(self, code: str) -> None:
-        import redis
-
-        with redis.Redis.from_url(self.url, socket_timeout=10) as client:
-            client.delete(self.key(code))
+        self.sync_client.delete(self.key(code))
 
     async def exists(self, code: str) -> bool:
         client, _scripts = self._client()
