@@ -77,3 +77,24 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         page.screenshot(path=str(artifacts / "chat_stopped.png"))
     finally:
         browser.close()
+
+
+def test_home_lists_conversations_and_starts_one(chat_server, playwright_driver, artifacts):
+    server, _fake, conversation = chat_server
+    browser = harness.launch_chromium(playwright_driver)
+    try:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = harness.login(context, server.base_url, "chatter@example.com")
+        page.goto(f"{server.base_url}/chat/")
+        assert page.locator(f"a[href='/chat/{conversation}/']").count() == 1
+        page.click(".chat-char a.button")
+        page.wait_for_selector("form[action='/chat/start/']")
+        page.click(".chat-start details summary")
+        page.fill("#start-situation", "On a night train.")
+        page.screenshot(path=str(artifacts / "chat_home.png"), full_page=True)
+        with page.expect_navigation():
+            page.click("form[action='/chat/start/'] button[type=submit]")
+        assert "/chat/" in page.url and page.url.rstrip("/").split("/")[-1] != conversation
+        page.wait_for_selector("#chat-avatar canvas")
+    finally:
+        browser.close()
