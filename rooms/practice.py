@@ -15,6 +15,7 @@ import threading
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ def command_argv(*, base_url: str, invite_token: str) -> list[str]:
     invite_url = f"{base_url.rstrip('/')}/rooms/invite/{invite_token}/"
     return [
         sys.executable, manage, "avatar_peer", invite_url,
-        "--name", "Practice partner", "--mirror", "--leave-when-alone",
+        # The name the person sees, in the language of the request that started it.
+        "--name", gettext("Practice partner"), "--mirror", "--leave-when-alone",
         "--duration", str(DURATION_S), "--quiet",
     ]  # fmt: skip
 
