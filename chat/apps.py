@@ -11,7 +11,7 @@ class ChatConfig(AppConfig):
         from avatarforge.embedded import register_process
         from avatarforge.health import register_check
 
-        from . import embedded_llm, gateway
+        from . import checks, embedded_llm, gateway  # noqa: F401 - checks registers itself
         from .selectors import count_concurrent_conversations
 
         register_counter("concurrent_conversations", _("AI conversations answering at once"), count_concurrent_conversations)

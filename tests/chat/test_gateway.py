@@ -258,3 +258,13 @@ def test_extract_json_object():
 def test_models_endpoint_of_the_fake_server(fake_llm):
     cfg = gateway.get_model(None)
     assert gateway.ping(cfg).startswith("fake: fake-model")
+
+
+def test_bad_llm_models_fail_the_system_check(settings):
+    from chat.checks import check_llm_models
+
+    settings.LLM_MODELS = [{"name": "a", "base_url": "http://x/v1"}, {"name": "a", "base_url": "http://y/v1"}]
+    (error,) = check_llm_models(None)
+    assert error.id == "chat.E001" and "unique" in error.msg
+    settings.LLM_MODELS = [{"name": "a", "base_url": "http://x/v1"}]
+    assert check_llm_models(None) == []
