@@ -144,6 +144,12 @@ class ModelConfig:
     embedded: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def pool(self) -> str:
+        """Which slot pool replies of this model take: one per upstream server (its base URL),
+        since the server's batch size (vLLM max_num_seqs) is what the limit protects."""
+        return self.base_url
+
     def public(self) -> dict[str, Any]:
         """What the API may show: never the key or the URL (it can hold credentials)."""
         return {

@@ -67,9 +67,9 @@ async def stream_reply(*, user: Any, conversation_id: Any, text: str, model_name
             await _safe_send(send, {"type": "queued", "reply_id": reply.pk, "position": position})
 
         try:
-            slot = await concurrency.acquire(cfg.name, cfg.max_concurrency, on_position=on_position)
+            slot = await concurrency.acquire(cfg.pool, cfg.max_concurrency, on_position=on_position)
         except concurrency.QueueFull:
-            stats = await database_sync_to_async(concurrency.stats)(cfg.name)
+            stats = await database_sync_to_async(concurrency.stats)(cfg.pool)
             retry_after = concurrency.retry_after_seconds(stats, cfg.max_concurrency)
             raise TooManyRequests(
                 _("Too many people are talking to this model right now. Try again in %(s)d seconds.") % {"s": retry_after},

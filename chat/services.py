@@ -293,9 +293,9 @@ def reply_sync(*, user: Any, conversation_id: Any, text: str, model_name: str | 
     busy), no streaming. Same rows, limits and memory as the WebSocket path."""
     conversation = get_conversation(user=user, conversation_id=conversation_id)
     cfg = gateway.get_model(model_name or conversation.model_name or None)
-    slot = concurrency.try_acquire(cfg.name, cfg.max_concurrency)
+    slot = concurrency.try_acquire(cfg.pool, cfg.max_concurrency)
     if slot is None:
-        stats = concurrency.stats(cfg.name)
+        stats = concurrency.stats(cfg.pool)
         retry_after = concurrency.retry_after_seconds(stats, cfg.max_concurrency)
         raise TooManyRequests(
             _("All %(n)d slots of this model are busy. Try again in %(s)d seconds, or use the WebSocket to wait in line.")

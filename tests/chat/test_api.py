@@ -87,7 +87,8 @@ def test_send_message_and_read_messages(api_client, conversation, fake_llm):
 
 def test_busy_model_answers_429_with_retry_after(api_client, conversation, fake_llm, settings):
     settings.LLM_MODELS = [fake_llm.model_config("fake", max_concurrency=2)]
-    held = [concurrency.try_acquire("fake", 2) for _ in range(2)]
+    pool = fake_llm.base_url  # one pool per upstream server
+    held = [concurrency.try_acquire(pool, 2) for _ in range(2)]
     assert all(held)
     try:
         response = api_client.post(f"/api/chat/conversations/{conversation.pk}/messages", {"text": "hi"}, format="json")

@@ -189,12 +189,16 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
     assert queued["position"] == 1
     rows = await messages_of(conv_b)
     assert rows[-1]["status"] == "queued"
+    from chat import concurrency
+
+    stats = await database_sync_to_async(concurrency.stats)(fake_llm.base_url)
+    assert (stats.in_flight, stats.waiting) == (1, 1)
+    assert len(fake_llm.completions) == 1  # B has not reached the model
     await a.send_json_to({"type": "cancel"})
     await recv_until(a, "cancelled")
     done, frames = await recv_until(b, "done")
     assert done["message"]["text"] == "second done"
     assert done["message"]["queue_ms"] > 0
-    assert fake_llm.max_active_streams == 1
 
 
 async def test_a_second_send_while_answering_is_refused(user, character, fake_llm):
