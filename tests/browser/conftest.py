@@ -30,8 +30,10 @@ def af_server(tmp_path_factory) -> harness.LiveServer:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver(af_server):
+    # Module scope, not session: Playwright's sync API marks an asyncio loop as running in this
+    # thread while it is open, which would break every async test collected after it.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
