@@ -1,9 +1,14 @@
 """Shared pytest fixtures: users on plans, API clients, a clean cache per test."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
+
+# Subprocesses started by tests (Daphne, manage.py commands) load the same test-friendly settings.
+os.environ.setdefault("AVATARFORGE_TESTING", "1")
 
 pytest_plugins = ["tests.support.fixtures"]
 
