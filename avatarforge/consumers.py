@@ -1,6 +1,7 @@
 """Base for the project's JSON WebSocket consumers: auth in connect, errors in the shared format."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -30,6 +31,15 @@ class AppJsonConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.on_connect()
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """Malformed JSON decodes to None so receive_json answers it with an error frame
+        instead of the socket dying on an exception."""
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None
 
     async def on_connect(self) -> None:
         """Subclasses set up here; the user is authenticated."""

@@ -76,15 +76,6 @@ class ChatConsumer(AppJsonConsumer):
         self._frames.append(now)
         await super().receive(text_data=text_data, **kwargs)
 
-    @classmethod
-    async def decode_json(cls, text_data: str) -> Any:
-        import json
-
-        try:
-            return json.loads(text_data)
-        except ValueError:
-            return None
-
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
             await self.send_error("invalid", _("Frames must be JSON objects with a type."))

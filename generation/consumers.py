@@ -108,12 +108,3 @@ class JobProgressConsumer(AppJsonConsumer):
 
     async def job_changed(self, event: dict[str, Any]) -> None:
         await self._send_current()
-
-    @classmethod
-    async def decode_json(cls, text_data: str) -> Any:
-        import json
-
-        try:
-            return json.loads(text_data)
-        except ValueError:
-            return None
