@@ -13,7 +13,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -22,6 +21,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound, PayloadTooLarge
+from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import avatar_selectors as selectors
 from . import avatar_services as services
@@ -89,7 +89,7 @@ class AvatarListApi(APIView):
             throttles.append(ScopedRateThrottle())
         return throttles
 
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     @extend_schema(
         parameters=[

@@ -15,7 +15,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, status
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound
+from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import cards, persona_selectors, persona_services
 from .card_errors import CardError
@@ -98,7 +98,7 @@ class CharacterListApi(APIView):
         query = CharacterListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         qs = persona_selectors.listed_characters(user=request.user, **query.validated_data)
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(CharacterSummarySerializer(page, many=True, context={"request": request}).data)
 

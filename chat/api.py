@@ -12,7 +12,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError
+from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import gateway, selectors, services
 from .consumers import group_name
@@ -64,7 +64,7 @@ class ConversationListApi(APIView):
 
     @extend_schema(summary="Your conversations, most recent first", responses={200: ConversationSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(selectors.conversations_for(user=request.user), request, view=self)
         return paginator.get_paginated_response(ConversationSerializer(page, many=True).data)
 

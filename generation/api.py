@@ -24,7 +24,6 @@ from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +31,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound, PayloadTooLarge
+from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import selectors, services
 from .conf import setting
@@ -85,7 +85,7 @@ def file_response(name: str, *, filename: str | None = None, attachment: bool = 
 
 class GenerateApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     def get_throttles(self):
         if self.request.method == "POST":
