@@ -96,7 +96,10 @@ def translate_error(exc: BaseException, cfg: ModelConfig) -> LLMError:
         )
     if isinstance(exc, openai.APIStatusError):
         upstream = str(getattr(exc, "message", "") or "")[:300]
-        details = {**details, "upstream_status": exc.status_code, "upstream_message": upstream}
+        # The upstream's own words stay in the log: they can quote (part of) the API key, the
+        # account or organization, the endpoint's internals. Users get our code and message.
+        logger.warning("LLM %s answered %s: %s", cfg.name, exc.status_code, upstream)
+        details = {**details, "upstream_status": exc.status_code}
         if isinstance(exc, openai.RateLimitError):
             retry_after = _retry_after_of(exc)
             return _error(
