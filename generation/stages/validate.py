@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -22,6 +23,8 @@ from ..chibi.head import EXPRESSIONS
 from ..chibi.spec import BONE_NAMES
 from ..conf import setting
 from .base import Stage, StageContext, StageError, StageOutput
+
+logger = logging.getLogger(__name__)
 
 SCRIPT = Path(settings.BASE_DIR) / "scripts" / "validate_vrm.mjs"
 # Library warnings that are expected for a generated chibi (it has no finger bones).
@@ -53,10 +56,13 @@ def run_node_check(path: str, *, timeout: float, checkpoint=lambda: None) -> dic
             proc.kill()
             proc.communicate()
     if proc.returncode != 0:
+        # Node's stderr is a stack trace with the server's paths: the log gets it, the job's
+        # error (shown to its owner) gets the exit status only.
+        logger.warning("avatar checker exited with %s: %s", proc.returncode, err.decode("utf-8", "replace")[-2000:])
         raise StageError(
             _("The avatar checker could not run (is “npm install” done on the worker?)."),
             code="validator_unavailable",
-            details={"stderr": err.decode("utf-8", "replace")[-800:]},
+            details={"exit_status": proc.returncode},
         )
     try:
         return json.loads(out.decode("utf-8").strip().splitlines()[-1])
