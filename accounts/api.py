@@ -1,10 +1,13 @@
 """Account API: who am I with plan usage; API tokens (list, create, revoke)."""
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from . import selectors, services
@@ -29,6 +32,13 @@ class MeApi(APIView):
 
 class TokenListApi(APIView):
     throttle_scope = "auth"
+
+    def get_throttles(self) -> list[Any]:
+        # throttle_scope alone does nothing: ScopedRateThrottle is not a default throttle class.
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(ScopedRateThrottle())
+        return throttles
 
     @extend_schema(responses=TokenSerializer(many=True))
     def get(self, request: Request) -> Response:

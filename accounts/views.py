@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
+from avatarforge.throttling import check_rate
 
 from . import selectors, services
 from .forms import ProfileForm, SignUpForm, TokenForm
@@ -55,6 +56,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():
         try:
+            check_rate(request, "auth")  # the token API's rate
             _token, raw = services.create_api_token(user=request.user, name=form.cleaned_data["name"])
         except AppError as exc:
             messages.error(request, exc.message)

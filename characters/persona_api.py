@@ -18,7 +18,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound
@@ -158,6 +158,11 @@ class CharacterCopyApi(APIView):
 class CharacterImportApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [parsers.MultiPartParser, RawCardJSONParser]
+    # Parsing a card decodes and re-encodes its picture (up to 4096x4096): the upload rate.
+    throttle_scope = "upload"
+
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), ScopedRateThrottle()]
 
     @extend_schema(
         request={"multipart/form-data": CardImportSerializer, "application/json": OpenApiTypes.OBJECT},

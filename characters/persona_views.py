@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError, Forbidden, NotFound
+from avatarforge.throttling import check_rate
 
 from . import cards, persona_selectors, persona_services
 from .models.personas import CharacterCategory, CharacterLimits
@@ -176,6 +177,7 @@ def persona_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
+            check_rate(request, "upload")  # decoding a card image is work: the API's rate applies
             if upload.size > cards.MAX_PNG_BYTES:
                 raise cards._too_large(cards.MAX_PNG_BYTES)
             character = persona_services.import_card(

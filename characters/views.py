@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.services import usage_for
 from avatarforge.errors import AppError
+from avatarforge.throttling import check_rate
 
 from . import avatar_selectors as selectors
 from . import avatar_services as services
@@ -83,6 +84,7 @@ def avatar_upload(request: HttpRequest) -> HttpResponse:
         return redirect("avatar_list")
     on_conflict = request.POST.get("on_conflict") or None
     try:
+        check_rate(request, "upload")  # the API's upload rate: the form is no way around it
         avatar = services.create_avatar_from_file(
             owner=request.user,
             file=upload,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.services import usage_for
 from avatarforge.errors import AppError, NotFound
+from avatarforge.throttling import check_rate
 
 from . import selectors, services
 from .api import read_upload
@@ -125,6 +126,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """The upload form and the user's jobs. POST creates a job and opens its page."""
     if request.method == "POST":
         try:
+            check_rate(request, "upload")  # the API's upload rate: the form is no way around it
             photo = read_upload(request.FILES.get("image"))
             options = options_from_form(request.POST)
             job = services.create_job(owner=request.user, photo=photo, filename=getattr(request.FILES.get("image"), "name", ""), options=options)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from avatarforge.errors import AppError
+from avatarforge.throttling import check_rate
 
 from . import selectors, services
 from .ice import ice_servers_for
@@ -97,6 +98,7 @@ def status(request: HttpRequest, code: str) -> HttpResponse:
 def invite(request: HttpRequest, code: str) -> HttpResponse:
     room = _room_or_404(code)
     try:
+        check_rate(request, "auth")  # the invite API's rate
         _invite, token = services.create_invite(room=room, user=request.user)
     except AppError as exc:
         messages.error(request, exc.message)
