@@ -1,8 +1,28 @@
+from typing import Any
+
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from . import login_throttle
 from .models import User
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form with a limit on failed attempts (accounts.login_throttle)."""
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username") or ""
+        if self.request is not None and login_throttle.blocked(self.request, email):
+            raise forms.ValidationError(
+                _("Too many failed attempts to log in. Wait a few minutes and try again."), code="too_many_attempts"
+            )
+        try:
+            return super().clean()
+        except forms.ValidationError as exc:
+            if self.request is not None and any(e.code == "invalid_login" for e in exc.error_list):
+                login_throttle.record_failure(self.request, email)
+            raise
 
 
 class SignUpForm(UserCreationForm):

@@ -247,6 +247,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "avatarforge.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Which client address throttles count by. DRF's default (None) takes X-Forwarded-For as
+    # sent, so any client dodges the anonymous and login rates with a made-up header. 0: the
+    # socket's address; behind N trusted proxies, the address the outermost of them saw.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 1 if env_bool("BEHIND_PROXY", False) else 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AvatarForge API",
