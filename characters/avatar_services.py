@@ -86,8 +86,13 @@ def _size_of(fileobj: IO[bytes]) -> int:
     return size
 
 
+# Control characters (C0, DEL, C1) and the bidi embedding/override/isolate controls: a name like
+# "avatar\u202eexe.vrm" would show (and download) as "avatarmrv.exe".
+_NAME_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _clean_name(text: str) -> str:
-    text = re.sub(r"[\x00-\x1f\x7f]", "", text).strip()
+    text = _NAME_JUNK.sub("", text).strip()
     return text[:128]
 
 
