@@ -36,6 +36,12 @@ def avatars_visible_to(user: User) -> QuerySet[Avatar]:
     return Avatar.objects.filter(Q(owner=user) | Q(is_shared=True, redistribution_allowed=True))
 
 
+def is_visible_to(user: User | None, avatar: Avatar) -> bool:
+    """The rule of avatars_visible_to for one avatar in hand (no query)."""
+    owner = user is not None and user.is_authenticated and avatar.owner_id == user.pk
+    return owner or (avatar.is_shared and avatar.redistribution_allowed)
+
+
 def shared_avatars_for(user: User) -> QuerySet[Avatar]:
     """Avatars other users shared (for the library's "shared" tab)."""
     return Avatar.objects.filter(is_shared=True, redistribution_allowed=True).exclude(owner=user).select_related("owner")

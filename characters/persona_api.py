@@ -214,7 +214,8 @@ class CharacterExportApi(APIView):
         query.is_valid(raise_exception=True)
         character = persona_selectors.get_visible_character(user=request.user, character_id=character_id)
         data, content_type, filename = persona_services.export_card(
-            character=character, version=query.validated_data["format"], as_png=query.validated_data["as"] == "png"
+            character=character, version=query.validated_data["format"], as_png=query.validated_data["as"] == "png",
+            viewer=request.user,
         )
         response = HttpResponse(data, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

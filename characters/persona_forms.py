@@ -73,7 +73,9 @@ class CharacterForm(forms.ModelForm):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         uid = user.pk if user is not None and user.is_authenticated else None
-        self.fields["avatar"].queryset = Avatar.objects.filter(Q(owner_id=uid) | Q(is_shared=True)).order_by("name")
+        self.fields["avatar"].queryset = Avatar.objects.filter(
+            Q(owner_id=uid) | Q(is_shared=True, redistribution_allowed=True)
+        ).order_by("name")
         self.fields["avatar"].help_text = _("A VRM avatar from your library; otherwise the built-in 2D avatar is used.")
         for name, field in self.fields.items():
             widget = field.widget

@@ -74,12 +74,15 @@ def _full_clean(character: Character) -> None:
 
 
 def _check_avatar(owner: User | None, avatar: Avatar | str | None) -> Avatar | None:
-    """The avatar must be the owner's own or one shared with everybody."""
+    """The avatar must be the owner's own or one shared with everybody (the library's own
+    visibility rule: shared *and* its license allows redistribution)."""
+    from .avatar_selectors import is_visible_to
+
     if avatar is None or avatar == "":
         return None
     if not isinstance(avatar, Avatar):
         avatar = Avatar.objects.filter(pk=avatar).first() if _is_uuid(avatar) else None
-    if avatar is None or (avatar.owner_id != getattr(owner, "pk", None) and not avatar.is_shared):
+    if avatar is None or not is_visible_to(owner, avatar):
         raise AppError(_("Choose one of your avatars or a shared one."), code="invalid",
                        details={"avatar": [_("No such avatar.")]})
     return avatar
@@ -149,10 +152,12 @@ def delete_character(*, character: Character) -> None:
 @transaction.atomic
 def copy_character(*, owner: User, source: Character) -> Character:
     """A private copy of a character the user may see (a preset, a public one, their own)."""
+    from .avatar_selectors import is_visible_to
+
     copy = Character(owner=owner)
     values = {name: getattr(source, name) for name in EDITABLE_FIELDS if name not in ("avatar", "visibility")}
     values["visibility"] = CharacterVisibility.PRIVATE
-    if source.avatar_id and (source.owner_id == owner.pk or source.avatar.is_shared):
+    if source.avatar_id and is_visible_to(owner, source.avatar):
         values["avatar"] = source.avatar
     copy.card_extras = dict(source.card_extras)
     _apply(copy, values, owner)
@@ -195,9 +200,10 @@ def import_card(*, owner: User, raw: bytes, filename: str = "", content_type: st
     return character
 
 
-def card_image(character: Character) -> bytes:
-    """The picture for a PNG export: the portrait, else the VRM avatar's thumbnail, else a
-    generated card image."""
+def card_image(character: Character, viewer: Any = None) -> bytes:
+    """The picture for a PNG export: the portrait, else the VRM avatar's thumbnail (only when
+    `viewer` may see that avatar: a public character may use its owner's private avatar, whose
+    picture must not leave through the card), else a generated card image."""
     if character.portrait_key:
         try:
             with default_storage.open(character.portrait_key, "rb") as fh:
@@ -206,16 +212,20 @@ def card_image(character: Character) -> bytes:
                 return data
         except OSError:
             logger.warning("Portrait %s missing for character %s", character.portrait_key, character.pk)
-    thumbnail = _avatar_thumbnail_png(character)
+    thumbnail = _avatar_thumbnail_png(character, viewer)
     if thumbnail:
         return thumbnail
     return card_png.generated_card_image(name=character.name, seed=str(character.pk))
 
 
-def _avatar_thumbnail_png(character: Character) -> bytes | None:
+def _avatar_thumbnail_png(character: Character, viewer: Any = None) -> bytes | None:
     """The library avatar's own thumbnail (WebP, made by our avatar code) as PNG, or None."""
+    from .avatar_selectors import is_visible_to
+
     avatar = character.avatar if character.avatar_id else None
     if avatar is None or not avatar.thumbnail_key or avatar.thumbnail_is_placeholder:
+        return None
+    if not is_visible_to(viewer, avatar):
         return None
     from PIL import Image
 
@@ -232,13 +242,14 @@ def _avatar_thumbnail_png(character: Character) -> bytes | None:
         return None
 
 
-def export_card(*, character: Character, version: str, as_png: bool) -> tuple[bytes, str, str]:
-    """(bytes, content type, file name) of the character as a V2/V3 card in JSON or PNG."""
+def export_card(*, character: Character, version: str, as_png: bool, viewer: Any = None) -> tuple[bytes, str, str]:
+    """(bytes, content type, file name) of the character as a V2/V3 card in JSON or PNG, for
+    `viewer` (the requesting user: decides whether the avatar's picture may be used)."""
     if version not in ("v2", "v3"):
         raise AppError(_("Choose the card format v2 or v3."), code="invalid", details={"format": ["v2", "v3"]})
     slug = _file_slug(character.name)
     if as_png:
-        return cards.card_png_bytes(character, version, card_image(character)), "image/png", f"{slug}.{version}.png"
+        return cards.card_png_bytes(character, version, card_image(character, viewer)), "image/png", f"{slug}.{version}.png"
     return cards.card_json_bytes(cards.character_to_card(character, version)), "application/json", f"{slug}.{version}.json"
 
 

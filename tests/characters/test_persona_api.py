@@ -195,6 +195,7 @@ def test_avatar_must_be_own_or_shared(api_client, user, other_user):
         return Avatar.objects.create(
             owner=owner, name=f"A{n}", vrm_version="1.0", file_hash=f"{n:064d}", file_size=1,
             storage_key=f"k{n}", encryption_key_id="x", performance_rank="good", is_shared=shared,
+            redistribution_allowed=shared,  # the library shares only what its license lets be redistributed
         )
 
     mine, foreign, shared = avatar(user, False, 1), avatar(other_user, False, 2), avatar(other_user, True, 3)
