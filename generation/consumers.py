@@ -8,7 +8,9 @@ unknown ids close with 4404 after a not_found error frame.
 """
 from __future__ import annotations
 
+import time
 import uuid
+from collections import deque
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -22,6 +24,9 @@ from avatarforge.errors import AppError
 from . import selectors, services
 
 MAX_MESSAGE_BYTES = 1024
+# Each client message re-reads the job (several queries): a client may send this many per window.
+MESSAGES_PER_WINDOW = 20
+RATE_WINDOW_S = 10.0
 
 
 def scope_language(scope: dict[str, Any]) -> str:
@@ -46,6 +51,7 @@ class JobProgressConsumer(AppJsonConsumer):
     group: str | None = None
 
     async def on_connect(self) -> None:
+        self.recent: deque[float] = deque()
         self.language = scope_language(self.scope)
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         payload = await self._payload()
@@ -82,6 +88,13 @@ class JobProgressConsumer(AppJsonConsumer):
         if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
             await self.send_error("invalid_message", _("Send a small JSON object."))
             return
+        now = time.monotonic()
+        while self.recent and self.recent[0] <= now - RATE_WINDOW_S:
+            self.recent.popleft()
+        if len(self.recent) >= MESSAGES_PER_WINDOW:
+            await self.send_error("rate_limited", _("Too many messages. Slow down."), {"retry_after": int(RATE_WINDOW_S)})
+            return
+        self.recent.append(now)
         await super().receive(text_data=text_data)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
