@@ -204,6 +204,9 @@ ROOM_TTL_HOURS = env_int("ROOM_TTL_HOURS", 24, minimum=1)
 # Where the practice-partner peer (a child process of Daphne) reaches this server; empty: the
 # (ALLOWED_HOSTS-checked) host the request came to.
 PRACTICE_PEER_URL = env_url("PRACTICE_PEER_URL", "", schemes=("http", "https"))
+# Practice partners (each an aiortc child process of Daphne for up to 10 minutes) running at once
+# on this deployment; 0 turns the feature off. Each person may run one at a time.
+PRACTICE_MAX_RUNNING = env_int("PRACTICE_MAX_RUNNING", 4, minimum=0)
 
 # --- auth, i18n -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,7 +35,7 @@ def command_argv(*, base_url: str, invite_token: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _supervise(proc: subprocess.Popen, lock_key: str, room_code: str) -> None:
+def _supervise(proc: subprocess.Popen, lock_key: str, room_code: str, extra_keys: Sequence[str] = ()) -> None:
     try:
         proc.wait(timeout=HARD_LIMIT_S)
     except subprocess.TimeoutExpired:
@@ -42,12 +43,15 @@ def _supervise(proc: subprocess.Popen, lock_key: str, room_code: str) -> None:
         proc.kill()
         proc.wait()
     finally:
-        cache.delete(lock_key)
+        cache.delete_many([lock_key, *extra_keys])
 
 
-def spawn(*, room_code: str, base_url: str, invite_token: str, lock_key: str) -> subprocess.Popen:
+def spawn(
+    *, room_code: str, base_url: str, invite_token: str, lock_key: str, extra_keys: Sequence[str] = ()
+) -> subprocess.Popen:
     """Start the mirror peer. `base_url` is how it reaches this server (PRACTICE_PEER_URL, else
-    the validated host the request came to)."""
+    the validated host the request came to). `lock_key` and `extra_keys` (the starter's and the
+    deployment's slots) are freed when the process ends."""
     argv = command_argv(base_url=base_url, invite_token=invite_token)
     # The invite token is a one-time secret; pass it in argv of our own child only (not logged).
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
@@ -59,5 +63,7 @@ def spawn(*, room_code: str, base_url: str, invite_token: str, lock_key: str) ->
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     cache.set(lock_key, f"pid:{proc.pid}", timeout=HARD_LIMIT_S + 60)
-    threading.Thread(target=_supervise, args=(proc, lock_key, room_code), daemon=True, name=f"practice-{room_code}").start()
+    threading.Thread(
+        target=_supervise, args=(proc, lock_key, room_code, tuple(extra_keys)), daemon=True, name=f"practice-{room_code}"
+    ).start()
     return proc

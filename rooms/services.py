@@ -132,10 +132,30 @@ def redeem_invite(*, token: str, name: str) -> tuple[Room, dict]:
     return invite.room, {"id": uuid.uuid4().hex, "name": guest_name}
 
 
+def _practice_person_key(identity: str) -> str:
+    return f"rooms:practice-by:{identity}"
+
+
+def _practice_slot_key(index: int) -> str:
+    return f"rooms:practice-slot:{index}"
+
+
+def _take_practice_slot(room_code: str) -> str | None:
+    """One of PRACTICE_MAX_RUNNING deployment-wide slots (cache keys shared by all processes,
+    expiring with the process's hard limit), or None when all are taken."""
+    for index in range(settings.PRACTICE_MAX_RUNNING):
+        key = _practice_slot_key(index)
+        if cache.add(key, room_code, timeout=practice.HARD_LIMIT_S + 60):
+            return key
+    return None
+
+
 def start_practice(*, room: Room, participant: Participant, base_url: str) -> None:
     """Start the practice-partner mirror peer for this room: at most one per room (a cache key
-    taken with `add`, shared by all processes), only while a seat is free, outside the request
-    (a supervised subprocess with a hard time limit)."""
+    taken with `add`, shared by all processes), one per person at a time, PRACTICE_MAX_RUNNING
+    on the whole deployment (each is a child process working for up to 10 minutes: without these
+    caps, one account with 20 rooms could start 20 of them), only while a seat is free, outside
+    the request (a supervised subprocess with a hard time limit)."""
     _require_open(room)
     seats = state.get_seats_sync(room.code)
     if all(seat is not None and seat.identity != participant.identity for seat in seats):
@@ -143,6 +163,18 @@ def start_practice(*, room: Room, participant: Participant, base_url: str) -> No
     key = state.practice_key(room.code)
     if not cache.add(key, "starting", timeout=practice.HARD_LIMIT_S + 60):
         raise Conflict(_("The practice partner is already in this room."), code="practice_running")
+    person_key = _practice_person_key(participant.identity)
+    if not cache.add(person_key, room.code, timeout=practice.HARD_LIMIT_S + 60):
+        cache.delete(key)
+        raise Conflict(
+            _("Your practice partner is still in another room. End that practice first."), code="practice_limit"
+        )
+    slot_key = _take_practice_slot(room.code)
+    if slot_key is None:
+        cache.delete_many([key, person_key])
+        raise ServiceUnavailable(
+            _("All practice partners are busy right now. Try again in a few minutes."), code="practice_busy"
+        )
     try:
         with transaction.atomic():
             invite = RoomInvite.objects.create(
@@ -151,9 +183,12 @@ def start_practice(*, room: Room, participant: Participant, base_url: str) -> No
                 for_practice=True,
                 expires_at=min(room.expires_at, timezone.now() + PRACTICE_INVITE_TTL),
             )
-        practice.spawn(room_code=room.code, base_url=base_url, invite_token=invite_token(invite), lock_key=key)
+        practice.spawn(
+            room_code=room.code, base_url=base_url, invite_token=invite_token(invite), lock_key=key,
+            extra_keys=(person_key, slot_key),
+        )
     except Exception as exc:
-        cache.delete(key)
+        cache.delete_many([key, person_key, slot_key])
         logger.exception("practice partner could not start for room %s", room.code)
         raise ServiceUnavailable(
             _("The practice partner could not start. Try again shortly."), code="practice_unavailable"
