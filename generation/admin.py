@@ -56,7 +56,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs start from a photo upload, not from a form
 
-    @admin.action(description=_("Cancel selected jobs"))
+    @admin.action(description=_("Cancel selected jobs"), permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[GenerationJob]) -> None:
         done = 0
         for job in queryset.select_related("owner"):
@@ -67,7 +67,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{job.pk}: {exc.message}", messages.WARNING)
         self.message_user(request, _("%(n)d job(s) cancelled.") % {"n": done})
 
-    @admin.action(description=_("Retry selected jobs"))
+    @admin.action(description=_("Retry selected jobs"), permissions=["change"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[GenerationJob]) -> None:
         done = 0
         for job in queryset.select_related("owner"):
@@ -78,7 +78,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{job.pk}: {exc.message}", messages.WARNING)
         self.message_user(request, _("%(n)d job(s) queued again.") % {"n": done})
 
-    @admin.action(description=_("Fail jobs whose worker stopped"))
+    @admin.action(description=_("Fail jobs whose worker stopped"), permissions=["change"])
     def sweep_stale(self, request: HttpRequest, queryset: QuerySet[GenerationJob]) -> None:
         swept = services.sweep_stale_jobs(job_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("%(n)d stale job(s) marked failed.") % {"n": swept})
