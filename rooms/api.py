@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -93,6 +94,10 @@ class RoomInviteApi(APIView):
 class InviteRedeemApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    # No authentication means DRF checks no CSRF token, and this writes the session: JSON only,
+    # which a cross-site form cannot send (it would need a CORS preflight we never grant). Else
+    # any page could seat a visitor's browser as a guest in the attacker's room.
+    parser_classes = [JSONParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 

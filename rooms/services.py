@@ -196,7 +196,12 @@ def start_practice(*, room: Room, participant: Participant, base_url: str) -> No
 
 
 def remember_guest(*, session: Any, room_code: str, guest: dict) -> None:
-    """Store a redeemed guest seat right in the guest's session; the socket checks it in connect."""
+    """Store a redeemed guest seat right in the guest's session; the socket checks it in connect.
+
+    The session gets a new key first (data kept), as on log-in: a session id planted in the
+    browser beforehand must not come to hold the seat."""
+    if hasattr(session, "cycle_key"):
+        session.cycle_key()
     guests = dict(session.get(GUEST_SESSION_KEY) or {})
     guests.pop(room_code, None)
     guests[room_code] = guest
