@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
@@ -32,6 +34,18 @@ RATE_WINDOW = 10.0
 
 def group_name(conversation_id: Any) -> str:
     return f"chat.{conversation_id}"
+
+
+def _send_allowed(user: Any) -> float | None:
+    """Take one message from the user's chat send budget, the REST API's (chat.api.ChatSendThrottle,
+    same cache key): None when allowed, else seconds to wait. Without this a client sends through
+    the socket what the API would refuse."""
+    from .api import ChatSendThrottle
+
+    throttle = ChatSendThrottle()
+    if throttle.allow_request(SimpleNamespace(user=user, META={}), None):
+        return None
+    return throttle.wait() or 1.0
 
 
 class ChatConsumer(AppJsonConsumer):
@@ -105,6 +119,13 @@ class ChatConsumer(AppJsonConsumer):
             return
         if self.reply_task is not None and not self.reply_task.done():
             await self.send_error("reply_in_progress", _("The character is still answering. Wait for the reply or stop it."))
+            return
+        wait = await sync_to_async(_send_allowed)(self.user)
+        if wait is not None:
+            retry_after = int(wait) + 1
+            await self.send_error(
+                "rate_limited", _("Too many requests. Try again in %(s)d seconds.") % {"s": retry_after}, {"retry_after": retry_after}
+            )
             return
         self.reply_task = asyncio.create_task(
             replies.stream_reply(user=self.user, conversation_id=self.conversation_id, text=text, model_name=model, send=self.send_json)
