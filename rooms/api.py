@@ -50,6 +50,14 @@ def _participant_or_403(request: Request, room: Room) -> Participant:
 
 
 class RoomListApi(APIView):
+    throttle_scope = "auth"  # creating rooms: the same rate as invites (close-and-create loops pile up rows)
+
+    def get_throttles(self) -> list:
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(ScopedRateThrottle())
+        return throttles
+
     @extend_schema(responses=RoomSerializer(many=True))
     def get(self, request: Request) -> Response:
         rooms = selectors.open_rooms_of(user_id=request.user.pk).select_related("owner")[:100]

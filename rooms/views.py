@@ -47,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
     try:
+        check_rate(request, "auth")  # the room API's rate
         room = services.create_room(owner=request.user, title=request.POST.get("title", ""))
     except AppError as exc:
         messages.error(request, exc.message)

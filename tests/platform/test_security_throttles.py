@@ -116,3 +116,16 @@ def test_token_page_shares_the_token_api_rate(page, user, low_rates):
     for i in range(3):
         page.post("/accounts/tokens/", {"name": f"t{i}"})
     assert ApiToken.objects.filter(user=user).count() == 2
+
+
+def test_room_creation_is_rate_limited_on_the_api_and_the_page(page, user, low_rates):
+    from rooms.models import Room
+
+    api = APIClient()
+    api.force_authenticate(user)
+    assert api.post("/api/rooms/", {"title": "a"}, format="json").status_code == 201
+    page.post("/rooms/new", {"title": "b"})
+    refused = api.post("/api/rooms/", {"title": "c"}, format="json")
+    assert refused.status_code == 429
+    page.post("/rooms/new", {"title": "d"})
+    assert sorted(Room.objects.filter(owner=user).values_list("title", flat=True)) == ["a", "b"]
