@@ -22,6 +22,11 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("profile")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        try:
+            check_rate(request, "signup")
+        except AppError as exc:
+            form.add_error(None, exc.message)
+            return render(request, "accounts/signup.html", {"form": form}, status=exc.status)
         user = services.create_user(
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],

@@ -244,6 +244,7 @@ REST_FRAMEWORK = {
         "user": env_str("THROTTLE_USER", "1200/min"),
         "auth": "20/min",
         "upload": "60/hour",
+        "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "avatarforge.errors.api_exception_handler",
