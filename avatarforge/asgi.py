@@ -9,12 +9,13 @@ django_asgi_app = get_asgi_application()  # must run before importing consumers 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from .asgi_limits import RequestBodyLimit  # noqa: E402
 from .ws_auth import WebSocketAuthMiddleware  # noqa: E402
 from .ws_routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimit(django_asgi_app),  # MAX_REQUEST_BYTES, chunked bodies included
         "websocket": AllowedHostsOriginValidator(WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )
