@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_choice, env_int, env_json, env_list, env_str, env_url
+from .local_secret import LEGACY_EMBEDDED_SECRET_KEY, local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AVATARFORGE_VAR_DIR", str(BASE_DIR / "var")))
@@ -25,7 +26,10 @@ SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and not TESTING and not env_bool("AVATARFORGE_EMBEDDED", False):
         raise ImproperlyConfigured("Environment variable SECRET_KEY is required when DEBUG is off.")
-    SECRET_KEY = "insecure-embedded-default-key-change-me-" + "x" * 20
+    # Tests keep a fixed key; embedded and DEBUG installs make their own random one (never a
+    # constant from the source code: it signs download links and invites and, without
+    # STORAGE_ENCRYPTION_KEYS, derives the avatar encryption key).
+    SECRET_KEY = LEGACY_EMBEDDED_SECRET_KEY if TESTING else local_secret_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))

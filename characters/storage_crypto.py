@@ -74,9 +74,19 @@ def keyring() -> list[Key]:
         keys.append(Key(id=_key_id(secret), secret=secret))
     if not keys:
         # Embedded/dev/test only: derived from SECRET_KEY so a fresh install works with no setup.
-        secret = hashlib.sha256(b"avatarforge-storage-key|" + settings.SECRET_KEY.encode()).digest()
-        keys.append(Key(id=_key_id(secret), secret=secret))
+        keys.append(_derived_key(settings.SECRET_KEY))
+        from avatarforge.local_secret import LEGACY_EMBEDDED_SECRET_KEY
+
+        if settings.SECRET_KEY != LEGACY_EMBEDDED_SECRET_KEY:
+            # Files an older embedded install wrote under the public constant key stay readable
+            # (never written with it again); avatar_rotate_keys moves them to the current key.
+            keys.append(_derived_key(LEGACY_EMBEDDED_SECRET_KEY))
     return keys
+
+
+def _derived_key(secret_key: str) -> Key:
+    secret = hashlib.sha256(b"avatarforge-storage-key|" + secret_key.encode()).digest()
+    return Key(id=_key_id(secret), secret=secret)
 
 
 def current_key() -> Key:
