@@ -10,7 +10,16 @@ from .middleware import is_api
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    context: dict[str, object] = {}
+    if request.user.is_authenticated:
+        from accounts.services import usage_for
+
+        # A new user's first steps: calls need an actor, an actor needs an avatar.
+        used = {u["limit"]: u["used"] for u in usage_for(user=request.user)}
+        steps = {"has_avatar": bool(used.get("avatar_slots")), "has_actor": bool(used.get("actor_slots"))}
+        if not all(steps.values()):
+            context["first_steps"] = steps
+    return render(request, "home.html", context)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:

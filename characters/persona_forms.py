@@ -59,8 +59,7 @@ class GreetingsField(forms.CharField):
 
 
 class CharacterForm(forms.ModelForm):
-    tags = TagsField(label=_("Tags"), required=False, max_length=2000,
-                     help_text=_("Separated by commas, at most %(n)d.") % {"n": CharacterLimits.MAX_TAGS})
+    tags = TagsField(label=_("Tags"), required=False, max_length=2000)
     alternate_greetings = GreetingsField(
         label=_("Alternate greetings"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Other first messages; put a line with only --- between them."),
@@ -77,6 +76,8 @@ class CharacterForm(forms.ModelForm):
             Q(owner_id=uid) | Q(is_shared=True, redistribution_allowed=True)
         ).order_by("name")
         self.fields["avatar"].help_text = _("A VRM avatar from your library; otherwise the built-in 2D avatar is used.")
+        # Formatted per request: "%" on a lazy string would freeze it in the start-up language.
+        self.fields["tags"].help_text = _("Separated by commas, at most %(n)d.") % {"n": CharacterLimits.MAX_TAGS}
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.Textarea) and name != "alternate_greetings":

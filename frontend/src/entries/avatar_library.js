@@ -105,7 +105,10 @@ if (form && results) {
     item.dataset.result = kind;
     if (actions.length) item.append(el("div", { class: "actions" }, actions));
     if (anyAdded && !document.getElementById("avatar-refresh")) {
-      results.after(el("a", { id: "avatar-refresh", class: "button small secondary", href: location.pathname, text: strings.reload }));
+      results.after(el("p", {}, [el("a", { id: "avatar-refresh", class: "button", href: location.pathname, text: strings.reload })]));
+      // "Your library is empty" is no longer true.
+      const empty = document.getElementById("avatar-empty");
+      if (empty) empty.hidden = true;
     }
     return item;
   }
