@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
-    base.pop("AVATARFORGE_TESTING", None)
+    for name in ("AVATARFORGE_TESTING", "AVATARFORGE_EMBEDDED", "SECRET_KEY", "DEBUG"):
+        base.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
     )
