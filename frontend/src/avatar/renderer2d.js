@@ -32,7 +32,23 @@ export class Canvas2DRenderer {
     }
   }
 
-  dispose() {}
+  dispose() {
+    this._bg = null;
+  }
+
+  backgroundImage(W, H, pal) {
+    const bg = this._bg;
+    if (bg && bg.width === W && bg.height === H && bg.top === pal.bg[0] && bg.bottom === pal.bg[1]) return bg.canvas;
+    const canvas = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(W, H) : Object.assign(document.createElement("canvas"), { width: W, height: H });
+    const ctx = canvas.getContext("2d");
+    const g = ctx.createLinearGradient(0, 0, 0, H);
+    g.addColorStop(0, pal.bg[0]);
+    g.addColorStop(1, pal.bg[1]);
+    ctx.fillStyle = g;
+    ctx.fillRect(0, 0, W, H);
+    this._bg = { canvas, width: W, height: H, top: pal.bg[0], bottom: pal.bg[1] };
+    return canvas;
+  }
 
   /** @param {import("./params.js").AvatarParams} p  @param {number} tMs */
   render(p, tMs = performance.now()) {
@@ -41,13 +57,12 @@ export class Canvas2DRenderer {
     const c = this.character;
     const pal = c.palette;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, W, H);
     if (this.background) {
-      const g = ctx.createLinearGradient(0, 0, 0, H);
-      g.addColorStop(0, pal.bg[0]);
-      g.addColorStop(1, pal.bg[1]);
-      ctx.fillStyle = g;
-      ctx.fillRect(0, 0, W, H);
+      // The gradient is painted once per size and character and copied each frame: a copy is
+      // cheaper than shading the gradient again (software canvases draw on the CPU).
+      ctx.drawImage(this.backgroundImage(W, H, pal), 0, 0);
+    } else {
+      ctx.clearRect(0, 0, W, H);
     }
     const b = p.blendshapes;
     const [yaw, pitch, roll] = p.rotation;

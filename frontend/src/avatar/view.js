@@ -3,19 +3,40 @@
 // context type), and the animation-frame loop that asks `source(tMs)` for the parameters to draw.
 // Measures its render fps. A VRM that can't be shown (no WebGL, bad file) falls back to 2D and
 // reports why through onFallback.
+//
+// Draws are paced, not just throttled: with `maxFps` (per kind) the loop keeps a schedule, so a
+// 30 fps cap on a 60 Hz display gives 30 fps rather than the 20 that "at least 33 ms since the
+// last draw" gives once frames jitter. With `needsRender(tMs)` the loop skips animation frames
+// that would draw the same picture again (under software GL a VRM draw costs tens of ms of CPU
+// that face tracking needs).
 import { Canvas2DRenderer } from "./renderer2d.js";
 import { DEFAULT_2D_KEY } from "./characters2d.js";
+
+/**
+ * Pacing under a draw-rate cap: null when a draw at `t` would come too early (before `due`, with
+ * 2 ms of slack for animation-frame jitter), else the time the next draw is due. The schedule
+ * keeps its phase, so a 30 fps cap on a 60 Hz display draws every other frame; after a pause or
+ * a long draw it starts over from `t`.
+ */
+export function nextDue(t, due, period) {
+  if (t < due - 2) return null;
+  return t - due > period ? t + period : due + period;
+}
 
 export class AvatarView {
   /**
    * @param {HTMLElement} container
    * @param {{source: (tMs:number) => import("./params.js").AvatarParams, onRendered?: (tMs:number) => void,
-   *          maxFps?: number, mirror?: boolean, onFallback?: (code:string) => void}} opts
+   *          needsRender?: (tMs:number) => boolean, maxFps?: number | {"2d"?: number, vrm?: number},
+   *          mirror?: boolean, onFallback?: (code:string) => void}} opts
+   *   maxFps: a cap for every kind, or one per kind (0 or missing: the display's rate).
+   *   needsRender: false when the source has nothing new to show (the draw is skipped).
    */
-  constructor(container, { source, onRendered = null, maxFps = 0, mirror = false, onFallback = null }) {
+  constructor(container, { source, onRendered = null, needsRender = null, maxFps = 0, mirror = false, onFallback = null }) {
     this.container = container;
     this.source = source;
     this.onRendered = onRendered;
+    this.needsRender = needsRender;
     this.maxFps = maxFps;
     this.mirror = mirror;
     this.onFallback = onFallback || (() => {});
@@ -26,7 +47,8 @@ export class AvatarView {
     this.frames = [];
     this.count = 0; // frames drawn since creation
     this._raf = 0;
-    this._last = 0;
+    this._due = 0; // earliest time of the next draw under the cap
+    this._dirty = true; // something besides the source changed (new renderer, size)
     this._loadToken = 0;
     this._ro = new ResizeObserver(() => this._fit());
     this._ro.observe(container);
@@ -51,6 +73,7 @@ export class AvatarView {
     this.renderer = renderer;
     this.container.appendChild(canvas);
     this._fit(true);
+    this._dirty = true;
   }
 
   /** Show a built-in 2D character. */
@@ -58,6 +81,7 @@ export class AvatarView {
     this._loadToken++;
     if (this.renderer && this.renderer.kind === "2d") {
       this.renderer.setCharacter(key);
+      this._dirty = true;
     } else {
       const canvas = this._newCanvas();
       this._swap(canvas, new Canvas2DRenderer(canvas, key));
@@ -128,7 +152,20 @@ export class AvatarView {
   _fit() {
     if (!this.renderer) return;
     const { w, h } = this._size();
+    const c = this.renderer.canvas;
+    if (c && (c.width !== w || c.height !== h)) this._dirty = true;
     this.renderer.resize(w, h);
+  }
+
+  /** The draw-rate cap for the kind shown (0: none); "vrm-software" applies under software GL. */
+  fpsCap() {
+    const m = this.maxFps;
+    if (!m) return 0;
+    if (typeof m === "number") return m;
+    const r = this.renderer;
+    if (!r) return 0;
+    if (r.softwareGl && m[`${r.kind}-software`]) return m[`${r.kind}-software`];
+    return m[r.kind] || 0;
   }
 
   start() {
@@ -137,9 +174,15 @@ export class AvatarView {
     const loop = (t) => {
       if (!this.running) return;
       this._raf = requestAnimationFrame(loop);
-      if (this.maxFps && t - this._last < 1000 / this.maxFps - 2) return;
-      this._last = t;
       if (!this.renderer) return;
+      if (!this._dirty && this.needsRender && !this.needsRender(t)) return;
+      const cap = this.fpsCap();
+      if (cap) {
+        const due = nextDue(t, this._due, 1000 / cap);
+        if (due === null) return;
+        this._due = due;
+      }
+      this._dirty = false;
       const params = this.source(t);
       this.renderer.render(params, t);
       const now = performance.now();

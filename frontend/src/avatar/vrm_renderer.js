@@ -5,8 +5,10 @@
 //     directly when the model has them;
 //   - neck/head bones from head rotation, lookAt from gaze, spring bones updated;
 //   - VRM 0.x models are turned to face the camera.
-// Sized for software GL (no antialiasing, pixel ratio 1): Godette at 640x480 runs ~20-28 fps
-// under SwiftShader.
+// Sized for software GL (no antialiasing, no shadows, pixel ratio 1). Under software GL
+// (SwiftShader, llvmpipe) MToon's outline pass is switched off: it draws every skinned mesh a
+// second time and cost ~40% of a frame (Godette at 640x480 under SwiftShader: ~41 ms of CPU per
+// frame with outlines, ~24 ms without). No per-frame allocations in render().
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
@@ -33,10 +35,36 @@ export function webglAvailable() {
   }
 }
 
-const ARKIT_LOWER = new Map(BLENDSHAPE_NAMES.map((n, i) => [n.toLowerCase(), i]));
+/** True when `gl` renders on the CPU (no GPU): SwiftShader, llvmpipe/softpipe, Microsoft's WARP. */
+export function isSoftwareGl(gl) {
+  try {
+    const ext = gl.getExtension("WEBGL_debug_renderer_info");
+    const name = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) || "");
+    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(name);
+  } catch {
+    return false;
+  }
+}
 
-/** Preset expression weights from blendshapes (shared with tests through `presetWeights`). */
-export function presetWeights(p) {
+const ARKIT_LOWER = new Map(BLENDSHAPE_NAMES.map((n, i) => [n.toLowerCase(), i]));
+const EMOTIONS = new Set(["happy", "angry", "sad", "surprised", "relaxed"]);
+// Eyes whose blink scores differ by less than this count as one blink (the "blink" expression);
+// a bigger difference is a wink or a squint (blinkLeft / blinkRight).
+export const BLINK_AGREE = 0.2;
+
+export function createPresetWeights() {
+  return { blink: 0, blinkLeft: 0, blinkRight: 0, aa: 0, ih: 0, ou: 0, ee: 0, oh: 0, happy: 0, angry: 0, sad: 0, surprised: 0, relaxed: 0 };
+}
+
+/**
+ * Preset expression weights from blendshapes (shared with tests through `presetWeights`).
+ * Eyes: either `blink` (both eyes agree) or `blinkLeft`/`blinkRight`, never both: on typical
+ * VRMs these morphs add up, so both at once would close an eye twice. `perEye: false` is for
+ * models without blinkLeft/blinkRight: then `blink` carries the less closed eye.
+ * @param {import("./params.js").AvatarParams} p
+ * @param {ReturnType<typeof createPresetWeights>} [out] reused between frames
+ */
+export function presetWeights(p, out = createPresetWeights(), { perEye = true } = {}) {
   const b = p.blendshapes;
   const smile = (b[BS.mouthSmileLeft] + b[BS.mouthSmileRight]) * 0.5;
   const frown = (b[BS.mouthFrownLeft] + b[BS.mouthFrownRight]) * 0.5;
@@ -59,23 +87,39 @@ export function presetWeights(p) {
   const ee = clamp01(stretch * 1.5 + (jaw > 0.05 ? smile * 0.2 : 0)) * (1 - round);
   const ih = clamp01(jaw * 0.6 * stretch * 2);
   // Smiling squints the eyes: don't let the blink eat the happy eye shape twice.
-  const blinkL = clamp01((b[BS.eyeBlinkLeft] - 0.1) / 0.75);
-  const blinkR = clamp01((b[BS.eyeBlinkRight] - 0.1) / 0.75);
-  return {
-    blinkLeft: blinkL * (1 - happy * 0.5),
-    blinkRight: blinkR * (1 - happy * 0.5),
-    blink: Math.min(blinkL, blinkR) * (1 - happy * 0.5),
-    aa, ih, ou, ee, oh,
-    happy: happy * 0.9,
-    angry,
-    sad,
-    surprised,
-    relaxed: 0,
-  };
+  const eyeK = 1 - happy * 0.5;
+  const blinkL = clamp01((b[BS.eyeBlinkLeft] - 0.1) / 0.75) * eyeK;
+  const blinkR = clamp01((b[BS.eyeBlinkRight] - 0.1) / 0.75) * eyeK;
+  if (!perEye) {
+    out.blink = Math.min(blinkL, blinkR);
+    out.blinkLeft = out.blinkRight = 0;
+  } else if (Math.abs(blinkL - blinkR) < BLINK_AGREE) {
+    out.blink = (blinkL + blinkR) * 0.5;
+    out.blinkLeft = out.blinkRight = 0;
+  } else {
+    out.blink = 0;
+    out.blinkLeft = blinkL;
+    out.blinkRight = blinkR;
+  }
+  out.aa = aa;
+  out.ih = ih;
+  out.ou = ou;
+  out.ee = ee;
+  out.oh = oh;
+  out.happy = happy * 0.9;
+  out.angry = angry;
+  out.sad = sad;
+  out.surprised = surprised;
+  out.relaxed = 0;
+  return out;
 }
 
 export class VrmRenderer {
-  constructor(canvas) {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {{outlines?: "auto" | boolean}} [opts] MToon outlines; "auto": off under software GL
+   */
+  constructor(canvas, { outlines = "auto" } = {}) {
     this.kind = "vrm";
     this.canvas = canvas;
     this.vrm = null;
@@ -88,7 +132,10 @@ export class VrmRenderer {
     }
     renderer.setPixelRatio(1);
     renderer.outputColorSpace = THREE.SRGBColorSpace;
+    renderer.shadowMap.enabled = false;
     this.renderer = renderer;
+    this.softwareGl = isSoftwareGl(renderer.getContext());
+    this.outlines = outlines === "auto" ? !this.softwareGl : Boolean(outlines);
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(28, canvas.width / Math.max(1, canvas.height), 0.05, 20);
     this.camera.position.set(0, 1.4, 1.2);
@@ -100,6 +147,9 @@ export class VrmRenderer {
     this._e = new THREE.Euler(0, 0, 0, "YXZ");
     this.arkit = new Map(); // expression name -> blendshape index
     this.presets = new Set();
+    this.perEyeBlink = true;
+    this._weights = createPresetWeights();
+    this._bones = []; // [node, share of the head rotation]
   }
 
   /** Load a VRM from bytes. @param {ArrayBuffer} buffer */
@@ -114,6 +164,9 @@ export class VrmRenderer {
     if (vrm.meta && vrm.meta.metaVersion === "0") VRMUtils.rotateVRM0(vrm);
     vrm.scene.traverse((o) => {
       o.frustumCulled = false;
+      if (!this.outlines && Array.isArray(o.material)) {
+        for (const m of o.material) if (m.isOutline) m.visible = false; // three skips the draw
+      }
     });
     if (this.vrm) this.disposeModel();
     this.vrm = vrm;
@@ -131,6 +184,16 @@ export class VrmRenderer {
         if (idx !== undefined && idx > 0) this.arkit.set(name, idx);
         else this.presets.add(name);
       }
+    }
+    this.perEyeBlink = this.presets.has("blinkLeft") && this.presets.has("blinkRight");
+    const h = vrm.humanoid;
+    this._bones = [];
+    if (h) {
+      const neck = h.getNormalizedBoneNode("neck");
+      const head = h.getNormalizedBoneNode("head");
+      const spine = h.getNormalizedBoneNode("upperChest") || h.getNormalizedBoneNode("chest") || h.getNormalizedBoneNode("spine");
+      const parts = neck ? [[spine, 0.1], [neck, 0.35], [head, 0.55]] : [[spine, 0.15], [head, 0.85]];
+      this._bones = parts.filter(([node]) => node);
     }
     this.frame();
     return vrm;
@@ -198,7 +261,10 @@ export class VrmRenderer {
     const vrm = this.vrm;
     const h = vrm.humanoid;
     if (!h) return;
-    let [yaw, pitch, roll] = p.rotation;
+    const r = p.rotation;
+    let yaw = r[0];
+    let pitch = r[1];
+    let roll = r[2];
     // The params are as the camera sees the face; the avatar faces the camera (+z). VRM 0.x
     // normalized bones live in a space turned 180 degrees, where pitch and roll flip sign.
     if (this.isVrm0) {
@@ -208,12 +274,7 @@ export class VrmRenderer {
     yaw = THREE.MathUtils.clamp(yaw, -1.2, 1.2);
     pitch = THREE.MathUtils.clamp(pitch, -0.9, 0.9);
     roll = THREE.MathUtils.clamp(roll, -0.9, 0.9);
-    const neck = h.getNormalizedBoneNode("neck");
-    const head = h.getNormalizedBoneNode("head");
-    const spine = h.getNormalizedBoneNode("upperChest") || h.getNormalizedBoneNode("chest") || h.getNormalizedBoneNode("spine");
-    const parts = neck ? [[spine, 0.1], [neck, 0.35], [head, 0.55]] : [[spine, 0.15], [head, 0.85]];
-    for (const [node, w] of parts) {
-      if (!node) continue;
+    for (const [node, w] of this._bones) {
       this._e.set(pitch * w, yaw * w, roll * w, "YXZ");
       node.quaternion.setFromEuler(this._e);
     }
@@ -228,21 +289,21 @@ export class VrmRenderer {
     const em = this.vrm.expressionManager;
     if (!em) return;
     const hasArkit = this.arkit.size >= 8;
-    const w = presetWeights(p);
+    const w = presetWeights(p, this._weights, { perEye: this.perEyeBlink });
     for (const name of this.presets) {
       let v = w[name];
       if (v === undefined) v = 0;
       // ARKit-rigged models show the face through their custom expressions; keep the presets
       // for emotions only so nothing is applied twice.
-      if (hasArkit && !["happy", "angry", "sad", "surprised", "relaxed"].includes(name)) v = 0;
+      if (hasArkit && !EMOTIONS.has(name)) v = 0;
       em.setValue(name, v);
     }
     for (const [name, idx] of this.arkit) em.setValue(name, p.blendshapes[idx]);
     // Keyboard shortcuts hold expressions on top of tracking.
     const ov = p.expressions;
     if (ov) {
-      for (const [name, v] of Object.entries(ov)) {
-        if (em.getExpression(name)) em.setValue(name, Math.max(em.getValue(name) || 0, v));
+      for (const name in ov) {
+        if (em.getExpression(name)) em.setValue(name, Math.max(em.getValue(name) || 0, ov[name]));
       }
     }
   }

@@ -21,7 +21,15 @@ import { RateMeter, SampleBuffer, percentile } from "./stats.js";
 
 const AVATAR_PREF = "af.call.avatar";
 const CAMERA_PREF = "af.call.camera";
-const SEND_INTERVAL_MS = 1000 / 30 - 3; // at most ~30 Hz (camera rate); idle frames at the same rate
+const SEND_RATE_HZ = 30; // parameter frames per second at most (camera rate)
+const SEND_BURST = 2; // a result that comes early after a late one is still sent (see onParams)
+// Draw-rate caps per avatar kind. A 2D draw is cheap: the other person's 2D avatar glides at the
+// display's rate. A VRM is drawn once per new frame (at most 30 fps). Under software GL a VRM
+// draw costs ~15-25 ms of CPU that face tracking needs, and the tracking rate is the other
+// person's avatar rate: our own small VRM preview is drawn at 10 fps there (measured on two
+// cores: ~+3 tracking fps against 15 fps).
+const REMOTE_MAX_FPS = { vrm: 30 };
+const LOCAL_MAX_FPS = { "2d": 30, vrm: 30, "vrm-software": 10 };
 
 function readJson(id, fallback) {
   const el = document.getElementById(id);
@@ -81,7 +89,8 @@ export class CallApp {
     this.trackRate = new RateMeter();
     this.sendBuf = new Uint8Array(FRAME_BYTES);
     this.seq = 0;
-    this.lastSent = -Infinity;
+    this.sendTokens = SEND_BURST; // token bucket: SEND_RATE_HZ on average, bursts of SEND_BURST
+    this.lastRefill = -Infinity;
     this.lastResultAt = -Infinity;
     this.tracker = null;
     this.cameraOn = localStorage.getItem(CAMERA_PREF) !== "off";
@@ -109,6 +118,8 @@ export class CallApp {
       recvSmile: new SampleBuffer(4000),
       trackingResults: 0,
       trackingFaces: 0,
+      trackingProcMs: 0, // sums over the results: detectForVideo time, frame wait before it
+      trackingQueueMs: 0,
       rtt: null,
       connection: "new",
       signaling: "connecting",
@@ -121,13 +132,16 @@ export class CallApp {
     this.buildAvatarPicker();
     this.localView = new AvatarView(this.el("local-stage"), {
       source: (t) => this.localSource(t),
+      needsRender: (t) => this.syncMode(this.localView, this.localReceiver).needsRender(t),
       mirror: true,
-      maxFps: 30, // the small preview needs less; the CPU goes to tracking and the other avatar
+      maxFps: LOCAL_MAX_FPS, // the small preview needs less; the CPU goes to tracking and the other avatar
       onFallback: (code) => this.showMessage(code, "warning"),
     });
     this.remoteView = new AvatarView(this.el("remote-stage"), {
       source: (t) => this.remoteSource(t),
+      needsRender: (t) => this.syncMode(this.remoteView, this.receiver).needsRender(t),
       onRendered: (t) => this.onRemoteRendered(t),
+      maxFps: REMOTE_MAX_FPS,
       onFallback: (code) => this.showMessage(code, "warning"),
     });
     this.remoteView.show2d("builtin:robot");
@@ -195,7 +209,6 @@ export class CallApp {
     this.renderShortcutHelp();
     if (!actor) {
       this.ownVrm = null;
-      this.localView.maxFps = 30;
       this.localView.show2d(choice);
       this.localAvatar = { renderer: "2d", fileHash: null, id: choice, name: getCharacter(choice).name, license: null };
     } else {
@@ -204,8 +217,6 @@ export class CallApp {
       try {
         const buffer = await fetchOwnAsset(av.fileUrl, av.fileHash);
         this.ownVrm = { hash: av.fileHash, buffer };
-        // A small VRM preview at up to 20 fps leaves the CPU (and software GL) to tracking.
-        this.localView.maxFps = 20;
         await this.localView.showVrm(buffer.slice(0));
       } catch (err) {
         this.ownVrm = null;
@@ -285,6 +296,8 @@ export class CallApp {
   }
 
   onTrackerResult(r) {
+    this.stats.trackingProcMs += r.procMs || 0;
+    this.stats.trackingQueueMs += r.queueMs || 0;
     this.trackRate.mark();
     this.stats.trackingResults += 1;
     this.lastResultAt = nowMs();
@@ -318,11 +331,18 @@ export class CallApp {
   }
 
   // ---------------------------------------------------------------- sending
-  /** Every new parameter set (tracking or idle): preview it and send it. */
+  /**
+   * Every new parameter set (tracking or idle): preview it and send it at once (no send timer:
+   * a timer would add up to one period of latency). A token bucket keeps the average at
+   * SEND_RATE_HZ without dropping a result that comes early after a late one (tracking times
+   * jitter on a busy machine; dropping the newest pose would show the old one for a period more).
+   */
   onParams(params, captureTs) {
     const now = nowMs();
-    if (now - this.lastSent < SEND_INTERVAL_MS) return;
-    this.lastSent = now;
+    this.sendTokens = Math.min(SEND_BURST, this.sendTokens + ((now - this.lastRefill) * SEND_RATE_HZ) / 1000);
+    this.lastRefill = now;
+    if (this.sendTokens < 0.9) return; // 0.9: camera frames come a hair faster than 30 Hz now and then
+    this.sendTokens -= 1;
     params.speaking = this.speaking ? this.speaking.update(!this.micMuted) : false;
     params.expressions = this.shortcuts.weights();
     this.seq = (this.seq + 1) % 65536;
@@ -339,6 +359,16 @@ export class CallApp {
 
   localSource(t) {
     return this.localReceiver.sample(t);
+  }
+
+  /**
+   * A receiver feeding `view`: glide between frames for a 2D avatar, show each frame's pose as
+   * it is for a VRM one (drawn once per frame: software GL can't afford in-between draws, and
+   * a glide would show the new pose only partly at its first draw).
+   */
+  syncMode(view, receiver) {
+    receiver.interpolate = view.kind !== "vrm";
+    return receiver;
   }
 
   sendControl(msg) {
@@ -876,6 +906,8 @@ export class CallApp {
       get frameBytes() { return app.stats.frameBytes; },
       get trackingResults() { return app.stats.trackingResults; },
       get trackingFaces() { return app.stats.trackingFaces; },
+      get trackingProcMs() { return app.stats.trackingProcMs; },
+      get trackingQueueMs() { return app.stats.trackingQueueMs; },
       get trackingFps() { return app.trackRate.rate(); },
       get trackerMode() { return app.tracker ? app.tracker.mode : "off"; },
       get renderFpsLocal() { return app.localView ? app.localView.fps() : 0; },

@@ -1,8 +1,14 @@
-// Receiving side of the parameter frames: drops stale (reordered) frames, interpolates from the
-// pose on screen to each new frame over about one frame interval (smooth at 60 fps from 30 Hz
-// frames without adding a playout buffer), holds the last pose when frames stop, and after a
-// long silence eases into the idle animation. Records capture-to-render latency when a frame is
-// first drawn.
+// Receiving side of the parameter frames: drops stale (reordered) frames, holds the last pose
+// when frames stop, and after a long silence eases into the idle animation. Records
+// capture-to-render latency when a frame is first drawn.
+//
+// Two ways to show the frames:
+//   - interpolate (the cheap 2D avatar): glide from the pose on screen to each new frame over
+//     about one frame interval, so 30 Hz frames look smooth at 60 fps without a playout buffer;
+//   - newest pose (the VRM avatar under software GL, where every draw costs tens of ms of CPU):
+//     draw each frame's pose as it is, once, at the next animation frame.
+// `needsRender(now)` tells the view whether a draw would show anything new, so a renderer can
+// skip animation frames whose picture would be identical.
 import { copyParams, createParams, lerpParams, paramsFromFrame } from "../avatar/params.js";
 import { IdleAnimator } from "../tracking/idle.js";
 import { decodeFrame, isNewerSeq } from "./frame_codec.js";
@@ -11,7 +17,8 @@ const IDLE_AFTER_MS = 3000; // silence before easing into idle (the pose is held
 const IDLE_EASE_MS = 1000;
 
 export class FrameReceiver {
-  constructor() {
+  constructor({ interpolate = true } = {}) {
+    this.interpolate = interpolate;
     this.from = createParams();
     this.target = createParams();
     this.shown = createParams();
@@ -28,8 +35,21 @@ export class FrameReceiver {
     this.faceFrames = 0;
     this.lastFrame = null;
     this.lastBytes = 0;
-    this.expressions = {};
+    this._expressions = {};
     this.hasFrames = false;
+    this.version = 0; // bumped by every change that alters the picture
+    this._sampledVersion = -1;
+    this._settled = false; // the last sample showed the target pose itself (no glide, no idle)
+  }
+
+  /** Held expression overrides (keyboard shortcuts) sent by the other side. */
+  get expressions() {
+    return this._expressions;
+  }
+
+  set expressions(value) {
+    this._expressions = value || {};
+    this.version += 1;
   }
 
   /** @param {ArrayBuffer} data  @param {number} now performance.now() */
@@ -60,27 +80,42 @@ export class FrameReceiver {
     this.start = now;
     this.pending.push(frame.timestamp_ms);
     this.lastFrame = frame;
+    this.version += 1;
     return frame;
   }
 
   /** The pose to draw at `now`. */
   sample(now = performance.now()) {
+    this._sampledVersion = this.version;
     if (!this.hasFrames) {
       this.idle.pose(this.shown, now);
-      this.shown.expressions = this.expressions;
+      this.shown.expressions = this._expressions;
+      this._settled = false;
       return this.shown;
     }
-    const t = Math.min(1, (now - this.start) / Math.max(16, Math.min(80, this.interval)));
-    lerpParams(this.shown, this.from, this.target, t);
+    const t = this.interpolate ? Math.min(1, (now - this.start) / Math.max(16, Math.min(80, this.interval))) : 1;
+    if (t < 1) lerpParams(this.shown, this.from, this.target, t);
+    else copyParams(this.shown, this.target);
+    this._settled = t >= 1;
     const silent = now - this.lastArrival;
     if (silent > IDLE_AFTER_MS) {
       this.idle.pose(this.idlePose, now);
       const w = Math.min(1, (silent - IDLE_AFTER_MS) / IDLE_EASE_MS);
       lerpParams(this.shown, this.shown, this.idlePose, w * w * (3 - 2 * w));
       this.shown.speaking = false;
+      this._settled = false;
     }
-    this.shown.expressions = this.expressions;
+    this.shown.expressions = this._expressions;
     return this.shown;
+  }
+
+  /**
+   * Would sample(now) show something the last sample didn't? A new frame or expression, a glide
+   * still under way, or the idle animation (no frames yet, or a long silence).
+   */
+  needsRender(now = performance.now()) {
+    if (this.version !== this._sampledVersion || !this._settled) return true;
+    return this.hasFrames && now - this.lastArrival > IDLE_AFTER_MS;
   }
 
   /** True when frames stopped arriving for a while (held pose). */
@@ -100,5 +135,6 @@ export class FrameReceiver {
     this.hasFrames = false;
     this.pending = [];
     this.lastArrival = -Infinity;
+    this.version += 1;
   }
 }

@@ -8,7 +8,9 @@
 //               {type:"frame", image, ts}       one ImageBitmap (fallback when streams can't be transferred)
 //               {type:"stop"}
 // Messages out: {type:"ready"} | {type:"error", code, message}
-//               {type:"result", ts, found, blendshapes:Float32Array(52), matrix:Float32Array(16), procMs}
+//               {type:"result", ts, found, blendshapes:Float32Array(52), matrix:Float32Array(16), procMs, queueMs}
+//               ts: the camera frame's capture time (performance.timeOrigin + performance.now() clock)
+//               procMs: detectForVideo's duration; queueMs: how long the frame waited before it
 //               {type:"done"} after a fallback frame was processed (the page sends the next one)
 import { FaceLandmarker } from "@mediapipe/tasks-vision";
 import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES } from "../call/frame_codec.js";
@@ -19,6 +21,22 @@ let running = false;
 let lastVideoTs = -1;
 
 const now = () => performance.timeOrigin + performance.now(); // ms, comparable across the page and workers
+
+// VideoFrame.timestamp (µs) is the capture time on the browser's own monotonic clock. Its offset
+// to ours is the smallest (read time - capture time) seen: a frame read while the tracker was
+// waiting for it has waited ~0 ms. Latency figures then start at capture, including the time a
+// frame waited while the tracker was busy with the one before.
+let clockOffset = null;
+
+function captureTime(frame, readAt) {
+  const ts = frame.timestamp / 1000;
+  if (!Number.isFinite(ts) || ts <= 0) return readAt;
+  const d = readAt - ts;
+  if (clockOffset === null || d < clockOffset) clockOffset = d;
+  const t = ts + clockOffset;
+  // A timestamp that doesn't run in real time (some virtual cameras): fall back to the read time.
+  return readAt - t > 1000 ? readAt : t;
+}
 
 async function init({ modelUrl, wasmBase }) {
   const base = wasmBase.endsWith("/") ? wasmBase : `${wasmBase}/`;
@@ -36,7 +54,7 @@ async function init({ modelUrl, wasmBase }) {
   });
 }
 
-function detect(image, captureTs) {
+function detect(image, captureTs, queueMs = 0) {
   const t0 = performance.now();
   // detectForVideo needs strictly increasing timestamps.
   let ts = t0;
@@ -57,7 +75,7 @@ function detect(image, captureTs) {
     matrix.set(mat.data.slice(0, 16));
   }
   self.postMessage(
-    { type: "result", ts: captureTs, found, blendshapes, matrix, procMs },
+    { type: "result", ts: captureTs, found, blendshapes, matrix, procMs, queueMs },
     [blendshapes.buffer, matrix.buffer],
   );
 }
@@ -67,11 +85,13 @@ async function pump(readable) {
   running = true;
   try {
     while (running) {
+      // maxBufferSize 1 upstream: this is the newest frame; older ones were dropped, not queued.
       const { value: frame, done } = await reader.read();
       if (done) break;
-      const captureTs = now();
+      const readAt = now();
+      const captureTs = captureTime(frame, readAt);
       try {
-        if (landmarker && running) detect(frame, captureTs);
+        if (landmarker && running) detect(frame, captureTs, readAt - captureTs);
       } finally {
         frame.close();
       }
@@ -94,7 +114,7 @@ self.onmessage = async (event) => {
       pump(msg.readable);
     } else if (msg.type === "frame") {
       try {
-        if (landmarker) detect(msg.image, msg.ts);
+        if (landmarker) detect(msg.image, msg.ts, now() - msg.ts);
       } finally {
         if (msg.image && msg.image.close) msg.image.close();
         self.postMessage({ type: "done" });

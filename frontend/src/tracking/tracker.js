@@ -88,11 +88,12 @@ export class FaceTracker {
     await video.play();
     this._video = video;
     this._busy = false;
-    const tick = async () => {
+    const tick = async (_now, meta) => {
       if (this._stopped) return;
       if (!this._busy && video.readyState >= 2) {
         this._busy = true;
-        const ts = performance.timeOrigin + performance.now();
+        // Camera frames carry their capture time (same clock as performance.now()).
+        const ts = performance.timeOrigin + (meta && meta.captureTime ? meta.captureTime : performance.now());
         try {
           const image = await createImageBitmap(video);
           this.worker.postMessage({ type: "frame", image, ts }, [image]);
