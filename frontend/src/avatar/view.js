@@ -188,7 +188,7 @@ export class AvatarView {
       const now = performance.now();
       this.count += 1;
       this.frames.push(now);
-      if (this.frames.length > 240) this.frames.splice(0, this.frames.length - 240);
+      if (this.frames.length > 480) this.frames.splice(0, 240); // trimmed in batches, not every frame
       if (this.onRendered) this.onRendered(now);
     };
     this._raf = requestAnimationFrame(loop);
@@ -204,7 +204,8 @@ export class AvatarView {
     const now = performance.now();
     const recent = this.frames.filter((t) => now - t <= windowMs);
     if (recent.length < 2) return 0;
-    return ((recent.length - 1) * 1000) / (recent[recent.length - 1] - recent[0]);
+    // Up to now, not to the last draw: draws are skipped while nothing changes.
+    return ((recent.length - 1) * 1000) / (now - recent[0]);
   }
 
   dispose() {

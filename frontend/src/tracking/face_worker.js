@@ -72,7 +72,7 @@ function detect(image, captureTs, queueMs = 0) {
       const i = INDEX.get(c.categoryName);
       if (i !== undefined) blendshapes[i] = c.score;
     }
-    matrix.set(mat.data.slice(0, 16));
+    for (let i = 0; i < 16; i++) matrix[i] = mat.data[i];
   }
   self.postMessage(
     { type: "result", ts: captureTs, found, blendshapes, matrix, procMs, queueMs },
