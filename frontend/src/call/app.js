@@ -190,6 +190,8 @@ export class CallApp {
   currentChoice() {
     const saved = localStorage.getItem(AVATAR_PREF);
     if (saved && (isBuiltinKey(saved) || this.actorFor(saved))) return saved;
+    // Someone who made a VRM actor wants to be seen as it; built-in 2D is the fallback.
+    if (this.actors.length) return `actor:${this.actors[0].id}`;
     return DEFAULT_2D_KEY;
   }
 
