@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from bench.isolated import isolated_project, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 FACE_MJPEG = ROOT.parent / "shared" / "fixtures" / "camera" / "face.mjpeg"
@@ -36,20 +35,6 @@ def astronaut_jpeg() -> bytes:
     data = FACE_MJPEG.read_bytes()
     start = data.find(b"\xff\xd8")
     return data[start : data.find(b"\xff\xd9", start) + 2]
-
-
-def _environment(workdir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-        MEDIA_ROOT=str(workdir / "media"),
-        AVATARFORGE_VAR_DIR=str(workdir / "var"),
-        AVATARFORGE_EMBEDDED="1",
-        REDIS_URL="",
-        STORAGE_BACKEND="local",
-        DJANGO_SETTINGS_MODULE="avatarforge.settings",
-    )
-    return env
 
 
 def worker(runs: int) -> None:
@@ -99,31 +84,15 @@ def main() -> None:
         worker(args.runs)
         return
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-generation-"))
-    try:
-        (workdir / "media").mkdir()
-        env = _environment(workdir)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks", "-v", "0"], cwd=ROOT, env=env, check=True)
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.generation", "--worker", "--runs", str(max(1, args.runs))],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )
-        if result.returncode:
-            sys.stderr.write(result.stderr[-4000:])
-            raise SystemExit(result.returncode)
-        runs = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"# {len(runs)} runs on {os.cpu_count()} cores; medians", file=sys.stderr)
-        print(f"FIGURE total_ms {statistics.median(r['total_ms'] for r in runs):.0f} ms")
-        for name in runs[0]["stages"]:
-            print(f"FIGURE stage_{name}_ms {statistics.median(r['stages'][name] for r in runs):.0f} ms")
-        print(f"FIGURE vrm_bytes {int(statistics.median(r['vrm_bytes'] for r in runs))} bytes")
-        print(f"FIGURE validator_errors {max(r['errors'] for r in runs)} errors")
-        print(f"FIGURE validator_warnings {max(r['warnings'] for r in runs)} warnings")
-    finally:
-        if args.keep:
-            print(f"# kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with isolated_project("generation", keep=args.keep) as (_workdir, env):
+        runs = run_worker(["-m", "bench.generation", "--worker", "--runs", str(max(1, args.runs))], env)
+    print(f"# {len(runs)} runs on {os.cpu_count()} cores; medians", file=sys.stderr)
+    print(f"FIGURE total_ms {statistics.median(r['total_ms'] for r in runs):.0f} ms")
+    for name in runs[0]["stages"]:
+        print(f"FIGURE stage_{name}_ms {statistics.median(r['stages'][name] for r in runs):.0f} ms")
+    print(f"FIGURE vrm_bytes {int(statistics.median(r['vrm_bytes'] for r in runs))} bytes")
+    print(f"FIGURE validator_errors {max(r['errors'] for r in runs)} errors")
+    print(f"FIGURE validator_warnings {max(r['warnings'] for r in runs)} warnings")
 
 
 if __name__ == "__main__":

@@ -22,11 +22,11 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import zlib
 from pathlib import Path
+
+from bench.isolated import isolated_project, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 GODETTE = ROOT.parent / "shared" / "fixtures" / "vrm" / "Godette_vrm_v4.vrm"
@@ -91,22 +91,6 @@ def build_big_vrm(path: Path, target: int = TARGET_BYTES) -> int:
     return total
 
 
-def _environment(workdir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-        MEDIA_ROOT=str(workdir / "media"),
-        AVATARFORGE_VAR_DIR=str(workdir / "var"),
-        AVATARFORGE_EMBEDDED="1",
-        REDIS_URL="",
-        STORAGE_BACKEND="local",
-        DJANGO_SETTINGS_MODULE="avatarforge.settings",
-        TMPDIR=str(workdir / "tmp"),
-    )
-    env.pop("STORAGE_ENCRYPTION_KEYS", None)
-    return env
-
-
 def worker(big_path: str, runs: int) -> None:
     """Runs inside the measuring subprocess; prints one JSON line."""
     import resource
@@ -157,31 +141,14 @@ def main() -> None:
         worker(args.worker, args.runs)
         return
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-vrm-ingest-"))
-    try:
-        (workdir / "media").mkdir()
-        (workdir / "tmp").mkdir()
-        env = _environment(workdir)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks", "-v", "0"], cwd=ROOT, env=env, check=True)
+    with isolated_project("vrm-ingest", keep=args.keep) as (workdir, env):
         big = workdir / "big.vrm"
         build_big_vrm(big)
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.vrm_ingest", "--worker", str(big), "--runs", str(args.runs)],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )
-        if result.returncode:
-            sys.stderr.write(result.stderr)
-            raise SystemExit(result.returncode)
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"# big file: {figures['big_bytes']} bytes; Godette median of {args.runs} runs", file=sys.stderr)
-        print(f"FIGURE vrm_ingest_godette_ms {figures['godette_ms']:.1f} ms")
-        print(f"FIGURE vrm_ingest_200mb_ms {figures['big_ms']:.0f} ms")
-        print(f"FIGURE vrm_ingest_200mb_peak_rss_mb {figures['peak_growth_mb']:.1f} MB")
-    finally:
-        if args.keep:
-            print(f"# kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        figures = run_worker(["-m", "bench.vrm_ingest", "--worker", str(big), "--runs", str(args.runs)], env)
+    print(f"# big file: {figures['big_bytes']} bytes; Godette median of {args.runs} runs", file=sys.stderr)
+    print(f"FIGURE vrm_ingest_godette_ms {figures['godette_ms']:.1f} ms")
+    print(f"FIGURE vrm_ingest_200mb_ms {figures['big_ms']:.0f} ms")
+    print(f"FIGURE vrm_ingest_200mb_peak_rss_mb {figures['peak_growth_mb']:.1f} MB")
 
 
 if __name__ == "__main__":
