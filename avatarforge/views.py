@@ -1,11 +1,16 @@
 """Home page and error handlers: HTML for pages, the JSON error format under /api/."""
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .errors import json_error
+from .errors import Forbidden, NotFound, json_error
 from .middleware import is_api
 
 
@@ -42,3 +47,19 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return _error(request, 500, "server_error", _("Something went wrong on our side. Please try again."))
+
+
+def app_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Page views: NotFound/Forbidden from selectors and services become the site's 404/403 pages
+    (the API answers the same errors as JSON)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+
+    return wrapper

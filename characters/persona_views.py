@@ -4,13 +4,10 @@ Authorization is the selectors' (404 for what you may not see, 403 for what you 
 writes go through persona_services; every failure is shown with its message."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,28 +15,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from avatarforge.errors import AppError, Forbidden, NotFound
+from avatarforge.errors import AppError, NotFound
 from avatarforge.throttling import check_rate
+from avatarforge.views import app_errors_as_pages
 
 from . import cards, persona_selectors, persona_services
 from .models.personas import CharacterCategory, CharacterLimits
 from .persona_api import portrait_response
 from .persona_forms import CardImportForm, CharacterForm, WizardStartForm
-
-
-def _page_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """NotFound/Forbidden from selectors become the site's 404/403 pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except Forbidden as exc:
-            raise PermissionDenied(exc.message) from None
-
-    return wrapper
 
 
 def _ui_language() -> str:
@@ -77,7 +60,7 @@ def persona_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-@_page_errors
+@app_errors_as_pages
 def persona_detail(request: HttpRequest, character_id: str) -> HttpResponse:
     character = persona_selectors.get_visible_character(user=request.user, character_id=character_id)
     is_owner = request.user.is_authenticated and character.owner_id == request.user.pk
@@ -105,7 +88,7 @@ def persona_detail(request: HttpRequest, character_id: str) -> HttpResponse:
     })
 
 
-@_page_errors
+@app_errors_as_pages
 def persona_portrait(request: HttpRequest, character_id: str) -> HttpResponse:
     character = persona_selectors.get_visible_character(user=request.user, character_id=character_id)
     try:
@@ -129,7 +112,7 @@ def persona_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page_errors
+@app_errors_as_pages
 def persona_edit(request: HttpRequest, character_id: str) -> HttpResponse:
     character = persona_selectors.get_owned_character(user=request.user, character_id=character_id)
     form = CharacterForm(request.POST or None, instance=character, user=request.user)
@@ -147,7 +130,7 @@ def persona_edit(request: HttpRequest, character_id: str) -> HttpResponse:
 
 
 @login_required
-@_page_errors
+@app_errors_as_pages
 def persona_delete(request: HttpRequest, character_id: str) -> HttpResponse:
     character = persona_selectors.get_owned_character(user=request.user, character_id=character_id)
     if request.method == "POST":
@@ -159,7 +142,7 @@ def persona_delete(request: HttpRequest, character_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-@_page_errors
+@app_errors_as_pages
 def persona_copy(request: HttpRequest, character_id: str) -> HttpResponse:
     source = persona_selectors.get_visible_character(user=request.user, character_id=character_id)
     try:
@@ -213,7 +196,7 @@ def persona_wizard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_page_errors
+@app_errors_as_pages
 def persona_wizard_edit(request: HttpRequest, draft_id: str) -> HttpResponse:
     """Step 2: every field on one screen; save, generate again (limited) or discard."""
     draft = persona_selectors.get_draft(user=request.user, draft_id=draft_id)

@@ -2,13 +2,12 @@
 cancel/retry, crop adjuster, 3D result) and form posts that work without JavaScript."""
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.services import usage_for
 from avatarforge.errors import AppError, NotFound
 from avatarforge.throttling import check_rate
+from avatarforge.views import app_errors_as_pages
 
 from . import selectors, services
 from .api import read_upload
@@ -47,18 +47,6 @@ LICENSE_FLAGS = [
     ("allow_antisocial", gettext_lazy("Allow antisocial or hate use")),
 ]
 
-
-def not_found_as_404(view):
-    """Page views: a missing or foreign job is the ordinary 404 page (the API answers JSON 404)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-
-    return wrapper
 
 
 def options_from_form(post: Any) -> dict[str, Any]:
@@ -148,7 +136,7 @@ def _links() -> dict[str, str]:
 
 
 @login_required
-@not_found_as_404
+@app_errors_as_pages
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = selectors.job_for(user=request.user, job_id=job_id)
     if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
@@ -194,21 +182,21 @@ def _run_action(request: HttpRequest, action, job_id: Any, success: str) -> Http
 
 @login_required
 @require_POST
-@not_found_as_404
+@app_errors_as_pages
 def job_cancel(request: HttpRequest, job_id: Any) -> HttpResponse:
     return _run_action(request, services.cancel_job, job_id, _("Cancelling the job."))
 
 
 @login_required
 @require_POST
-@not_found_as_404
+@app_errors_as_pages
 def job_retry(request: HttpRequest, job_id: Any) -> HttpResponse:
     return _run_action(request, services.retry_job, job_id, _("The job continues from the step that failed."))
 
 
 @login_required
 @require_POST
-@not_found_as_404
+@app_errors_as_pages
 def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
     try:
         services.delete_job(user=request.user, job_id=job_id)
@@ -223,7 +211,7 @@ def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-@not_found_as_404
+@app_errors_as_pages
 def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
     try:
         crop = {key: float(request.POST.get(key, "")) for key in ("x", "y", "size")}
@@ -244,7 +232,7 @@ def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-@not_found_as_404
+@app_errors_as_pages
 def job_actor(request: HttpRequest, job_id: Any) -> HttpResponse:
     """“Use as my avatar”: make an actor (the avatar plus tracker settings) for calls."""
     from characters.avatar_services import create_actor

@@ -3,20 +3,10 @@
 // preview). The editors write JSON into the form's textareas, which the server validates.
 import { createVrmViewer } from "../viewer/vrm_viewer.js";
 import { applyCurve, keyFromEvent } from "../viewer/curves.js";
+import { el } from "../dom.js";
 
 const configNode = document.getElementById("actor-editor-config");
 const SVG = "http://www.w3.org/2000/svg";
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);

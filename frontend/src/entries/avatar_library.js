@@ -1,3 +1,4 @@
+import { el } from "../dom.js";
 // Avatar library page: drag-and-drop upload through the REST API with a progress bar and a
 // clear result per file (added / duplicate / name conflict with overwrite-or-keep-both / error).
 // All UI text comes from the page (#avatar-upload-strings); user data only goes into textContent.
@@ -10,16 +11,6 @@ function csrfToken() {
   return input ? input.value : "";
 }
 
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 if (form && results) {
   const strings = JSON.parse(document.getElementById("avatar-upload-strings").textContent);
