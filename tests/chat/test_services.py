@@ -5,7 +5,7 @@ import pytest
 
 from accounts.models import Plan
 from avatarforge.errors import AppError, Conflict, LimitExceeded, NotFound
-from chat import services
+from chat import services, turns
 from chat.models import Conversation, Message, Summary
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_unknown_model_is_refused(user, character, fake_llm):
 
 def test_reply_sync_stores_both_messages(user, conversation, fake_llm):
     fake_llm.reply("[happy] Nice to meet you!")
-    user_msg, reply = services.reply_sync(user=user, conversation_id=conversation.pk, text="Hello!")
+    user_msg, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hello!")
     assert (user_msg.seq, reply.seq) == (2, 3)
     reply.refresh_from_db()
     assert (reply.status, reply.emotion, reply.text) == ("complete", "happy", "Nice to meet you!")
@@ -56,14 +56,14 @@ def test_reply_sync_stores_both_messages(user, conversation, fake_llm):
 
 def test_unparseable_emotion_becomes_neutral(user, conversation, fake_llm):
     fake_llm.reply("(giggles) whatever")
-    _u, reply = services.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
+    _u, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
     assert (reply.emotion, reply.text) == ("neutral", "(giggles) whatever")
 
 
 def test_llm_failure_leaves_nothing_behind(user, conversation, fake_llm):
     fake_llm.fail(401, "bad key")
     with pytest.raises(AppError) as info:
-        services.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
+        turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
     assert info.value.code == "llm_auth_failed"
     assert list(conversation.messages.values_list("seq", flat=True)) == [1]
     conversation.refresh_from_db()
