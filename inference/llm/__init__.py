@@ -10,11 +10,11 @@ retried by one loop (retry.py); a stream only before its first token.
     errors.py    LLMError and the translation of client errors into its codes
     client.py    the openai client construction (the one place), and ping
     retry.py     the one retry loop
-    complete.py  non-streaming answers, JSON mode
-    stream.py    streaming answers
+    completion.py  non-streaming answers (`complete`), JSON mode
+    stream.py    streaming answers (`stream_chat`)
 """
 from .client import ping
-from .complete import complete, extract_json_object
+from .completion import complete, extract_json_object
 from .config import EMBEDDED_MODEL_NAME, ModelConfig, get_model, list_models, llm_configured
 from .errors import LLMError
 from .stream import StreamEvent, stream_chat

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .client import async_client
-from .complete import request_params
+from .completion import request_params
 from .config import get_model
 from .retry import attempts
 

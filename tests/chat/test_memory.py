@@ -102,7 +102,13 @@ def test_200_turns_stay_within_budget_with_hierarchical_summaries(user, make_cha
     assert active, "summaries must be in use"
     last_system = chats[-1].body["messages"][0]["content"]
     assert "Summary of the earlier conversation" in last_system
-    assert active[-1].text in last_system or any(s.text in last_system for s in active)
+    # Every active summary reaches the prompt (folding keeps them within their share), oldest first.
+    plan = memory.build_prompt(conv, cfg=cfg)
+    assert plan.summary_ids == [s.pk for s in active]
+    system = plan.messages[0]["content"]
+    positions = [system.find(s.text.strip()) for s in active]
+    assert all(p >= 0 for p in positions), "a summary is missing from the prompt"
+    assert positions == sorted(positions)
     # Active summaries tile the start of the conversation without gaps or overlaps.
     expected_start = 1
     for summary in active:
