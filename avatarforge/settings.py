@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "characters",
     "rooms",
     "chat",
+    "inference",
     "generation",
 ]
 

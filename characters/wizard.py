@@ -117,7 +117,7 @@ def validate_sheet(value: Any) -> dict[str, str]:
 
 
 def generation_max_tokens(model: str | None) -> int:
-    from chat import gateway
+    from inference import llm as gateway
 
     cfg = gateway.get_model(model)
     # A whole sheet needs far more than a chat reply; stay within half the context.
@@ -126,7 +126,7 @@ def generation_max_tokens(model: str | None) -> int:
 
 def generate_sheet(*, name: str, category: str, source_work: str, language: str) -> dict[str, str]:
     """One generation: LLM call + validation. Raises AppError; never saves anything."""
-    from chat import gateway
+    from inference import llm as gateway
 
     model = settings.CHARACTER_WIZARD_MODEL or None
     try:

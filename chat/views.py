@@ -12,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
+from inference import llm
 
-from . import gateway, selectors, services
+from . import selectors, services
 from .emotions import EMOTIONS
 from .models import MAX_USER_TEXT
 from .serializers import MessageSerializer
@@ -30,7 +31,7 @@ def _conversation_or_404(request: HttpRequest, conversation_id: str):
 
 def _models() -> list[dict]:
     try:
-        return [m.public() for m in gateway.list_models()]
+        return [m.public() for m in llm.list_models()]
     except ValueError:
         return []
 

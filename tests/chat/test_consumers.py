@@ -189,7 +189,7 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
     assert queued["position"] == 1
     rows = await messages_of(conv_b)
     assert rows[-1]["status"] == "queued"
-    from chat import concurrency
+    from inference import slots as concurrency
 
     stats = await database_sync_to_async(concurrency.stats)(fake_llm.base_url)
     assert (stats.in_flight, stats.waiting) == (1, 1)

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from chat import gateway
+from avatarforge.errors import AppError
+from inference import llm as gateway
+from inference.llm import retry
 from tests.support.fake_openai import FakeOpenAI
 
 USER = [{"role": "user", "content": "Hello"}]
@@ -22,7 +24,7 @@ def test_list_models_from_llm_models(fake_llm):
 
 
 def test_unknown_model_is_an_app_error(fake_llm):
-    with pytest.raises(gateway.AppError) as info:
+    with pytest.raises(AppError) as info:
         gateway.get_model("nope")
     assert info.value.code == "unknown_model"
     assert info.value.details == {"available": ["fake", "fake-small"]}
@@ -171,7 +173,7 @@ def test_unknown_upstream_model_is_reported(fake_llm, settings):
 
 
 def test_unreachable_server(settings, monkeypatch):
-    monkeypatch.setattr(gateway, "RETRY_BASE_DELAY", 0.001)
+    monkeypatch.setattr(retry, "RETRY_BASE_DELAY", 0.001)
     server = FakeOpenAI().start()
     cfg = server.model_config("gone")
     server.stop()
@@ -261,7 +263,7 @@ def test_models_endpoint_of_the_fake_server(fake_llm):
 
 
 def test_bad_llm_models_fail_the_system_check(settings):
-    from chat.checks import check_llm_models
+    from inference.checks import check_llm_models
 
     settings.LLM_MODELS = [{"name": "a", "base_url": "http://x/v1"}, {"name": "a", "base_url": "http://y/v1"}]
     (error,) = check_llm_models(None)

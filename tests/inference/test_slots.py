@@ -1,28 +1,26 @@
-"""Model slots under load: global limit, FIFO queue with positions, 429 when refusing, leases."""
+"""Model slots under load: global limit, FIFO queue with positions, 429 when refusing, leases.
+Runs the production Lua on the configured Redis (REDIS_URL, or the tests' embedded Redis)."""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from chat import concurrency
+from inference import slots as concurrency
 
 
-@pytest.fixture(params=["redis", "local"])
-def limiter_kind(request, settings):
-    if request.param == "redis":
-        if not settings.REDIS_URL:
-            pytest.skip("REDIS_URL is not set: the Redis limiter needs a real Redis (CI sets it)")
-        import redis
+@pytest.fixture
+def limiter_kind(settings):
+    import redis
 
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        for key in client.scan_iter("chat:slots:*"):
-            client.delete(key)
-    else:
-        settings.REDIS_URL = ""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter("chat:slots:*"):
+        client.delete(key)
     concurrency._limiters.clear()
-    yield request.param
+    yield "redis"
     concurrency._limiters.clear()
+    for key in client.scan_iter("chat:slots:*"):
+        client.delete(key)
 
 
 async def test_twenty_requests_for_twelve_slots(limiter_kind):

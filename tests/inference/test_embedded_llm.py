@@ -12,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from chat import embedded_llm, gateway
+from inference import embedded_llm
+from inference import llm as gateway
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def embedded_server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "chat.embedded_llm", "--port", str(port), "--threads", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "inference.embedded_llm", "--port", str(port), "--threads", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     while True:  # llama.cpp's /health answers 503 while the model loads, 200 when ready
