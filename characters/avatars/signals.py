@@ -15,6 +15,6 @@ from ..models import Avatar
 from .storage import delete_stored_objects_on_commit
 
 
-@receiver(post_delete, sender=Avatar, dispatch_uid="characters.avatar_stored_objects")
+@receiver(post_delete, sender=Avatar, dispatch_uid="characters.avatars.stored_objects")
 def _delete_stored_objects(sender: type[Avatar], instance: Avatar, **kwargs: Any) -> None:
     delete_stored_objects_on_commit(instance)
