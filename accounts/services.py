@@ -21,6 +21,18 @@ def create_user(*, email: str, password: str, display_name: str = "", plan: Plan
     return User.objects.create_user(email=email, password=password, display_name=display_name, plan=plan or Plan.default())
 
 
+def lock_user(*, user_id: int) -> User:
+    """Lock the user's row (with its plan) for the rest of the transaction: the one lock every
+    per-user limit check serializes on, whether the limit is a plan field (lock_user_for_limit)
+    or a fixed product limit checked by the caller (e.g. personas' character count).
+
+    Precondition: called inside transaction.atomic().
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_user must run inside transaction.atomic()")
+    return User.objects.select_for_update().select_related("plan").get(pk=user_id)
+
+
 def lock_user_for_limit(*, user_id: int, limit: str, needed: int = 1) -> User:
     """Lock the user's row and check that `needed` more of `limit` fit in the plan.
 
@@ -28,9 +40,7 @@ def lock_user_for_limit(*, user_id: int, limit: str, needed: int = 1) -> User:
     transaction, so two concurrent requests serialize on the row lock and can never both take the
     last slot (as healthchecks does with num_checks_available()).
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_user_for_limit must run inside transaction.atomic()")
-    user = User.objects.select_for_update().select_related("plan").get(pk=user_id)
+    user = lock_user(user_id=user_id)
     allowed = getattr(user.plan, limit)
     used = counter(limit).count(user_id)
     if used + needed > allowed:

@@ -171,7 +171,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 # AES-256 keys (urlsafe base64 of 32 bytes, comma separated, newest first) encrypting stored
-# avatar bytes (characters/storage_crypto.py); rotate by prepending, then `manage.py avatar_rotate_keys`.
+# avatar bytes (characters/avatars/crypto.py); rotate by prepending, then `manage.py avatar_rotate_keys`.
 # Empty: a key derived from SECRET_KEY, for embedded/dev use only.
 STORAGE_ENCRYPTION_KEYS = env_list("STORAGE_ENCRYPTION_KEYS", [])
 # Hard ceiling for any request body; per-plan limits are checked in services.

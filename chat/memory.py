@@ -116,7 +116,7 @@ class PromptPlan:
 
 
 def _persona_prompt(conversation: Conversation, budget: Budget) -> str:
-    from characters.persona_prompt import format_persona_prompt
+    from characters.personas.prompt import format_persona_prompt
 
     user_name = conversation.user_name or conversation.user.name
     persona = format_persona_prompt(conversation.character, user_name=user_name, scenario=conversation.scenario())

@@ -68,8 +68,8 @@ def create_conversation(
 ) -> Conversation:
     """Start a conversation with a character the user may see; the character's first message
     (with {{char}}/{{user}} filled in) opens it."""
-    from characters.persona_prompt import substitute_placeholders
-    from characters.persona_selectors import get_visible_character
+    from characters.personas.prompt import substitute_placeholders
+    from characters.personas.selectors import get_visible_character
 
     character = get_visible_character(user=user, character_id=character_id)
     _check_model(model_name)
@@ -165,7 +165,7 @@ def start_reply(*, user: Any, conversation_id: Any, text: str, model_name: str |
     conversation = get_conversation(user=user, conversation_id=conversation_id)
     cfg = llm.get_model(model_name or conversation.model_name or None)
     # The character may have become private since: the conversation stays, replies stop.
-    from characters.persona_selectors import get_visible_character
+    from characters.personas.selectors import get_visible_character
 
     try:
         get_visible_character(user=user, character_id=conversation.character_id)

@@ -38,7 +38,7 @@ def _models() -> list[dict]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    from characters.persona_selectors import get_visible_character, listed_characters
+    from characters.personas.selectors import get_visible_character, listed_characters
 
     language = (get_language() or "en").split("-")[0]
     query = request.GET.get("q", "")[:100]

@@ -235,7 +235,7 @@ def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
 @app_errors_as_pages
 def job_actor(request: HttpRequest, job_id: Any) -> HttpResponse:
     """“Use as my avatar”: make an actor (the avatar plus tracker settings) for calls."""
-    from characters.avatar_services import create_actor
+    from characters.avatars.actors import create_actor
 
     job = selectors.job_for(user=request.user, job_id=job_id)
     if job.avatar is None:

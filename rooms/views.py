@@ -149,7 +149,8 @@ def _call_actors(user) -> list[dict]:
     (file URL, fileHash, license card) and tracker settings, for the call page's avatar picker."""
     if not user.is_authenticated:
         return []
-    from characters.avatar_selectors import actors_for, avatar_card, can_use_avatar
+    from characters.avatars.policy import can_use_avatar
+    from characters.avatars.selectors import actors_for, avatar_card
 
     return [
         {"id": actor.pk, "name": actor.name, "settings": actor.settings, "avatar": avatar_card(actor.avatar)}

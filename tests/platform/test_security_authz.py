@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.characters.avatar_support import minimal_gltf
+from tests.characters.avatars.support import minimal_gltf
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,15 @@ def alice_things(user, password):
 
     from PIL import Image
 
-    from characters import avatar_services
+    from characters.avatars import actors
+    from characters.avatars import services as avatar_services
     from characters.models import Character
     from chat.models import Conversation
     from generation import services as generation_services
     from rooms.services import create_invite, create_room
 
     avatar = avatar_services.create_avatar_from_file(owner=user, file=io.BytesIO(minimal_gltf()), filename="mine.glb")
-    actor = avatar_services.create_actor(user=user, name="Me", avatar_id=avatar.pk)
+    actor = actors.create_actor(user=user, name="Me", avatar_id=avatar.pk)
     private = Character.objects.create(owner=user, name="Secret", visibility="private")
     public = Character.objects.create(owner=user, name="Open", visibility="public")
     draft = Character.objects.create(owner=user, name="Draft", is_draft=True)
@@ -136,11 +137,12 @@ def test_indirect_paths_with_foreign_ids(mallory, other_user, alice_things):
 def test_signed_download_links(user, alice_things):
     import io
 
-    from characters import avatar_services
-    from tests.characters.avatar_support import build_glb, split_glb
+    from characters.avatars import links
+    from characters.avatars import services as avatar_services
+    from tests.characters.avatars.support import build_glb, split_glb
 
     avatar = alice_things["avatar"]
-    url, _ttl = avatar_services.signed_file_url(avatar=avatar)
+    url, _ttl = links.signed_file_url(avatar=avatar)
     token = url.split("token=")[1]
     anonymous = APIClient()
     assert anonymous.get(url).status_code == 200
