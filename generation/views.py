@@ -36,6 +36,7 @@ from .serializers import (
     STYLE_CHOICES,
     CropSerializer,
     clean_options,
+    status_payload,
 )
 from .stages.palette import DEFAULTS as DEFAULT_COLOURS
 
@@ -139,9 +140,7 @@ def _links() -> dict[str, str]:
 @app_errors_as_pages
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = selectors.job_for(user=request.user, job_id=job_id)
-    if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
-        job = selectors.job_for(user=request.user, job_id=job_id)
-    payload = selectors.status_payload(job)
+    payload = status_payload(job)
     strings = {
         "cancel_failed": _("Could not cancel the job."),
         "retry_failed": _("Could not retry the job."),
