@@ -2,9 +2,9 @@
 what the endpoints really return must not drift apart: every key a response carries is documented,
 and every key the schema requires is there, at every nesting level the schema describes.
 
-Each documented JSON response of the apps listed in COVERED_PREFIXES is requested here for real; a
-new documented response under those prefixes fails the test
-until it is added to REQUESTS (or to NOT_REQUESTED with the reason).
+Each documented JSON response of the apps in COVERED_PREFIXES is requested here for real; a new
+documented response under those prefixes fails the test until `requests_made` requests it (or
+NOT_REQUESTED says why not).
 """
 from __future__ import annotations
 
