@@ -54,6 +54,7 @@ from .serializers import (
     SummarySerializer,
     clean_options,
     status_payload,
+    summary_payload,
 )
 from .stages import LABELS, PIPELINE
 
@@ -99,7 +100,7 @@ class GenerateApi(APIView):
         jobs = selectors.jobs_for(user=request.user)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response([selectors.summary_payload(j) for j in page])
+        return paginator.get_paginated_response([summary_payload(j) for j in page])
 
     @extend_schema(
         request={"multipart/form-data": CreateRequestSerializer},

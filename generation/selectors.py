@@ -179,7 +179,8 @@ class JobStatusView:
         }
 
 
-def summary_payload(job: GenerationJob) -> dict[str, Any]:
+def summary_fields(job: GenerationJob) -> dict[str, Any]:
+    """The values of one row of the job list; serializers.SummarySerializer decides what is sent."""
     export = stage_of(job, "export")
     return {
         "job_id": str(job.id),

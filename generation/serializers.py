@@ -12,7 +12,7 @@ from rest_framework import serializers
 from avatarforge.errors import AppError
 
 from .chibi.spec import BUILD_WIDTH
-from .selectors import JobStatusView
+from .selectors import JobStatusView, summary_fields
 from .stages.stylize import DEFAULT_PRESET, PRESETS
 
 STYLE_CHOICES = [
@@ -204,6 +204,14 @@ class SummarySerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     status_url = serializers.CharField()
     page_url = serializers.CharField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return super().to_representation(summary_fields(instance))
+
+
+def summary_payload(job: Any) -> dict[str, Any]:
+    """One row of the job list as the API and the upload page show it."""
+    return dict(SummarySerializer(job).data)
 
 
 class RecropSerializer(serializers.Serializer):

@@ -37,6 +37,7 @@ from .serializers import (
     CropSerializer,
     clean_options,
     status_payload,
+    summary_payload,
 )
 from .stages.palette import DEFAULTS as DEFAULT_COLOURS
 
@@ -81,7 +82,7 @@ def _flatten(details: Any, prefix: str = "") -> list[str]:
 
 
 def _row(job: Any) -> dict[str, Any]:
-    row = selectors.summary_payload(job)
+    row = summary_payload(job)
     row["job"] = job
     row["duration_s"] = None if row["duration_ms"] is None else row["duration_ms"] / 1000.0
     return row

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import types
 import uuid
 from collections.abc import Iterator
 
@@ -64,7 +65,9 @@ async def test_expired_lease_is_an_empty_seat(room_code, redis_client):
     assert other.seat_index == 0 and other.other is None  # the seat is free for someone else
 
 
-async def test_leases_are_measured_on_the_redis_clock(room_code, redis_client):
+async def test_leases_are_measured_on_the_redis_clock(room_code, redis_client, monkeypatch):
+    # A Daphne process whose clock is wrong must not move anyone's lease.
+    monkeypatch.setattr(state, "time", types.SimpleNamespace(time=lambda: 1_000.0, monotonic=time.monotonic))
     claim = await state.claim_seat(code=room_code, identity="u:1", name="a", role="owner", channel="c1")
     seconds, micros = redis_client.time()
     assert claim.seat.deadline == pytest.approx(seconds + micros / 1e6 + state.LEASE_S, abs=1)
