@@ -138,6 +138,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Periodic work runs on Celery beat (`celery -A avatarforge beat`; `make run` starts one), never
+# from a page, an API read or a socket. Task names, so settings import no app code.
+CELERY_BEAT_SCHEDULE = {
+    # Jobs whose worker died (no heartbeat) or that no worker picked up are failed with a reason.
+    "generation-sweep-stale-jobs": {
+        "task": "generation.sweep_stale_jobs",
+        "schedule": env_int("GENERATION_SWEEP_INTERVAL", 60, minimum=5),
+        "options": {"queue": "default", "expires": 60},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- files ------------------------------------------------------------------------------------
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ("local", "s3"))
@@ -252,7 +263,7 @@ REST_FRAMEWORK = {
         "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "avatarforge.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "avatarforge.error_handlers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "avatarforge.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -10,7 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .errors import Forbidden, NotFound, json_error
+from .error_handlers import json_error
+from .errors import Forbidden, NotFound
 from .middleware import is_api
 
 

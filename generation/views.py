@@ -36,6 +36,8 @@ from .serializers import (
     STYLE_CHOICES,
     CropSerializer,
     clean_options,
+    status_payload,
+    summary_payload,
 )
 from .stages.palette import DEFAULTS as DEFAULT_COLOURS
 
@@ -80,7 +82,7 @@ def _flatten(details: Any, prefix: str = "") -> list[str]:
 
 
 def _row(job: Any) -> dict[str, Any]:
-    row = selectors.summary_payload(job)
+    row = summary_payload(job)
     row["job"] = job
     row["duration_s"] = None if row["duration_ms"] is None else row["duration_ms"] / 1000.0
     return row
@@ -139,9 +141,7 @@ def _links() -> dict[str, str]:
 @app_errors_as_pages
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = selectors.job_for(user=request.user, job_id=job_id)
-    if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
-        job = selectors.job_for(user=request.user, job_id=job_id)
-    payload = selectors.status_payload(job)
+    payload = status_payload(job)
     strings = {
         "cancel_failed": _("Could not cancel the job."),
         "retry_failed": _("Could not retry the job."),

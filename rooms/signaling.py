@@ -9,6 +9,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from avatarforge.errors import AppError
+
 MAX_MESSAGE_CHARS = 32_768
 MAX_SDP_CHARS = 16_384
 MAX_CANDIDATE_CHARS = 1_024
@@ -24,14 +26,11 @@ RENDERERS = ("2d", "vrm")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SignalError(Exception):
+class SignalError(AppError):
     """A message the server refuses; sent back as an error frame with this code."""
 
     def __init__(self, code: str, message: str, details: Any = None) -> None:
-        self.code = code
-        self.message = message
-        self.details = details
-        super().__init__(message)
+        super().__init__(message, code=code, details=details)
 
 
 def _invalid(details: dict[str, str]) -> SignalError:

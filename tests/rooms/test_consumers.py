@@ -14,7 +14,7 @@ from rooms import signaling, state
 from rooms.consumers import RoomConsumer
 from rooms.services import close_room, create_room
 
-from .conftest import guest_session, needs_redis, open_socket, redis_hits
+from .conftest import guest_session, open_socket, redis_hits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -252,8 +252,7 @@ async def test_state_is_gone_after_hang_up(room_setup):
     assert await a.closed_with() == 1000
     assert not await state.has_state(code)
     assert await state.get_seats(code) == [None, None]
-    if state.cache.__class__.__name__ == "RedisCache":
-        assert redis_hits(["ice-ufrag:Zq9x", "secretpassword", code]) == []
+    assert redis_hits(["ice-ufrag:Zq9x", "secretpassword", code]) == []
 
 
 async def test_guest_joins_with_a_redeemed_invite_in_their_session(room_setup):
@@ -303,7 +302,6 @@ class SecondProcessConsumer(RoomConsumer):
     channel_layer_alias = "second"
 
 
-@needs_redis
 async def test_two_server_processes_sharing_redis_carry_one_call(room_setup, settings):
     """Each side's consumer uses its own RedisChannelLayer instance (as two Daphne processes
     would); relays, peer events and seats cross between them only through Redis. The real
