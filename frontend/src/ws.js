@@ -34,7 +34,8 @@ export class ReconnectingSocket {
    *   terminalCodes?: Iterable<number>,   close codes that end reconnecting
    *   onOpen?: (info:{attempt:number}) => void,          attempt: retries it took (0 = first try)
    *   onMessage?: (msg:object) => void,                  parsed JSON objects only
-   *   onClose?: (info:{code:number, terminal:boolean, byUs:boolean, attempt:number, delay:number|null}) => void,
+   *   onClose?: (info:{code:number, terminal:boolean, byUs:boolean, attempt:number, delay:number|null, error?:Error}) => void,
+ *     delay: ms until the next attempt (null when none follows)
    *   onConnecting?: (info:{attempt:number}) => void,
    *   createSocket?: (url:string, protocols?:string[]) => WebSocket,
    *   timers?: {setTimeout:Function, clearTimeout:Function},
@@ -63,16 +64,33 @@ export class ReconnectingSocket {
     return Boolean(this.ws && this.ws.readyState === OPEN);
   }
 
-  /** Open the socket (again). Throws only if the socket constructor throws (bad URL). */
+  /** A socket is connecting or open (false between a drop and the next attempt, and after close). */
+  get active() {
+    return Boolean(this.ws);
+  }
+
+  /**
+   * Open the socket (again). If the socket can't even be created (bad URL, WebSockets blocked)
+   * it stops for good and reports onClose with `error: true`; returns false then.
+   */
   connect() {
     this.stopped = false;
     this._clearRetry();
     this.onConnecting({ attempt: this.attempt });
-    const ws = this.createSocket(this.url, this.protocols);
+    let ws;
+    try {
+      ws = this.createSocket(this.url, this.protocols);
+    } catch (err) {
+      this.ws = null;
+      this.stopped = true;
+      this.onClose({ code: 1006, terminal: true, byUs: false, attempt: this.attempt, delay: null, error: err });
+      return false;
+    }
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
       const attempt = this.attempt;
+      // (a socket that opened resets the backoff)
       this.attempt = 0;
       this.onOpen({ attempt });
     };
@@ -108,6 +126,7 @@ export class ReconnectingSocket {
         if (!this.stopped) this.connect();
       }, delay);
     };
+    return true;
   }
 
   /** Send a JSON object; false when the socket is not open (nothing is queued). */

@@ -8,7 +8,7 @@
 // Measurement hooks for tests and bench/browser_call.py live on window.__afStats (stats.js).
 import { DEFAULT_2D_KEY, getCharacter, isBuiltinKey } from "../avatar/characters2d.js";
 import { AvatarView } from "../avatar/view.js";
-import { csrfToken } from "../csrf.js";
+import { withCsrf } from "../csrf.js";
 import { wsUrl } from "../ws.js";
 import { ShortcutState } from "../tracking/actor_settings.js";
 import { TrackingPipeline } from "../tracking/pipeline.js";
@@ -385,7 +385,7 @@ export class CallApp {
       const res = await fetch(this.cfg.practiceUrl, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "X-CSRFToken": csrfToken(this.root), "Content-Type": "application/json", Accept: "application/json" },
+        headers: withCsrf({ "Content-Type": "application/json", Accept: "application/json" }, this.root),
         body: "{}",
       });
       if (!res.ok) {
