@@ -76,6 +76,9 @@ export class ReconnectingSocket {
   connect() {
     this.stopped = false;
     this._clearRetry();
+    const old = this.ws;
+    this.ws = null;
+    if (old) old.close(1000); // replaced: its close event no longer counts (see onclose)
     this.onConnecting({ attempt: this.attempt });
     let ws;
     try {
