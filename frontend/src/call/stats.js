@@ -69,7 +69,7 @@ export function exposeStats(app) {
     get trackingProcMs() { return s.trackingProcMs; },
     get trackingQueueMs() { return s.trackingQueueMs; },
     get trackingFps() { return app.trackRate.rate(); },
-    get trackerMode() { return app.tracker ? app.tracker.mode : "off"; },
+    get trackerMode() { return app.media.tracker ? app.media.tracker.mode : "off"; },
     get renderFpsLocal() { return app.localView ? app.localView.fps() : 0; },
     get renderFpsRemote() { return app.remoteView ? app.remoteView.fps() : 0; },
     get remoteFrames() { return app.remoteView ? app.remoteView.count : 0; },
