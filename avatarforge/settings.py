@@ -176,6 +176,7 @@ STORAGE_ENCRYPTION_KEYS = env_list("STORAGE_ENCRYPTION_KEYS", [])
 # Hard ceiling for any request body; per-plan limits are checked in services.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 210 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+JSON_MAX_DEPTH = 64  # REST bodies and WebSocket frames (avatarforge/json_body.py)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # bigger uploads stream to a temporary file
 FILE_UPLOAD_TEMP_DIR = None
 
@@ -250,6 +251,12 @@ REST_FRAMEWORK = {
         "upload": "60/hour",
         "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
     },
+    # One JSON parser with size and depth limits for every API body (avatarforge/json_body.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "avatarforge.json_body.JsonBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "avatarforge.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "avatarforge.pagination.BoundedLimitOffsetPagination",

@@ -8,7 +8,6 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound
+from avatarforge.json_body import JsonBodyParser
 
 from . import selectors, services
 from .ice import ice_servers_for
@@ -105,7 +105,7 @@ class InviteRedeemApi(APIView):
     # No authentication means DRF checks no CSRF token, and this writes the session: JSON only,
     # which a cross-site form cannot send (it would need a CORS preflight we never grant). Else
     # any page could seat a visitor's browser as a guest in the attacker's room.
-    parser_classes = [JSONParser]
+    parser_classes = [JsonBodyParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
