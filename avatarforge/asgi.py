@@ -10,8 +10,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from .asgi_limits import RequestBodyLimit  # noqa: E402
+from .daphne_requests import keep_bodies_unparsed  # noqa: E402
 from .ws_auth import WebSocketAuthMiddleware  # noqa: E402
 from .ws_routing import websocket_urlpatterns  # noqa: E402
+
+keep_bodies_unparsed()  # Twisted must not parse (and refuse) form bodies before Django does
 
 application = ProtocolTypeRouter(
     {

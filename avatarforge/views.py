@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -30,10 +31,14 @@ def home(request: HttpRequest) -> HttpResponse:
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     if is_api(request):
         return json_error(status, code, message)
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+    return render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, MultiPartParserError):
+        # A form body Django cannot read (e.g. multipart without a boundary), raised wherever
+        # request.POST is first touched: the CSRF check, a form view, DRF's session auth.
+        return _error(request, 400, "invalid_form_data", _("The form data could not be read: %(reason)s") % {"reason": exception})
     return _error(request, 400, "bad_request", _("The request could not be processed."))
 
 
