@@ -12,7 +12,6 @@ import pytest
 
 from tests.browser.harness import LiveServer
 
-
 BROKEN = b"--x\r\n"
 
 
