@@ -24,9 +24,9 @@ def keep_bodies_unparsed() -> None:
         return
     original_init = WebRequest.__init__
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+    def init_unparsed(self: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("parsePOSTFormSubmission", False)
         original_init(self, *args, **kwargs)
 
-    WebRequest.__init__ = __init__
+    WebRequest.__init__ = init_unparsed
     WebRequest._bodies_unparsed = True
