@@ -49,6 +49,16 @@ def _participant_or_403(request: Request, room: Room) -> Participant:
     return participant
 
 
+def _call_participant_or_404(request: Request, room: Room) -> Participant:
+    """The owner, a guest with this room's invite, or a user in one of its seats. Anyone else who
+    merely knows the code gets the answer an unknown code gets: a foreign room is not found."""
+    _participant_or_403(request, room)  # 401 for nobody at all; CSRF for session writes
+    participant = selectors.call_participant_for(room=room, user=request.user, session=request.session)
+    if participant is None:
+        raise NotFound(_("No room has this code."), code="room_not_found")
+    return participant
+
+
 class RoomListApi(APIView):
     throttle_scope = "auth"  # creating rooms: the same rate as invites (close-and-create loops pile up rows)
 
@@ -125,16 +135,16 @@ class InviteRedeemApi(APIView):
 
 
 class IceServersApi(APIView):
-    permission_classes = [AllowAny]  # users or guests of this room, checked below
+    permission_classes = [AllowAny]  # the owner, guests and seated users of this room, checked below
 
     @extend_schema(responses=IceServerSerializer(many=True))
     def get(self, request: Request, code: str) -> Response:
-        participant = _participant_or_403(request, _room_or_404(code))
+        participant = _call_participant_or_404(request, _room_or_404(code))
         return Response(ice_servers_for(subject=participant.turn_subject))
 
 
 class PracticeApi(APIView):
-    permission_classes = [AllowAny]  # users or guests of this room, checked below
+    permission_classes = [AllowAny]  # the owner, guests and seated users of this room, checked below
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -144,7 +154,7 @@ class PracticeApi(APIView):
     )
     def post(self, request: Request, code: str) -> Response:
         room = _room_or_404(code)
-        participant = _participant_or_403(request, room)
+        participant = _call_participant_or_404(request, room)
         base_url = settings.PRACTICE_PEER_URL or request.build_absolute_uri("/")
         services.start_practice(room=room, participant=participant, base_url=base_url)
         return Response({"status": "starting"}, status=status.HTTP_202_ACCEPTED)
