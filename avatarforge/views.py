@@ -5,13 +5,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .errors import Forbidden, NotFound, json_error
+from .errors import AppError, Forbidden, NotFound, json_error
 from .middleware import is_api
 
 
@@ -68,3 +69,19 @@ def app_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., Http
             raise PermissionDenied(exc.message) from None
 
     return wrapper
+
+
+# Forbidden codes that mean "this object is not yours" (as opposed to a rule the owner can act
+# on, like license_forbids_sharing, which stays a message on the page).
+OWNERSHIP_CODES = frozenset({"not_owner", "not_room_owner", "permission_denied"})
+
+
+def flash_app_error(request: HttpRequest, exc: AppError) -> None:
+    """A page POST's refusal. Ownership first, as in the API: another user's (or no) object is
+    the 404/403 page, never a redirect that would tell the prober the action merely failed;
+    anything the user can fix becomes a message on the page they are sent back to."""
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message) from None
+    if isinstance(exc, Forbidden) and exc.code in OWNERSHIP_CODES:
+        raise PermissionDenied(exc.message) from None
+    messages.error(request, exc.message)

@@ -169,6 +169,7 @@ class RecropApi(APIView):
 
     @extend_schema(request=RecropSerializer, responses={202: CreatedSerializer}, summary="New job on the same photo with your crop")
     def post(self, request: Request, job_id: Any) -> Response:
+        selectors.job_for(user=request.user, job_id=job_id)  # ownership first: another's job is 404 whatever the body
         serializer = RecropSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = services.rerun_with_crop(user=request.user, job_id=job_id, crop=dict(serializer.validated_data["crop"]))
