@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import lock_user_for_limit
 from avatarforge.errors import AppError, Conflict, Forbidden, LimitExceeded, NotFound, PayloadTooLarge
+from avatarforge.text import normalize_name
 
 from . import storage_crypto
 from .actor_settings import validate_settings
@@ -86,14 +86,8 @@ def _size_of(fileobj: IO[bytes]) -> int:
     return size
 
 
-# Control characters (C0, DEL, C1) and the bidi embedding/override/isolate controls: a name like
-# "avatar\u202eexe.vrm" would show (and download) as "avatarmrv.exe".
-_NAME_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def _clean_name(text: str) -> str:
-    text = _NAME_JUNK.sub("", text).strip()
-    return text[:128]
+    return normalize_name(text, max_length=128)  # the shared name normalizer (avatarforge/text.py)
 
 
 def _display_name(record: dict[str, Any], filename: str) -> str:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from avatarforge.errors import AppError, LimitExceeded, NotFound, TooManyRequests
+from avatarforge.text import normalize_name
 
 from . import card_png, cards, wizard
 from .card_errors import CardError
@@ -56,9 +57,7 @@ def _clean_values(fields: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in fields.items():
         if name in _TEXT_FIELDS and isinstance(value, str):
-            value = cards.clean_text(value)
-            if name == "name":
-                value = value.strip()
+            value = normalize_name(value) if name == "name" else cards.clean_text(value)
         elif name in ("tags", "alternate_greetings") and isinstance(value, list):
             value = [cards.clean_text(v) if isinstance(v, str) else v for v in value]
         result[name] = value
