@@ -54,9 +54,13 @@ def decode_text(text: str | None, binary: bytes | None) -> dict[str, Any]:
 
 
 def _sdp(message: dict[str, Any]) -> str:
-    sdp = message.get("sdp")
-    if not isinstance(sdp, str) or not sdp:
+    if "sdp" not in message or message["sdp"] is None:
         raise _invalid({"sdp": "required"})
+    sdp = message["sdp"]
+    if not isinstance(sdp, str):
+        raise _invalid({"sdp": "must be a string"})
+    if not sdp:
+        raise _invalid({"sdp": "must not be empty"})
     if len(sdp) > MAX_SDP_CHARS:
         raise SignalError(
             "sdp_too_large",
