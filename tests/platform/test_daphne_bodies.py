@@ -17,7 +17,10 @@ BROKEN = b"--x\r\n"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("daphne-bodies")).start()
+    server = LiveServer(tmp_path_factory.mktemp("daphne-bodies"))
+    if server.database_url.startswith("postgres"):  # not the browser tests' live database
+        server.database_url = server.env["DATABASE_URL"] = server.database_url + "_bodies"
+    server.start()
     token = server.manage_python(
         "import json\n"
         "from accounts.models import Plan, User\n"
