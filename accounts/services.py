@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError, LimitExceeded, NotFound
+from avatarforge.text import normalize_name
 
 from .models import ApiToken, Plan, User
 from .usage import all_counters, counter
@@ -68,7 +69,7 @@ def _hash(raw: str) -> str:
 @transaction.atomic
 def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; returns it with the raw secret, which is never stored or shown again."""
-    name = name.strip()
+    name = normalize_name(name, max_length=64)
     if not name:
         raise AppError(_("Give the token a name."), code="token_name_required")
     User.objects.select_for_update().get(pk=user.pk)

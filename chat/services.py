@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import lock_user_for_limit
-from avatarforge.errors import AppError, Conflict, NotFound
+from avatarforge.errors import AppError, Conflict, NotFound, TooManyRequests
+from avatarforge.text import normalize_name
 from inference import llm
 from inference.tokens import count_tokens
 
@@ -85,7 +86,7 @@ def create_conversation(
         character=character,
         title=(title or "").strip()[:MAX_TITLE] or character.name,
         model_name=model_name,
-        user_name=(user_name or "").strip()[:100],
+        user_name=normalize_name(user_name, max_length=100),
         scenario_counterpart=scenario["counterpart"],
         scenario_situation=scenario["situation"],
         scenario_background=scenario["background"],
@@ -118,7 +119,7 @@ def update_conversation(
     conversation = get_conversation(user=user, conversation_id=conversation_id)
     fields = ["updated_at"]
     if title is not None:
-        title = title.strip()[:MAX_TITLE]
+        title = normalize_name(title, max_length=MAX_TITLE)
         if not title:
             raise AppError(_("A title cannot be empty."), code="invalid", details={"title": ["blank"]})
         conversation.title = title
@@ -127,7 +128,7 @@ def update_conversation(
         conversation.model_name = _check_model(model_name)
         fields.append("model_name")
     if user_name is not None:
-        conversation.user_name = user_name.strip()[:100]
+        conversation.user_name = normalize_name(user_name, max_length=100)
         fields.append("user_name")
     if scenario is not None:
         cleaned = _clean_scenario(scenario)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
+from avatarforge.views import flash_app_error
 from inference import llm
 
 from . import selectors, services
@@ -127,7 +128,7 @@ def rename(request: HttpRequest, conversation_id: str) -> HttpResponse:
         services.update_conversation(user=request.user, conversation_id=conversation_id, title=request.POST.get("title", ""))
         messages.success(request, _("Conversation renamed."))
     except AppError as exc:
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
     return redirect(request.POST.get("next") == "conversation" and reverse("chat_conversation", args=[conversation_id])
                     or reverse("chat_home"))
 

@@ -24,13 +24,14 @@ from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound, PayloadTooLarge
+from avatarforge.json_body import JsonBodyParser
 from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import selectors, services
@@ -86,7 +87,7 @@ def file_response(name: str, *, filename: str | None = None, attachment: bool = 
 
 
 class GenerateApi(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JsonBodyParser]
     pagination_class = BoundedLimitOffsetPagination
 
     def get_throttles(self):
@@ -164,6 +165,7 @@ class RecropApi(APIView):
 
     @extend_schema(request=RecropSerializer, responses={202: CreatedSerializer}, summary="New job on the same photo with your crop")
     def post(self, request: Request, job_id: Any) -> Response:
+        selectors.job_for(user=request.user, job_id=job_id)  # ownership first: another's job is 404 whatever the body
         serializer = RecropSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = services.rerun_with_crop(user=request.user, job_id=job_id, crop=dict(serializer.validated_data["crop"]))

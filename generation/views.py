@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.services import usage_for
-from avatarforge.errors import AppError, NotFound
+from avatarforge.errors import AppError
 from avatarforge.throttling import check_rate
-from avatarforge.views import app_errors_as_pages
+from avatarforge.views import app_errors_as_pages, flash_app_error
 
 from . import selectors, services
 from .api import read_upload
@@ -174,9 +174,7 @@ def _run_action(request: HttpRequest, action, job_id: Any, success: str) -> Http
         action(user=request.user, job_id=job_id)
         messages.success(request, success)
     except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
     return redirect("generate_job", job_id=job_id)
 
 
@@ -201,9 +199,7 @@ def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
     try:
         services.delete_job(user=request.user, job_id=job_id)
     except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
         return redirect("generate_job", job_id=job_id)
     messages.success(request, _("Job deleted. The avatar it made stays in your library."))
     return redirect("generate_home")
@@ -223,9 +219,7 @@ def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
         messages.error(request, _("The crop is outside the photo."))
         return redirect("generate_job", job_id=job_id)
     except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
         return redirect("generate_job", job_id=job_id)
     return redirect("generate_job", job_id=job.id)
 

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from avatarforge.errors import AppError, NotFound, PayloadTooLarge
+from avatarforge.errors import AppError, Forbidden, NotFound, PayloadTooLarge
 from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from ..models import Avatar
@@ -157,6 +157,8 @@ class AvatarDetailApi(APIView):
 
     @extend_schema(request=AvatarUpdateSerializer, responses={200: AvatarDetailSerializer, 403: ERROR, 404: ERROR})
     def patch(self, request: Request, avatar_id: Any) -> Response:
+        if _visible_or_404(request, avatar_id).owner_id != request.user.pk:  # ownership before the body
+            raise Forbidden(_("Only the owner can change this avatar."), code="not_owner")
         serializer = AvatarUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         avatar = services.update_avatar(user=request.user, avatar_id=avatar_id, **serializer.validated_data)
@@ -269,6 +271,7 @@ class ActorDetailApi(APIView):
 
     @extend_schema(request=ActorUpdateSerializer, responses={200: ActorSerializer, 400: ERROR, 403: ERROR, 404: ERROR})
     def patch(self, request: Request, actor_id: int) -> Response:
+        self._get(request, actor_id)  # ownership before the body
         serializer = ActorUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import lock_user, lock_user_for_limit
 from avatarforge.errors import AppError, Conflict, Forbidden, LimitExceeded, NotFound, PayloadTooLarge
+from avatarforge.text import normalize_name
 
 from ..models import Actor, Avatar, AvatarPermission
 from . import crypto
@@ -79,15 +79,9 @@ def _size_of(fileobj: IO[bytes]) -> int:
     return size
 
 
-# Control characters (C0, DEL, C1) and the bidi embedding/override/isolate controls: a name like
-# "avatar\u202eexe.vrm" would show (and download) as "avatarmrv.exe".
-_NAME_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def clean_display_name(text: str) -> str:
     """A display name without control or bidi characters, at most 128 long (avatars, actors)."""
-    text = _NAME_JUNK.sub("", text).strip()
-    return text[:128]
+    return normalize_name(text, max_length=128)  # the shared name normalizer (avatarforge/text.py)
 
 
 def _display_name(record: dict[str, Any], filename: str) -> str:

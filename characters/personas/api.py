@@ -22,6 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound
+from avatarforge.json_body import JsonBodyParser
 from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import selectors, services
@@ -39,16 +40,6 @@ from .serializers import (
 )
 
 ERROR = OpenApiResponse(description="Error: {code, message, details}")
-
-
-class SafeJSONParser(parsers.JSONParser):
-    """JSON parser that turns absurdly nested bodies into a 400 instead of a RecursionError."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise AppError(_("The JSON body is nested too deeply."), code="parse_error") from None
 
 
 class RawCardJSONParser(parsers.BaseParser):
@@ -74,7 +65,7 @@ class WizardThrottle(UserRateThrottle):
     rate = "60/hour"
 
 
-JSON_PARSERS = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
+JSON_PARSERS = [JsonBodyParser, parsers.FormParser, parsers.MultiPartParser]
 
 
 def _payload_check(request: Request, limit: int) -> None:

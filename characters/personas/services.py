@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import lock_user
 from avatarforge.errors import AppError, LimitExceeded, NotFound, TooManyRequests
+from avatarforge.text import normalize_name
 
 from ..avatars.policy import is_visible_to
 from ..avatars.storage import read_thumbnail
@@ -62,9 +63,7 @@ def _clean_values(fields: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in fields.items():
         if name in _TEXT_FIELDS and isinstance(value, str):
-            value = cards.clean_text(value)
-            if name == "name":
-                value = value.strip()
+            value = normalize_name(value) if name == "name" else cards.clean_text(value)
         elif name in ("tags", "alternate_greetings") and isinstance(value, list):
             value = [cards.clean_text(v) if isinstance(v, str) else v for v in value]
         result[name] = value

@@ -253,7 +253,9 @@ async def test_bad_frames(user, character, fake_llm):
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
     await ws.send_to(text_data="not json")
-    assert (await ws.receive_json_from(timeout=5))["code"] == "invalid"
+    assert (await ws.receive_json_from(timeout=5))["code"] == "invalid_json"
+    await ws.send_to(text_data="[" * 1000 + "]" * 1000)  # the shared decoder's depth limit
+    assert (await ws.receive_json_from(timeout=5))["code"] == "json_too_deep"
     await ws.send_json_to({"type": "dance"})
     assert (await ws.receive_json_from(timeout=5))["code"] == "unknown_type"
     await ws.send_json_to({"type": "send", "text": "x" * 4001})

@@ -120,6 +120,8 @@ async def test_third_participant_is_refused(room_setup, make_member):
         (json.dumps({"type": "avatar", "avatar": {"renderer": "vrm", "fileHash": "zz"}}), "invalid_message"),
         (json.dumps({"type": "avatar", "avatar": {"renderer": "2d", "license": {"x": "y" * 5000}}}), "avatar_too_large"),
         ("x" * 40_000, "message_too_large"),
+        ("[" * 1000 + "]" * 1000, "json_too_deep"),
+        ("[" * 20_000 + "]" * 20_000, "message_too_large"),  # size is checked before parsing
     ],
 )
 async def test_invalid_message_gets_an_error_frame_not_a_disconnect(room_setup, message, code):

@@ -94,7 +94,7 @@ def test_absurdly_nested_body_is_a_clean_400(api_client):
     body = '{"name": "x", "extensions": ' + "[" * 50_000 + "]" * 50_000 + "}"
     response = api_client.generic("POST", "/api/characters", body, content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    assert response.json()["code"] == "json_too_deep"
 
 
 @pytest.mark.django_db
