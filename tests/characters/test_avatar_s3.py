@@ -178,9 +178,8 @@ def test_purge_deletes_uploads_that_were_never_completed(api_client, s3):
     assert s3.keys() == ["avatars/keep"]
 
 
-def test_delete_removes_the_objects_from_the_bucket(api_client, s3, django_capture_on_commit_callbacks):
-    avatar = services.create_avatar_from_file(owner=Avatar._meta.get_field("owner").related_model.objects.get(),
-                                              file=SPHERE, filename="sphere.vrm")
+def test_delete_removes_the_objects_from_the_bucket(api_client, user, s3, django_capture_on_commit_callbacks):
+    avatar = services.create_avatar_from_file(owner=user, file=SPHERE, filename="sphere.vrm")
     assert len(s3.keys()) == 2
     with django_capture_on_commit_callbacks(execute=True):
         assert api_client.delete(f"/api/avatars/{avatar.pk}").status_code == 204
