@@ -71,12 +71,17 @@ class RequestBodyLimit:
             await _send_413(send, limit)
 
 
-async def _send_413(send: Any, limit: int) -> None:
-    body = json.dumps({
+def too_large_body(limit: int) -> bytes:
+    """The 413 body in the error family (also sent by avatarforge.http_server before Django runs)."""
+    return json.dumps({
         "code": "payload_too_large",
         "message": gettext("The request body is too large (at most %(mb)d MB).") % {"mb": max(1, limit // 2**20)},
         "details": {"max_bytes": limit},
     }).encode()
+
+
+async def _send_413(send: Any, limit: int) -> None:
+    body = too_large_body(limit)
     await send({
         "type": "http.response.start",
         "status": 413,

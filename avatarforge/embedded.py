@@ -77,7 +77,7 @@ def build_processes(*, var_dir: Path, host: str, port: int, env: dict[str, str])
         if extra is not None:
             procs.append(extra)
     python = sys.executable
-    procs.append(Process("daphne", [python, "-m", "daphne", "-b", host, "-p", str(port), "avatarforge.asgi:application"], ready_port=port))
+    procs.append(Process("daphne", [python, "-m", "avatarforge.http_server", "-b", host, "-p", str(port), "avatarforge.asgi:application"], ready_port=port))
     procs.append(
         Process(
             "worker",

@@ -73,7 +73,7 @@ def start_daphne(env: dict[str, str], *, timeout: float = 60.0) -> Server:
     log = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
     proc = subprocess.Popen(
         # No per-request access log: thousands of lines would cost the event loop time we measure.
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", "--access-log", os.devnull,
+        [sys.executable, "-m", "avatarforge.http_server", "-b", "127.0.0.1", "-p", "0", "--access-log", os.devnull,
          "avatarforge.asgi:application"],
         cwd=ROOT,
         env=env,

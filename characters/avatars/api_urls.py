@@ -2,9 +2,13 @@
 from django.urls import path
 
 from . import api
+from . import direct_api
 
 urlpatterns = [
     path("avatars", api.AvatarListApi.as_view(), name="avatar-list"),
+    path("avatars/uploads", direct_api.AvatarDirectUploadApi.as_view(), name="avatar-direct-upload"),
+    path("avatars/uploads/<str:upload_id>/complete", direct_api.AvatarDirectUploadCompleteApi.as_view(),
+         name="avatar-direct-upload-complete"),
     path("avatars/resolve", api.AvatarResolveApi.as_view(), name="avatar-resolve"),
     path("avatars/<uuid:avatar_id>", api.AvatarDetailApi.as_view(), name="avatar-detail"),
     path("avatars/<uuid:avatar_id>/file", api.AvatarFileApi.as_view(), name="avatar-file"),

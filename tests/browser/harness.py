@@ -112,7 +112,7 @@ class LiveServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "avatarforge.asgi:application"],
+            [sys.executable, "-m", "avatarforge.http_server", "-b", "127.0.0.1", "-p", str(self.port), "avatarforge.asgi:application"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
