@@ -62,9 +62,13 @@ def _announce(job_id: Any) -> None:
 
 def enqueue(job_id: str) -> None:
     """Hand the job to the worker (Celery). Replaced in tests that run the pipeline inline."""
+    from inference.gpu.client import generation_queue
+
     from .tasks import run_generation_job
 
-    run_generation_job.apply_async(args=[job_id], queue=setting("GENERATION_QUEUE"))
+    # GENERATION_QUEUE=gpu sends jobs to GPU hosts while one serves gen3d; with none up, the CPU
+    # pipeline (queue default) runs them instead of leaving them queued.
+    run_generation_job.apply_async(args=[job_id], queue=generation_queue(setting("GENERATION_QUEUE")))
 
 
 def _enqueue_after_commit(job_id: Any) -> None:
