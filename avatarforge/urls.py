@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from inference.gpu.admin_views import gpu_status
+
 from . import health, views
 
 api_patterns = [
@@ -15,11 +17,13 @@ api_patterns = [
     path("rooms/", include("rooms.api_urls")),
     path("chat/", include("chat.api_urls")),
     path("generate/", include("generation.api_urls")),
+    path("system/", include("inference.gpu.api_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/gpu/", admin.site.admin_view(gpu_status), name="admin-gpu"),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("accounts/", include("accounts.urls")),

@@ -23,7 +23,8 @@ from .conf import ALL_MODE, host_queue, request_timeout
 from .errors import GpuUnavailable, error_from_reply
 from .state import store
 
-STALE_AFTER_BEATS = 3  # a host whose heartbeat is older than this many intervals is down
+STALE_AFTER_BEATS = 3  # a host whose heartbeat is older than this many intervals is down...
+STALE_MIN_S = 5.0  # ...and than this: a busy machine can delay one heartbeat by a second or two
 TASK_NAME = "inference.gpu.ensure_mode"
 
 
@@ -45,9 +46,12 @@ class ModeGrant:
 
 def live_hosts() -> list[dict[str, Any]]:
     """Snapshots of GPU hosts whose worker sent a heartbeat recently."""
-    now = time.time()
-    return [h for h in store().hosts()
-            if now - float(h.get("at") or 0) <= STALE_AFTER_BEATS * float(h.get("heartbeat_interval") or 2)]
+    return [h for h in store().hosts() if heartbeat_fresh(h)]
+
+
+def heartbeat_fresh(snapshot: dict[str, Any], now: float | None = None) -> bool:
+    age = (now or time.time()) - float(snapshot.get("at") or 0)
+    return age <= max(STALE_MIN_S, STALE_AFTER_BEATS * float(snapshot.get("heartbeat_interval") or 2))
 
 
 def _serves(snapshot: dict[str, Any], mode: str) -> bool:

@@ -78,6 +78,7 @@ class GpuHost:
         self.lock = threading.RLock()  # switches and supervision never interleave
         self.restarts: dict[str, list[float]] = {}
         self.last_states: dict[str, str] = {}
+        self._snapshot: dict | None = None
 
     @staticmethod
     def _warm_up(fn: Callable[[str], None], svc: ServiceConfig) -> None:
@@ -289,6 +290,26 @@ class GpuHost:
         return health
 
     def snapshot(self, *, worker: str) -> dict:
+        """The heartbeat's view. Taken between switches only: mid-switch, the mode and the server
+        states disagree, so the last consistent snapshot is repeated (with fresh VRAM)."""
+        if self.lock.acquire(blocking=False):
+            try:
+                self._snapshot = self._build_snapshot(worker)
+            finally:
+                self.lock.release()
+            return dict(self._snapshot)
+        if self._snapshot is None:
+            return self._build_snapshot(worker)
+        reading = self.read_vram()
+        return {**self._snapshot, "vram": self._vram_dict(reading)}
+
+    @staticmethod
+    def _vram_dict(reading: VramReading | None) -> dict | None:
+        if reading is None:
+            return None
+        return {"used_mb": reading.used_mb, "total_mb": reading.total_mb, "usage_percent": reading.usage_percent}
+
+    def _build_snapshot(self, worker: str) -> dict:
         reading = self.read_vram()
         return {
             "host": self.cfg.host,
@@ -300,9 +321,7 @@ class GpuHost:
             "mode_vram_mb": {m: self.cfg.mode_vram_mb(m) for m in self.cfg.modes},
             "services": self.service_health(),
             "active_services": [n for n, s in self.last_states.items() if s == "awake"],
-            "vram": None if reading is None else {
-                "used_mb": reading.used_mb, "total_mb": reading.total_mb, "usage_percent": reading.usage_percent,
-            },
+            "vram": self._vram_dict(reading),
             "restarts": {n: len(t) for n, t in self.restarts.items()},
         }
 

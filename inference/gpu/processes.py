@@ -109,8 +109,8 @@ class ManagedProcess:
             os.kill(pid, sig)
 
     def forget_if_dead(self) -> bool:
-        """Reap a dead child and drop its pid file. Returns True if it had died."""
-        if self.alive():
+        """Reap a dead child and drop its pid file. Returns True if it had been running and died."""
+        if self.pid() is None or self.alive():
             return False
         if self._child is not None:
             self._child.poll()

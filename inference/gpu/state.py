@@ -75,6 +75,9 @@ class GpuStore:
         if not url:
             raise RuntimeError("the GPU worker needs Redis (REDIS_URL)")
         self.r = redis.Redis.from_url(url, decode_responses=True)
+        # redis-py 8 reads with a 5 s socket timeout by default: a BLPOP waiting longer for a
+        # switch would break. Blocking waits use their own client without a read timeout.
+        self.blocking = redis.Redis.from_url(url, decode_responses=True, socket_timeout=None)
         self._grant = self.r.register_script(_GRANT_LUA)
         self._renew = self.r.register_script(_RENEW_LOCK_LUA)
         self._release = self.r.register_script(_RELEASE_LOCK_LUA)
@@ -147,9 +150,7 @@ class GpuStore:
         pipe.execute()
 
     def wait_reply(self, host: str, ticket: str, timeout_s: float) -> dict[str, Any] | None:
-        # BLPOP's timeout has 1 ms resolution in Redis >= 6; a connection with no socket timeout
-        # shorter than the wait, so a long switch does not break the read.
-        got = self.r.blpop([self._k(host, "reply", ticket)], timeout=max(0.001, timeout_s))
+        got = self.blocking.blpop([self._k(host, "reply", ticket)], timeout=max(0.001, timeout_s))
         return json.loads(got[1]) if got else None
 
     # --- registry and switch log ----------------------------------------------------------------

@@ -75,13 +75,22 @@ class Runtime:
     def _loop(self) -> None:
         while not self._stop.wait(self.cfg.heartbeat_interval):
             try:
-                if not self.store.renew_lock(self.cfg.host, self.cfg.gpu_index, self.owner, self.cfg.lock_ttl):
-                    logger.critical("gpu %s: lost the GPU lock; stopping this worker", self.cfg.host)
-                    os._exit(EXIT_LOCK_LOST)
+                self._keep_lock()
                 self.host.supervise_once()
                 self.publish()
             except Exception:  # a Redis hiccup must not end supervision; the next round retries
                 logger.exception("gpu %s: supervision round failed", self.cfg.host)
+
+    def _keep_lock(self) -> None:
+        if self.store.renew_lock(self.cfg.host, self.cfg.gpu_index, self.owner, self.cfg.lock_ttl):
+            return
+        # Expired (this process stalled past the TTL): take it back unless another worker has it.
+        if self.store.acquire_lock(self.cfg.host, self.cfg.gpu_index, self.owner, self.cfg.lock_ttl):
+            logger.warning("gpu %s: the GPU lock had expired; taken back", self.cfg.host)
+            return
+        holder = self.store.lock_owner(self.cfg.host, self.cfg.gpu_index)
+        logger.critical("gpu %s: another worker (%s) owns the GPU now; stopping this one", self.cfg.host, holder)
+        os._exit(EXIT_LOCK_LOST)
 
     def stop(self) -> None:
         self._stop.set()
