@@ -44,13 +44,13 @@ first_token_ms() {
   curl -sS -N "${AUTH[@]}" -H 'Content-Type: application/json' "$VLLM_URL/v1/chat/completions" \
     -d "{\"model\":\"$MODEL\",\"stream\":true,\"max_tokens\":16,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]}" |
   while IFS= read -r line; do
-    case "$line" in
-      data:*'"content":"'[!\"]*) echo $(( $(now_ms) - started )); break ;;
-    esac
-  done
+    if printf '%s' "$line" | grep -Eq '^data: .*"content": ?"[^"]'; then
+      echo $(( $(now_ms) - started )); break
+    fi
+  done || true  # curl ends with a broken pipe once we stop reading
 }
 
-curl -fsS "$VLLM_URL/health" >/dev/null || fail "$VLLM_URL/health does not answer"
+curl -sS -o /dev/null "$VLLM_URL/health" || fail "nothing answers at $VLLM_URL"
 curl -fsS "$VLLM_URL/is_sleeping" >/dev/null || fail "GET /is_sleeping is missing: start vLLM with VLLM_SERVER_DEV_MODE=1 and --enable-sleep-mode"
 if [ -z "${MODEL:-}" ]; then
   MODEL=$(curl -fsS "${AUTH[@]}" "$VLLM_URL/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
