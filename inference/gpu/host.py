@@ -210,7 +210,8 @@ class GpuHost:
 
     def _check_vram(self, target: str, wanted: set[str], previous: str | None, left: list[str], timing: Timing) -> None:
         need = sum(self.cfg.services[s].vram_mb for s in wanted if self.servers[s].timed_state(timing) != "awake")
-        reading = self.read_vram()
+        with timing.server("nvml.read"):  # the driver's time, not ours
+            reading = self.read_vram()
         if reading is None:
             raise ServerError("nvml", "GPU memory could not be read")
         if reading.free_mb >= need + self.cfg.vram_margin_mb:

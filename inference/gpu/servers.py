@@ -90,9 +90,9 @@ class ModelServer:
         if self.process is None:
             raise ServerError(self.name, "is not answering and has no command to start it (GPU_SERVICES.command)")
         self.process.forget_if_dead()
-        if not self.process.alive():
-            self.process.start()
-        with timing.server(f"{self.name}.start"):
+        with timing.server(f"{self.name}.start"):  # spawning the process is the server's start too
+            if not self.process.alive():
+                self.process.start()
             self._wait_until(self.answers, self.cfg.start_timeout, "did not answer after starting (see its log)")
 
     def _wait_until(self, ready: Callable[[], bool], timeout: float, failure: str) -> None:

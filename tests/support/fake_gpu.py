@@ -145,10 +145,13 @@ class LedgerClient:
 class LedgerReader:
     """The fake NVML: reads the ledger named by GPU_FAKE_LEDGER_URL (one GPU, index 0)."""
 
+    def __init__(self) -> None:
+        self.client = httpx.Client(trust_env=False, timeout=2)  # one pool: a read is one round trip
+
     def read(self, index: int) -> VramReading:
         url = os.environ.get("GPU_FAKE_LEDGER_URL", "")
         try:
-            body = httpx.get(url, timeout=2, trust_env=False).json()
+            body = self.client.get(url).json()
         except (httpx.HTTPError, ValueError) as exc:
             raise VramUnavailable(f"fake ledger unreadable: {exc}") from exc
         return VramReading(used_mb=body["used_mb"], total_mb=body["total_mb"],
