@@ -1,7 +1,9 @@
 """System API authorization, validation and errors; health and routing from the host registry."""
 from __future__ import annotations
 
+import json
 import time
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -23,8 +25,11 @@ def staff_client(make_user) -> APIClient:
 def registry(gpu_store):
     """Heartbeat snapshots written as the worker writes them; removed afterwards."""
     written: list[str] = []
+    suffix = uuid.uuid4().hex[:6]
+    publish_names: dict[str, str] = {}
 
-    def publish(host: str, *, age_s: float = 0.0, mode: str = "chat", **fields) -> None:
+    def publish(name: str, *, age_s: float = 0.0, mode: str = "chat", **fields) -> None:
+        host = f"{name}-{suffix}"
         snapshot = {
             "host": host, "gpu_index": 0, "worker": "w", "mode": mode, "switching_enabled": True,
             "modes": {"chat": ["llm"], "tts": ["tts"], "gen3d": ["gen3d"]}, "mode_vram_mb": {},
@@ -35,9 +40,11 @@ def registry(gpu_store):
         gpu_store.publish(host, snapshot)
         if age_s:
             snapshot["at"] = time.time() - age_s
-            gpu_store.r.hset("gpu:hosts", host, __import__("json").dumps(snapshot))
+            gpu_store.r.hset("gpu:hosts", host, json.dumps(snapshot))
         written.append(host)
+        publish_names[name] = host
 
+    publish.names = publish_names
     yield publish
     for host in written:
         gpu_store.forget_host(host)
@@ -67,17 +74,18 @@ def test_a_bad_host_name_is_400(staff_client):
 
 
 def test_no_gpu_host_up_is_503(staff_client, registry, redis_url):
-    registry("gone-host", age_s=3600)  # a worker that stopped long ago
-    response = staff_client.post("/api/system/mode", {"mode": "tts", "host": "gone-host"}, format="json")
+    registry("gone", age_s=3600)  # a worker that stopped long ago
+    gone = registry.names["gone"]
+    response = staff_client.post("/api/system/mode", {"mode": "tts", "host": gone}, format="json")
     assert response.status_code == 503
-    assert response.json()["code"] == "service_unavailable" and response.json()["details"]["host"] == "gone-host"
+    assert response.json()["code"] == "service_unavailable" and response.json()["details"]["host"] == gone
 
 
 def test_vram_lists_each_host_with_liveness(staff_client, registry, redis_url):
     registry("box-a")
     registry("box-b", age_s=3600, vram=None)
     rows = {h["host"]: h for h in staff_client.get("/api/system/vram").json()["hosts"]}
-    a, b = rows["box-a"], rows["box-b"]
+    a, b = rows[registry.names["box-a"]], rows[registry.names["box-b"]]
     assert (a["used_mb"], a["total_mb"], a["usage_percent"], a["active_services"], a["alive"]) == (18000, 24576, 73.2, ["llm"], True)
     assert b["alive"] is False and b["used_mb"] is None
 
@@ -86,13 +94,11 @@ def test_health_reports_services_per_host_and_unknown_for_a_silent_host(anon_api
     registry("box-a")
     registry("box-b", age_s=3600)
     gpu = anon_api_client.get("/api/health").json()["gpu"]
-    assert gpu["box-a"] == {"llm": "healthy", "tts": "sleeping", "stt": "unknown", "gen3d": "sleeping", "style": "unknown"}
-    assert gpu["box-b"] == {name: "unknown" for name in SERVICE_NAMES}
+    assert gpu[registry.names["box-a"]] == {"llm": "healthy", "tts": "sleeping", "stt": "unknown", "gen3d": "sleeping", "style": "unknown"}
+    assert gpu[registry.names["box-b"]] == {name: "unknown" for name in SERVICE_NAMES}
 
 
-def test_generation_goes_to_the_gpu_only_while_a_host_serves_gen3d(registry, redis_url, gpu_store):
-    for host in [h["host"] for h in gpu_store.hosts()]:
-        gpu_store.forget_host(host)
+def test_generation_goes_to_the_gpu_only_while_a_host_serves_gen3d(registry, redis_url):
     assert generation_queue("gpu") == "default"  # CPU pipeline fallback
     assert generation_queue("default") == "default"
     registry("box-a", modes={"chat": ["llm"]})
@@ -110,3 +116,8 @@ def test_admin_page_is_staff_only(client, make_user, password):
     client.force_login(staff)
     page = client.get("/admin/gpu/")
     assert page.status_code == 200 and "GPU hosts" in page.content.decode()
+
+
+def test_the_system_api_is_in_the_openapi_schema(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    assert "post" in schema["paths"]["/api/system/mode"] and "get" in schema["paths"]["/api/system/vram"]
