@@ -195,9 +195,8 @@ class GpuHost:
         else:  # unknown starting point (recovered mid-switch): everything that can leave does
             leaving = [s for s in self.servers if s not in wanted and self.cfg.services[s].can_leave]
         try:
-            for name in leaving:
-                self.servers[name].leave(timing)
-            self._check_vram(target, wanted, previous, leaving, timing)
+            left = [name for name in leaving if self.servers[name].leave(timing)]
+            self._check_vram(target, wanted, previous, left, timing)
             for name in self.cfg.mode_services(target):
                 self.servers[name].enter(timing)
         except ServerError as exc:
@@ -223,7 +222,7 @@ class GpuHost:
         try:
             for name in left:
                 self.servers[name].enter(timing)
-            self.mode = previous
+            self.mode = previous  # what left is back: the GPU is as it was
         except ServerError:
             logger.exception("gpu %s: could not restore %s after refusing %s", self.cfg.host, previous, target)
             self.mode = self._mode_from(self.states())

@@ -116,10 +116,12 @@ class ModelServer:
         if self.timed_state(timing) != "awake":
             self.start_process(timing)
 
-    def leave(self, timing: Timing) -> None:
-        """Give the service's GPU memory back."""
-        if self.cfg.can_leave:
-            self.stop_process(timing)
+    def leave(self, timing: Timing) -> bool:
+        """Give the service's GPU memory back. True if it was resident (so a rollback brings it back)."""
+        if not self.cfg.can_leave or self.timed_state(timing) == "down":
+            return False
+        self.stop_process(timing)
+        return True
 
     def _call(self, method: str, path: str, timing: Timing, step: str, **params: object) -> httpx.Response:
         with timing.server(step):
@@ -157,16 +159,16 @@ class VllmServer(ModelServer):
             logger.warning("gpu: %s answers /health but not /is_sleeping (is VLLM_SERVER_DEV_MODE=1 set?)", self.name)
             return "awake"
 
-    def leave(self, timing: Timing) -> None:
+    def leave(self, timing: Timing) -> bool:
         state = self.timed_state(timing)
-        if state == "down":
-            return
-        if state == "awake":
-            self._call("POST", "/sleep", timing, f"{self.name}.sleep", level=self.cfg.sleep_level)
+        if state != "awake":
+            return False  # down, or asleep already
+        self._call("POST", "/sleep", timing, f"{self.name}.sleep", level=self.cfg.sleep_level)
         with timing.server(f"{self.name}.is_sleeping"):
             sleeping = self.is_sleeping()
         if not sleeping:
             raise ServerError(self.name, "still awake after POST /sleep")
+        return True
 
     def enter(self, timing: Timing) -> None:
         state = self.timed_state(timing)

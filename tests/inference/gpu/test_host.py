@@ -190,3 +190,39 @@ def test_unknown_mode_is_a_clear_error(make_host, vllm):
     with pytest.raises(Exception) as caught:
         host.ensure("style")
     assert caught.value.code == "unknown_mode" and caught.value.details == {"available": ["chat", "tts"]}
+
+
+def test_a_supervised_vllm_is_started_when_down_and_restarted_after_a_crash(make_host, ledger, settings, gpu_env, vllm):
+    import json
+    import sys
+
+    from .conftest import free_port
+
+    vllm.stop()  # this test's vLLM is a process the host starts itself
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "tests.support.fake_gpu", "vllm", "--port", str(port), "--ledger", ledger.url,
+               "--mb", str(WEIGHTS_MB), "--kv-mb", str(KV_MB), "--model", "fake-llm"]
+    settings.LLM_MODELS = [{"name": LLM_MODEL, "base_url": url + "/v1", "model": "fake-llm", "api_key": "k", "timeout": 10}]
+    services = json.loads(gpu_env["GPU_SERVICES"])
+    services["llm"] = {"kind": "vllm", "url": url, "vram_mb": WEIGHTS_MB + KV_MB, "llm_model": LLM_MODEL,
+                       "command": command, "start_timeout": 60}
+    host = make_host(GPU_SERVICES=json.dumps(services))
+    assert host.recover() is None  # nothing runs yet
+
+    assert host.ensure("chat").current_mode == "chat"  # started (a fresh vLLM is awake), warmed up
+    process = host.servers["llm"].process
+    first = process.pid()
+    assert ledger.by_process() == {first: WEIGHTS_MB + KV_MB}
+
+    os.kill(first, signal.SIGKILL)
+    while pid_alive(first):
+        pass
+    assert host.supervise_once() == ["llm"]
+    assert process.pid() != first and host.servers["llm"].state() == "awake"
+    assert ledger.by_process() == {process.pid(): WEIGHTS_MB + KV_MB}  # the dead one's memory is gone
+    assert gateway.complete(model=LLM_MODEL, messages=[{"role": "user", "content": "hi"}]) == "[neutral] OK."
+    # And the restarted server still sleeps and wakes on request.
+    assert host.ensure("tts").current_mode == "tts"
+    assert host.servers["llm"].state() == "sleeping"
