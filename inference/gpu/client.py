@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from .conf import ALL_MODE, host_queue, request_timeout
@@ -45,7 +46,9 @@ class ModeGrant:
 
 
 def live_hosts() -> list[dict[str, Any]]:
-    """Snapshots of GPU hosts whose worker sent a heartbeat recently."""
+    """Snapshots of GPU hosts whose worker sent a heartbeat recently (none without Redis)."""
+    if not settings.REDIS_URL:
+        return []  # embedded install: no GPU worker can exist
     return [h for h in store().hosts() if heartbeat_fresh(h)]
 
 

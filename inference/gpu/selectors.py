@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
+
 from .client import heartbeat_fresh
 from .conf import SERVICE_NAMES
 from .state import store
@@ -11,6 +13,8 @@ from .state import store
 
 def gpu_hosts() -> list[dict[str, Any]]:
     """Every GPU host that published a snapshot, with `alive` (heartbeat recent) and VRAM flattened."""
+    if not settings.REDIS_URL:
+        return []  # embedded install without Redis: no GPU worker can report
     now = time.time()
     rows = []
     for snap in store().hosts():

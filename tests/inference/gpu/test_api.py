@@ -121,3 +121,10 @@ def test_admin_page_is_staff_only(client, make_user, password):
 def test_the_system_api_is_in_the_openapi_schema(api_client):
     schema = api_client.get("/api/schema/", {"format": "json"}).json()
     assert "post" in schema["paths"]["/api/system/mode"] and "get" in schema["paths"]["/api/system/vram"]
+
+
+def test_without_redis_there_are_no_gpu_hosts_and_a_mode_request_is_503(staff_client, settings):
+    settings.REDIS_URL = ""  # the embedded install
+    assert staff_client.get("/api/system/vram").json() == {"hosts": []}
+    response = staff_client.post("/api/system/mode", {"mode": "chat"}, format="json")
+    assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
