@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 
@@ -126,4 +127,12 @@ def health_view(request: HttpRequest) -> JsonResponse:
     from . import __version__
 
     body = {"status": "ok" if healthy else "degraded", "version": __version__, "components": components}
+    # Sections other apps report (settings.HEALTH_SECTIONS: name -> dotted path of a function that
+    # returns JSON), e.g. "gpu": per GPU host, each model service healthy/unhealthy/sleeping/unknown.
+    for name, path in getattr(settings, "HEALTH_SECTIONS", {}).items():
+        try:
+            body[name] = import_string(path)()
+        except Exception as exc:  # reported, never fatal: same rule as the checks above
+            logger.warning("health section %s failed: %s: %s", name, type(exc).__name__, exc)
+            body[name] = "unknown"
     return JsonResponse(body, status=200 if healthy else 503)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "chat",
     "inference",
     "generation",
+    "inference",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,9 @@ LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 12, minimum=1)
 EMBEDDED_LLM_PORT = env_int("EMBEDDED_LLM_PORT", 8001, minimum=1, maximum=65535)
 # The model (a name from LLM_MODELS) the character creation wizard asks; empty = the default model.
 CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
+
+# Extra sections of GET /api/health: name -> dotted path of a function returning JSON.
+HEALTH_SECTIONS = {"gpu": "inference.gpu.selectors.health_section"}
 
 # --- WebRTC -----------------------------------------------------------------------------------
 STUN_URLS = env_list("STUN_URLS", [])

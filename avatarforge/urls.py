@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+
 from . import health, views
 
 api_patterns = [
@@ -23,11 +24,13 @@ api_patterns = [
     path("rooms/", include("rooms.api_urls")),
     path("chat/", include("chat.api_urls")),
     path("generate/", include("generation.api_urls")),
+    path("system/", include("inference.gpu.api_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/gpu/", include("inference.gpu.admin_urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("accounts/", include("accounts.urls")),

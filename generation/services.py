@@ -62,8 +62,14 @@ def _announce(job_id: Any) -> None:
 
 
 def enqueue(job_id: str) -> None:
-    """Hand the job to the worker (Celery), by task name. Replaced in tests that run the pipeline inline."""
-    current_app.send_task(RUN_JOB_TASK, args=[job_id], queue=setting("GENERATION_QUEUE"))
+    """Hand the job to the worker (Celery), by task name. Replaced in tests that run the pipeline inline.
+
+    GENERATION_QUEUE=gpu sends jobs to GPU hosts while one serves gen3d; with none up, the CPU
+    pipeline (queue default) runs them instead of leaving them queued.
+    """
+    from inference.gpu.client import generation_queue
+
+    current_app.send_task(RUN_JOB_TASK, args=[job_id], queue=generation_queue(setting("GENERATION_QUEUE")))
 
 
 def _enqueue_after_commit(job_id: Any) -> None:
