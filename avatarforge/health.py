@@ -85,10 +85,26 @@ def check_worker() -> str | None:
     return f"{len(replies)} worker(s)"
 
 
+def check_stt() -> str | None:
+    """The configured speech-to-text engine (inference/speech); not core."""
+    from inference.speech.health import stt_status
+
+    return stt_status()
+
+
+def check_tts() -> str | None:
+    """Every TTS engine behind an offered voice; not core."""
+    from inference.speech.health import tts_status
+
+    return tts_status()
+
+
 register_check("database", check_database, core=True)
 register_check("channel_layer", check_channel_layer, core=True)
 register_check("storage", check_storage, core=True)
 register_check("worker", check_worker, core=False)
+register_check("stt", check_stt, core=False)
+register_check("tts", check_tts, core=False)
 
 
 def run_checks() -> tuple[bool, dict[str, dict[str, object]]]:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rooms",
     "chat",
     "generation",
+    "inference",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,29 @@ EMBEDDED_LLM_PORT = env_int("EMBEDDED_LLM_PORT", 8001, minimum=1, maximum=65535)
 # The model (a name from LLM_MODELS) the character creation wizard asks; empty = the default model.
 CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
 
+# --- speech (inference/speech/; docs/voice.md) -------------------------------------------------
+# Engines: "embedded" (CPU, packaged models: faster-whisper, Piper + espeak-ng) or a GPU server.
+SPEECH_STT_ENGINE = env_choice("SPEECH_STT_ENGINE", "embedded", ("embedded", "openai"))
+SPEECH_STT_URL = env_url("SPEECH_STT_URL", "", schemes=("http", "https"))
+SPEECH_STT_API_KEY = env_str("SPEECH_STT_API_KEY", "")
+SPEECH_STT_MODEL = env_str("SPEECH_STT_MODEL", "whisper-1")
+SPEECH_STT_MAX_TOKENS = env_int("SPEECH_STT_MAX_TOKENS", 96, minimum=8, maximum=448)
+SPEECH_TTS_ENGINE = env_choice("SPEECH_TTS_ENGINE", "embedded", ("embedded", "openai", "gpt-sovits"))
+SPEECH_TTS_URL = env_url("SPEECH_TTS_URL", "", schemes=("http", "https"))
+SPEECH_TTS_API_KEY = env_str("SPEECH_TTS_API_KEY", "")
+SPEECH_TTS_MODEL = env_str("SPEECH_TTS_MODEL", "tts-1")
+# The GPU engine's voices: JSON list of {"id", "name", "language", "gender", "engine_voice",
+# and for GPT-SoVITS "ref_audio_path", "prompt_text", "prompt_lang"}.
+SPEECH_TTS_VOICES = env_json("SPEECH_TTS_VOICES", [])
+if SPEECH_TTS_ENGINE != "embedded" and not SPEECH_TTS_URL:
+    raise ImproperlyConfigured("Environment variable SPEECH_TTS_URL is required when SPEECH_TTS_ENGINE is not embedded.")
+if SPEECH_STT_ENGINE != "embedded" and not SPEECH_STT_URL:
+    raise ImproperlyConfigured("Environment variable SPEECH_STT_URL is required when SPEECH_STT_ENGINE is not embedded.")
+SPEECH_MODELS_DIR = Path(env_str("SPEECH_MODELS_DIR", str(VAR_DIR / "models")))
+TTS_MAX_CHARS = env_int("TTS_MAX_CHARS", 500, minimum=1)
+# Characters of synthesized text per user per day by plan code (cached repeats are free).
+TTS_DAILY_CHARS = env_json("TTS_DAILY_CHARS", {"free": 5000, "pro": 50000, "studio": 200000, "enterprise": 1000000})
+
 # --- WebRTC -----------------------------------------------------------------------------------
 STUN_URLS = env_list("STUN_URLS", [])
 TURN_URLS = env_list("TURN_URLS", [])
@@ -248,7 +272,8 @@ REST_FRAMEWORK = {
         "user": env_str("THROTTLE_USER", "1200/min"),
         "auth": "20/min",
         "upload": "60/hour",
-        "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
+        "signup": "10/hour",
+        "tts": env_str("THROTTLE_TTS", "30/min"),  # new accounts per client address (each account brings a plan's quotas)
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "avatarforge.errors.api_exception_handler",
