@@ -19,11 +19,11 @@ class OpenAiTts(TextToSpeech):
     name = "openai"
 
     def __init__(self, *, base_url: str, api_key: str, model: str, timeout: float = 30.0) -> None:
-        from openai import AsyncOpenAI
+        from .clients import PerLoopOpenAi
 
         self.model = model
         self.base_url = base_url
-        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=0)
+        self.clients = PerLoopOpenAi(base_url=base_url, api_key=api_key, timeout=timeout)
 
     @property
     def identity(self) -> str:
@@ -35,7 +35,7 @@ class OpenAiTts(TextToSpeech):
         envelope = EnvelopeVisemes(text)
         buffer = bytearray()
         try:
-            async with self.client.audio.speech.with_streaming_response.create(
+            async with self.clients.get().audio.speech.with_streaming_response.create(
                 model=self.model, voice=voice.engine_voice or voice.id, input=text, response_format="pcm", speed=speed,
             ) as response:
                 async for data in response.iter_bytes(CHUNK_BYTES):
@@ -52,7 +52,7 @@ class OpenAiTts(TextToSpeech):
         import openai
 
         try:
-            await self.client.models.list()
+            await self.clients.get().models.list()
         except openai.APIError as exc:
             raise EngineUnavailable(f"speech server: {type(exc).__name__}") from exc
         return f"openai-compatible ({self.model})"

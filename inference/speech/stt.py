@@ -108,10 +108,10 @@ class OpenAiStt(SpeechToText):
     name = "openai"
 
     def __init__(self, *, base_url: str, api_key: str, model: str, timeout: float = 30.0) -> None:
-        from openai import AsyncOpenAI
+        from .clients import PerLoopOpenAi
 
         self.model = model
-        self.client = AsyncOpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=0)
+        self.clients = PerLoopOpenAi(base_url=base_url, api_key=api_key, timeout=timeout)
 
     async def transcribe(self, audio: np.ndarray | bytes, *, sample_rate: int = WHISPER_RATE, language: str | None = None) -> Transcript:
         import openai
@@ -120,7 +120,7 @@ class OpenAiStt(SpeechToText):
         body = wav_bytes(float_to_pcm16(samples), WHISPER_RATE)
         extra = {"language": language} if language else {}
         try:
-            result = await self.client.audio.transcriptions.create(
+            result = await self.clients.get().audio.transcriptions.create(
                 model=self.model, file=("speech.wav", body, "audio/wav"), response_format="json", temperature=0.0, **extra,
             )
         except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
@@ -131,7 +131,7 @@ class OpenAiStt(SpeechToText):
         import openai
 
         try:
-            await self.client.models.list()
+            await self.clients.get().models.list()
         except openai.APIError as exc:
             raise EngineUnavailable(f"speech-to-text server: {type(exc).__name__}") from exc
         return f"openai-compatible ({self.model})"
