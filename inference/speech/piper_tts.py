@@ -39,6 +39,7 @@ class PiperTts(TextToSpeech):
         self._inbox: dict[str, queue.Queue] = {}
         self.sample_rate = 22050
         self.aligned = False
+        self.last_engine_ms: float | None = None  # the worker's own time to the last chunk (bench.voice)
         atexit.register(self.close)
 
     @property
@@ -121,6 +122,7 @@ class PiperTts(TextToSpeech):
                         raise EngineUnavailable("The Piper voice process stopped.")
                     raise EngineFailed("Piper could not synthesize this text.", details={"engine": "piper"})
                 rate = int(header["sample_rate"])
+                self.last_engine_ms = header.get("engine_ms")
                 alignments = [(str(p), int(n)) for p, n in header.get("alignments") or []]
                 if alignments and sum(n for _p, n in alignments) * 2 >= len(pcm) * 0.9:
                     events = visemes.from_alignments(alignments, rate)

@@ -6,7 +6,8 @@ inside Django or a worker. Protocol (one JSON object per line; audio as raw byte
   stdout at start:   {"ready": true, "sample_rate": 22050, "alignments": true}
   stdin request:     {"id": "r1", "text": "Hello there.", "length_scale": 1.0}
   stdin cancel:      {"cancel": "r1"}          (stops after the sentence being synthesized)
-  stdout per chunk:  {"id": "r1", "bytes": N, "sample_rate": 22050, "alignments": [["h", 1280], ...]}
+  stdout per chunk:  {"id": "r1", "bytes": N, "sample_rate": 22050, "alignments": [["h", 1280], ...],
+                      "engine_ms": 212.5}   (time since the request arrived: the engine's own share)
                      followed by N bytes of 16-bit little-endian mono PCM
   stdout at the end: {"id": "r1", "done": true}   or   {"id": "r1", "error": "..."}
 """
@@ -16,6 +17,7 @@ import json
 import queue
 import sys
 import threading
+import time
 
 
 def main() -> int:
@@ -49,6 +51,7 @@ def main() -> int:
             if "cancel" in message:
                 cancelled.add(str(message["cancel"]))
             else:
+                message["_received"] = time.perf_counter()
                 requests.put(message)
         requests.put(None)
 
@@ -63,7 +66,8 @@ def main() -> int:
                     break
                 pcm = chunk.audio_int16_bytes
                 alignments = [[a.phoneme, int(a.num_samples)] for a in (chunk.phoneme_alignments or [])]
-                send({"id": request_id, "bytes": len(pcm), "sample_rate": chunk.sample_rate, "alignments": alignments}, pcm)
+                engine_ms = round((time.perf_counter() - request["_received"]) * 1000, 2)
+                send({"id": request_id, "bytes": len(pcm), "sample_rate": chunk.sample_rate, "alignments": alignments, "engine_ms": engine_ms}, pcm)
             send({"id": request_id, "done": True})
         except Exception as exc:  # noqa: BLE001 - report every failure to the client and keep serving
             send({"id": request_id, "error": f"{type(exc).__name__}: {exc}"})
