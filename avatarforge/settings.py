@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TtsLanguageEnum": "inference.speech.serializers.LANGUAGE_CHOICES"},
 }
 
 # --- security (production values make `check --deploy` clean) --------------------------------

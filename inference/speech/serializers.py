@@ -7,13 +7,14 @@ from .config import LANGUAGES
 from .types import VISEMES
 
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
+LANGUAGE_CHOICES = [(code, code) for code in LANGUAGES]  # named TtsLanguageEnum in the schema
 
 
 class TtsRequestSerializer(serializers.Serializer):
     text = serializers.CharField(trim_whitespace=True, allow_blank=False)
     voice_id = serializers.CharField(default="default", max_length=100)
     speed = serializers.FloatField(default=1.0, min_value=MIN_SPEED, max_value=MAX_SPEED)
-    language = serializers.ChoiceField(choices=[(code, code) for code in LANGUAGES], default="ko")
+    language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, default="ko")
 
 
 class VisemeSerializer(serializers.Serializer):

@@ -70,3 +70,11 @@ async def test_espeak_speaks_korean_with_visemes_from_text_and_loudness(stt):
     pad = bytes(result.sample_rate)
     transcript = await stt.transcribe(pad + result.pcm + pad, sample_rate=result.sample_rate, language="ko")
     assert "반갑습니다" in transcript.text
+
+
+async def test_piper_is_never_imported_into_this_process(piper):
+    import sys
+
+    await piper.synthesize("Hi.", voice=JOE)
+    assert piper._process is not None and piper._process.poll() is None  # a child process of its own
+    assert not any(name == "piper" or name.startswith("piper.") for name in sys.modules)
