@@ -101,7 +101,7 @@ class PiperTts(TextToSpeech):
         request_id = uuid.uuid4().hex
         inbox: queue.Queue = queue.Queue()
         self._inbox[request_id] = inbox
-        finished = False
+        finished = sent = False
         try:
             process = await asyncio.to_thread(self._start)
             message = json.dumps({"id": request_id, "text": text, "length_scale": 1.0 / speed}).encode() + b"\n"
@@ -110,6 +110,7 @@ class PiperTts(TextToSpeech):
                 process.stdin.flush()
             except (BrokenPipeError, OSError) as exc:
                 raise EngineUnavailable("The Piper voice process is not running.") from exc
+            sent = True
             envelope = EnvelopeVisemes(text)
             while True:
                 header, pcm = await asyncio.to_thread(inbox.get)
@@ -130,7 +131,7 @@ class PiperTts(TextToSpeech):
                     events = envelope.chunk(pcm, rate).visemes
                 yield SpeechChunk(pcm=pcm, sample_rate=rate, visemes=events)
         finally:
-            if finished or self._process is None:
+            if finished or not sent:
                 self._inbox.pop(request_id, None)
                 self._busy.release()
             else:

@@ -47,6 +47,15 @@ class SileroVad:
     def reset(self) -> None:
         self._state = np.zeros((2, 1, 128), dtype=np.float32)
         self._context = np.zeros((1, _CONTEXT), dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, samples: np.ndarray) -> list[float]:
+        """Frames of any size (a WebRTC track gives 20 ms): the probability of each 32 ms chunk completed."""
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        count = self._pending.size // CHUNK_SAMPLES
+        probabilities = [self.probability(self._pending[i * CHUNK_SAMPLES:(i + 1) * CHUNK_SAMPLES]) for i in range(count)]
+        self._pending = self._pending[count * CHUNK_SAMPLES:]
+        return probabilities
 
     def probability(self, chunk: np.ndarray) -> float:
         """Speech probability of one 512-sample float32 chunk in [-1, 1] at 16 kHz."""

@@ -33,3 +33,15 @@ def test_chunks_must_be_32_ms():
         assert "512" in str(exc)
     else:
         raise AssertionError("a 64 ms chunk was accepted")
+
+
+def test_feeding_20_ms_frames_gives_the_same_decisions_as_32_ms_chunks():
+    speech = speak("Hello, can you hear me?", "en", pad_s=0.6)
+    whole = SileroVad()
+    expected = [whole.probability(speech[i:i + CHUNK_SAMPLES]) for i in range(0, speech.size - CHUNK_SAMPLES + 1, CHUNK_SAMPLES)]
+    streamed = SileroVad()
+    got: list[float] = []
+    for i in range(0, speech.size, 320):  # 20 ms frames
+        got.extend(streamed.feed(speech[i:i + 320]))
+    assert np.allclose(got, expected, atol=1e-5)
+    assert max(got) > 0.8 and min(got) < 0.2  # speech and silence both present
