@@ -73,6 +73,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "avatarforge.urls"
+WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing"]  # avatarforge.ws_routing
 ASGI_APPLICATION = "avatarforge.asgi.application"
 WSGI_APPLICATION = None
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import lock_user_for_limit
-from avatarforge.errors import AppError, Conflict, NotFound, TooManyRequests
+from avatarforge.errors import AppError, Conflict, NotFound
 from avatarforge.text import normalize_name
 from inference import llm
 from inference.tokens import count_tokens

@@ -1,4 +1,4 @@
-"""The creation wizard's generation step: ask the LLM (through chat.gateway) for every field of a
+"""The creation wizard's generation step: ask the LLM (through inference.llm) for every field of a
 character sheet from a name, a category and a source work, as JSON matching GENERATION_SCHEMA.
 
 `generate_sheet()` returns clean field values or raises AppError:

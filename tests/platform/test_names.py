@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
 from avatarforge.text import normalize_name
-from characters.avatar_services import create_avatar_from_file
+from characters.avatars.services import create_avatar_from_file
 from characters.models import Actor, Character
 from chat.models import Conversation
 from chat.services import create_conversation

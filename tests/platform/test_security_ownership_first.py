@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.services import create_api_token
-from characters.avatar_services import create_actor, create_avatar_from_file
+from characters.avatars.actors import create_actor
+from characters.avatars.services import create_avatar_from_file
 from characters.models import Actor, Avatar, Character
 from chat.models import Conversation
 from chat.services import create_conversation
