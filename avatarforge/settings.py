@@ -74,6 +74,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "avatarforge.urls"
 WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing"]  # avatarforge.ws_routing
+# Non-core /api/health components that feature apps provide (name -> function returning a detail).
+HEALTH_CHECKS = {"stt": "inference.speech.health.stt_status", "tts": "inference.speech.health.tts_status"}
 ASGI_APPLICATION = "avatarforge.asgi.application"
 WSGI_APPLICATION = None
 
