@@ -25,6 +25,7 @@ api_patterns = [
     path("chat/", include("chat.api_urls")),
     path("generate/", include("generation.api_urls")),
     path("system/", include("inference.gpu.api_urls")),
+    path("", include("inference.speech.api_urls")),
 ]
 
 urlpatterns = [
