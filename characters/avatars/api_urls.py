@@ -1,8 +1,7 @@
 """API routes of the avatar library (namespace "api")."""
 from django.urls import path
 
-from . import api
-from . import direct_api
+from . import api, direct_api
 
 urlpatterns = [
     path("avatars", api.AvatarListApi.as_view(), name="avatar-list"),

@@ -13,8 +13,8 @@ from accounts.models import User
 from avatarforge import direct_uploads
 from avatarforge.errors import AppError, PayloadTooLarge
 
-from . import services
 from ..models import Avatar
+from . import services
 
 PURPOSE = "avatar"
 

@@ -16,8 +16,8 @@ from django.core.management import call_command
 
 from avatarforge import direct_uploads
 from bench.s3_server import moto_s3
-from characters.avatars import services
 from characters.avatars import crypto as storage_crypto
+from characters.avatars import services
 from characters.models import Avatar
 
 from .avatar_support import GODETTE, SPHERE, upload_file
