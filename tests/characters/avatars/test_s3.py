@@ -20,7 +20,7 @@ from characters.avatars import crypto as storage_crypto
 from characters.avatars import services
 from characters.models import Avatar
 
-from .avatar_support import GODETTE, SPHERE, upload_file
+from .support import GODETTE, SPHERE, upload_file
 
 pytestmark = pytest.mark.django_db
 _buckets = itertools.count()
