@@ -4,13 +4,13 @@ reach the other participant."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError
 from avatarforge.json_body import decode_json_text
+from rooms.avatar_schema import avatar_errors
 
 MAX_MESSAGE_CHARS = 32_768
 MAX_SDP_CHARS = 16_384
@@ -23,8 +23,6 @@ ERROR_WINDOW_S = 30.0  # ... within this many seconds close the socket
 
 RELAYED_TYPES = ("offer", "answer", "candidate", "avatar")
 CLIENT_TYPES = ("join", "ping", "hangup", *RELAYED_TYPES)
-RENDERERS = ("2d", "vrm")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class SignalError(AppError):
@@ -106,25 +104,15 @@ def _avatar(message: dict[str, Any]) -> dict[str, Any]:
             _("The avatar description is too large (at most %(n)d characters).") % {"n": MAX_AVATAR_CHARS},
             {"max_chars": MAX_AVATAR_CHARS},
         )
-    renderer = avatar.get("renderer")
-    if renderer not in RENDERERS:
-        raise _invalid({"avatar.renderer": "must be one of 2d, vrm"})
-    file_hash = avatar.get("fileHash")
-    if file_hash is not None and (not isinstance(file_hash, str) or not _HEX64.match(file_hash)):
-        raise _invalid({"avatar.fileHash": "must be 64 lower-case hex characters or null"})
-    if renderer == "vrm" and file_hash is None:
-        raise _invalid({"avatar.fileHash": "required for vrm avatars"})
-    clean: dict[str, Any] = {"renderer": renderer, "fileHash": file_hash}
-    for key in ("id", "name"):
-        value = avatar.get(key)
-        if value is not None and (not isinstance(value, (str, int)) or isinstance(value, bool) or len(str(value)) > 200):
-            raise _invalid({f"avatar.{key}": "must be a short string"})
-        clean[key] = value
-    license_card = avatar.get("license")
-    if license_card is not None and not isinstance(license_card, dict):
-        raise _invalid({"avatar.license": "must be an object or null"})
-    clean["license"] = license_card
-    return clean
+    problems = avatar_errors(avatar)
+    if problems:
+        raise SignalError(
+            "invalid_avatar",
+            _("The avatar description does not match the documented shape (docs/protocol.md)."),
+            problems,
+        )
+    # The schema allows no other fields, so this is the whole description, in a fixed order.
+    return {key: avatar.get(key) for key in ("renderer", "fileHash", "id", "name", "license")}
 
 
 def parse_client_message(message: dict[str, Any]) -> dict[str, Any]:

@@ -19,12 +19,17 @@ def _yes_no(value: bool | None) -> tuple[str, str]:
     return "unknown", _("Not declared")
 
 
-def license_card(meta: dict[str, Any]) -> list[dict[str, str]]:
+def license_card(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per permission. `declared` is False where the file says nothing and the row shows
+    the conservative default (vrm_meta.PERMISSION_DEFAULTS), so a reader can tell the two apart."""
     perms = meta.get("permissions") or {}
-    rows: list[dict[str, str]] = []
+    defaulted = set(meta.get("permissionsDefaulted") or [])
+    rows: list[dict[str, Any]] = []
 
     def add(key: str, label: str, state: str, value: str) -> None:
-        rows.append({"key": key, "label": label, "state": state, "value": value})
+        if key in defaulted:
+            value = _("%(value)s (not declared by the file; the default)") % {"value": value}
+        rows.append({"key": key, "label": label, "state": state, "value": value, "declared": key not in defaulted})
 
     who = perms.get("avatarPermission", "unknown")
     add(
@@ -81,6 +86,25 @@ def license_card(meta: dict[str, Any]) -> list[dict[str, str]]:
         }.get(modification, _("Not declared")),
     )
     return rows
+
+
+IMPLIED_KEYS = ("commercialUsage", "creditNotation", "redistribution", "modification")
+
+
+def license_implies(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """What the license the file names (e.g. CC_BY in a VRM 0.x file) would imply, as rows, kept
+    apart from what the file declares and labelled so: the reference (UniVRM) does not derive
+    permissions from a license name, and neither do we. None when the file names no such license."""
+    implied = meta.get("licenseImplies")
+    if not isinstance(implied, dict):
+        return None
+    rows = [row | {"declared": False} for row in license_card({"permissions": implied}) if row["key"] in implied]
+    return {
+        "license": implied.get("license", ""),
+        "url": implied.get("url", ""),
+        "label": _("What the license %(name)s implies (not declared in the file's permissions)") % {"name": implied.get("license", "")},
+        "rows": rows,
+    }
 
 
 def license_summary(meta: dict[str, Any]) -> dict[str, Any]:

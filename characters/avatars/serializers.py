@@ -15,7 +15,7 @@ from rest_framework import serializers
 from ..models import Actor, Avatar
 from .actor_settings import SETTINGS_SCHEMA
 from .formats.vrm_meta import RANK_THRESHOLDS
-from .license_card import license_card, license_summary
+from .license_card import license_card, license_implies, license_summary
 from .selectors import warnings_for
 
 MAX_RESOLVE_ENTRIES = 500
@@ -32,6 +32,14 @@ class LicenseRowSerializer(serializers.Serializer):
     label = serializers.CharField()
     state = serializers.ChoiceField(choices=["allowed", "denied", "required", "limited", "unknown"])
     value = serializers.CharField()
+    declared = serializers.BooleanField(help_text=_("False: the file does not declare this; the value is the conservative default."))
+
+
+class LicenseImpliesSerializer(serializers.Serializer):
+    license = serializers.CharField()
+    url = serializers.CharField()
+    label = serializers.CharField()
+    rows = LicenseRowSerializer(many=True)
 
 
 class AvatarSerializer(serializers.ModelSerializer):
@@ -70,11 +78,12 @@ class AvatarDetailSerializer(AvatarSerializer):
     meta = serializers.JSONField(read_only=True, help_text=_("The normalized VRM record (see characters/vrm_meta.py)."))
     license_card = serializers.SerializerMethodField()
     license = serializers.SerializerMethodField()
+    license_implies = serializers.SerializerMethodField()
     rank_thresholds = serializers.SerializerMethodField()
     actors = serializers.SerializerMethodField()
 
     class Meta(AvatarSerializer.Meta):
-        fields = [*AvatarSerializer.Meta.fields, "meta", "license_card", "license", "rank_thresholds", "actors"]
+        fields = [*AvatarSerializer.Meta.fields, "meta", "license_card", "license", "license_implies", "rank_thresholds", "actors"]
         read_only_fields = fields
 
     @extend_schema_field(LicenseRowSerializer(many=True))
@@ -84,6 +93,10 @@ class AvatarDetailSerializer(AvatarSerializer):
     @extend_schema_field(serializers.DictField())
     def get_license(self, obj: Avatar) -> dict[str, Any]:
         return license_summary(obj.meta or {})
+
+    @extend_schema_field(LicenseImpliesSerializer(allow_null=True))
+    def get_license_implies(self, obj: Avatar) -> dict[str, Any] | None:
+        return license_implies(obj.meta or {})
 
     @extend_schema_field(serializers.DictField())
     def get_rank_thresholds(self, obj: Avatar) -> dict[str, dict[str, int]]:

@@ -26,7 +26,7 @@ from ..models import Actor, Avatar
 from . import actors, selectors, services
 from .actor_settings import ARKIT_52, default_settings
 from .formats.vrm_meta import RANK_STAT_LABELS, RANK_THRESHOLDS
-from .license_card import license_card, license_summary
+from .license_card import license_card, license_implies, license_summary
 from .policy import can_use_avatar
 
 RANK_LABELS = {
@@ -161,6 +161,7 @@ def avatar_detail(request: HttpRequest, avatar_id: Any) -> HttpResponse:
             "meta": meta,
             "card": license_card(meta),
             "license": license_summary(meta),
+            "license_implies": license_implies(meta),
             "warnings": selectors.warnings_for(avatar),
             "rank_rows": _rank_rows(meta),
             "rank_label": RANK_LABELS.get(avatar.performance_rank, ""),

@@ -299,3 +299,11 @@ test("an avatar description over the server's limit is sent without its license 
   ann.session.setLocalAvatar(small);
   assert.deepEqual(room.received("ann", "avatar").at(-1).avatar, small);
 });
+
+test("a malformed avatar description reaches the page normalized (the server is not trusted alone)", async () => {
+  const { ann, ben } = await connectedPair();
+  ben.session.setLocalAvatar({ renderer: "vrm", fileHash: "nope", id: 3, name: "Ben", license: { authors: "Ben", card: "x" } });
+  await settle();
+  assert.deepEqual(ann.rec.remoteAvatars.at(-1),
+    { renderer: "2d", fileHash: null, id: "3", name: "Ben", license: { name: "", authors: ["Ben"], url: "", card: [] } });
+});

@@ -75,7 +75,8 @@ async def test_join_and_relay_only_to_the_other(room_setup):
     assert (await a.recv())["candidate"] is None
 
     avatar = {"renderer": "vrm", "fileHash": "a" * 64, "id": "av1", "name": "Godette",
-              "license": {"name": "CC-BY-3.0", "author": "SirRichard94"}}
+              "license": {"name": "CC_BY", "authors": ["SirRichard94", "Lyuma"], "url": "",
+                          "card": [{"key": "credit", "state": "required", "label": "Credit", "value": "Required"}]}}
     await a.send({"type": "avatar", "avatar": avatar})
     assert await b.recv() == {"type": "avatar", "avatar": avatar, "from": joined_a["peer_id"]}
     assert await a.nothing()
@@ -116,8 +117,9 @@ async def test_third_participant_is_refused(room_setup, make_member):
         (json.dumps({"type": "candidate", "candidate": {"candidate": "c" * 1025}}), "candidate_too_large"),
         (json.dumps({"type": "candidate", "candidate": "nope"}), "invalid_message"),
         (json.dumps({"type": "candidate"}), "invalid_message"),
-        (json.dumps({"type": "avatar", "avatar": {"renderer": "3d"}}), "invalid_message"),
-        (json.dumps({"type": "avatar", "avatar": {"renderer": "vrm", "fileHash": "zz"}}), "invalid_message"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "3d"}}), "invalid_avatar"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "vrm", "fileHash": "zz"}}), "invalid_avatar"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "2d", "license": {"authors": "Mallory"}}}), "invalid_avatar"),
         (json.dumps({"type": "avatar", "avatar": {"renderer": "2d", "license": {"x": "y" * 5000}}}), "avatar_too_large"),
         ("x" * 40_000, "message_too_large"),
         ("[" * 1000 + "]" * 1000, "json_too_deep"),
@@ -133,6 +135,34 @@ async def test_invalid_message_gets_an_error_frame_not_a_disconnect(room_setup, 
     assert await a.nothing()  # nothing of it reaches the other side
     await b.send({"type": "ping", "t": 1})
     assert await b.recv() == {"type": "pong", "t": 1}  # still connected
+    await a.close()
+    await b.close()
+
+
+@pytest.mark.parametrize(
+    ("avatar", "details"),
+    [
+        ({"renderer": "2d", "license": {"name": "CC0", "authors": "Mallory"}}, {"avatar.license.authors": "must be an array"}),
+        ({"renderer": "2d", "license": {"authors": ["ok", 7]}}, {"avatar.license.authors.1": "must be a string"}),
+        ({"renderer": "2d", "license": {"card": [{"key": "k", "state": "s", "label": ["x"], "value": "v"}]}},
+         {"avatar.license.card.0.label": "must be a string"}),
+        ({"renderer": "2d", "license": {"card": {"key": "k"}}}, {"avatar.license.card": "must be an array"}),
+        ({"renderer": "2d", "license": "CC0"}, {"avatar.license": "must be an object or null"}),
+        ({"renderer": "2d", "license": {"name": "CC0", "onclick": "x"}}, {"avatar.license.onclick": "is not allowed"}),
+        ({"renderer": "2d", "name": {"first": "x"}}, {"avatar.name": "must be a string or null"}),
+        ({"renderer": "vrm", "id": "1"}, {"avatar.fileHash": "required"}),
+        ({"renderer": "vrm", "fileHash": None}, {"avatar.fileHash": "must be a string"}),
+    ],
+)
+async def test_malformed_avatar_description_is_refused_with_the_field_at_fault(room_setup, avatar, details):
+    """A description the other page could not render is never relayed (docs/protocol.md, `avatar`)."""
+    setup = await room_setup()
+    a, _ja, b, _jb = await two_joined(setup)
+    await b.send({"type": "avatar", "avatar": avatar})
+    error = await b.recv_type("error")
+    assert error["code"] == "invalid_avatar" and error["message"]
+    assert error["details"] == details
+    assert await a.nothing()
     await a.close()
     await b.close()
 

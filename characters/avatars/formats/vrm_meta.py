@@ -13,9 +13,19 @@ Record layout (keys are camelCase because the API returns the record as is):
     license           {name, url, otherLicenseUrl, otherPermissionUrl}
     permissions       {avatarPermission, violentUsage, sexualUsage, commercialUsage,
                        politicalOrReligiousUsage, antisocialOrHateUsage, creditNotation,
-                       redistribution, modification}   (None = not declared)
+                       redistribution, modification}: what the file declares; what it does not
+                       declare (or spells in a way nobody recognizes) gets the conservative
+                       default of the VRM 1.0 specification and of UniVRM's 0.x -> 1.0 meta
+                       migration (PERMISSION_DEFAULTS). None only for plain glTF (no VRM at all).
+    permissionsDefaulted  [keys of permissions that hold a default, not a declared value]
+    licenseImplies    what the named license (0.x licenseName, e.g. CC_BY) implies, kept apart
+                      from what the file declares: {license, url, creditNotation, redistribution,
+                      modification, commercialUsage?} or None. UniVRM ignores licenseName when it
+                      migrates, so the permissions never take their values from it.
     humanoid          {bones: {name: node}, count, required[], missingRequired[]}
-    expressions       {presets[], custom[], unbound[], morphTargets[], arkit[], arkitViaPresets[]}
+    expressions       {presets[], custom[], unbound[], morphTargets[], arkit[], arkitViaPresets[],
+                       flags: {name: {isBinary, overrideBlink, overrideLookAt, overrideMouth}}}
+                      (0.x groups have only isBinary; their overrides are "none", as UniVRM migrates them)
     thumbnail         {image: int | None}
     stats             see compute_stats
 """
@@ -28,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .glb import GlbDocument, GlbError, _fail
+from .vrm_structure import check_vrm0, check_vrm1
 
 SUPPORTED_VERSIONS = ["0.x", "1.0"]
 
@@ -183,42 +194,70 @@ def _safe_url(value: Any) -> str:
     return text if re.match(r"^https?://", text, re.IGNORECASE) else ""
 
 
+# What a VRM file that says nothing about a permission allows: the VRM 1.0 specification's
+# defaults, which are also what UniVRM's MigrationVrmMeta starts from before reading a 0.x meta.
+PERMISSION_DEFAULTS: dict[str, Any] = {
+    "avatarPermission": "onlyAuthor",
+    "violentUsage": False,
+    "sexualUsage": False,
+    "commercialUsage": "personalNonProfit",
+    "politicalOrReligiousUsage": False,
+    "antisocialOrHateUsage": False,
+    "creditNotation": "required",
+    "redistribution": False,
+    "modification": "prohibited",
+}
+
+
+def _with_defaults(declared: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(permissions, keys that took the default): a None in `declared` means "not declared"."""
+    permissions = {key: declared.get(key) if declared.get(key) is not None else default for key, default in PERMISSION_DEFAULTS.items()}
+    return permissions, [key for key in PERMISSION_DEFAULTS if declared.get(key) is None]
+
+
+def _license_implies(license_key: str) -> dict[str, Any] | None:
+    """What a Creative Commons license named in a 0.x file means for the 1.0 permissions: shown
+    to the user as such, never merged into what the file declares."""
+    if license_key not in CC_LICENSES:
+        return None
+    name, redistribution, modification, credit, noncommercial = CC_LICENSES[license_key]
+    implied: dict[str, Any] = {
+        "license": name,
+        "url": CC_URLS[name],
+        "creditNotation": credit,
+        "redistribution": redistribution,
+        "modification": modification,
+    }
+    if noncommercial:
+        implied["commercialUsage"] = "personalNonProfit"
+    return implied
+
+
 def _meta_0(vrm: dict[str, Any], doc: GlbDocument) -> dict[str, Any]:
-    meta = vrm.get("meta") if isinstance(vrm.get("meta"), dict) else {}
+    meta = vrm.get("meta") or {}  # vrm_structure refused a meta that is not an object
     license_key = _key(_get(meta, "licenseName"))
     commercial = _allow(_get(meta, "commercialUssageName", "commercialUsageName"))
-    permissions: dict[str, Any] = {
-        "avatarPermission": _permission_0(_get(meta, "allowedUserName")),
+    permission = _permission_0(_get(meta, "allowedUserName"))
+    # VRM 0.x declares no political/antisocial use, credit, redistribution or modification:
+    # those keep the defaults, as in UniVRM's migration (which ignores licenseName).
+    permissions, defaulted = _with_defaults({
+        "avatarPermission": None if permission == "unknown" else permission,
         "violentUsage": _allow(_get(meta, "violentUssageName", "violentUsageName")),
         "sexualUsage": _allow(_get(meta, "sexualUssageName", "sexualUsageName")),
-        "commercialUsage": None if commercial is None else ("corporation" if commercial else "personalNonProfit"),
-        "politicalOrReligiousUsage": None,  # not declared in VRM 0.x
-        "antisocialOrHateUsage": None,  # not declared in VRM 0.x
-        "creditNotation": None,
-        "redistribution": None,
-        "modification": None,
-    }
+        # 0.x "Allow" means individuals may profit; 0.x cannot say "companies too" (UniVRM: personalProfit).
+        "commercialUsage": None if commercial is None else ("personalProfit" if commercial else "personalNonProfit"),
+    })
     name = _text(_get(meta, "licenseName"), 64)
-    url = ""
     if license_key in CC_LICENSES:
-        name, redistribution, modification, credit, noncommercial = CC_LICENSES[license_key]
-        permissions.update(redistribution=redistribution, modification=modification, creditNotation=credit)
-        url = CC_URLS[name]
-        if noncommercial:
-            permissions["commercialUsage"] = "personalNonProfit"
+        name = CC_LICENSES[license_key][0]
     elif license_key == "redistributionprohibited":
         name = "Redistribution_Prohibited"
-        permissions["redistribution"] = False
     elif license_key == "other":
         name = "Other"
     texture = meta.get("texture")
     image = None
     if texture is not None and texture != -1:
-        textures = doc.array("textures")
-        if isinstance(texture, int) and not isinstance(texture, bool) and 0 <= texture < len(textures):
-            image = textures[texture].get("source")
-        else:
-            image = -1  # declared but invalid: a warning, placeholder thumbnail
+        image = doc.array("textures")[texture].get("source")  # index checked by vrm_structure
     return {
         "title": _text(_get(meta, "title"), 128),
         "version": _text(_get(meta, "version"), 64),
@@ -228,26 +267,40 @@ def _meta_0(vrm: dict[str, Any], doc: GlbDocument) -> dict[str, Any]:
         "copyright": "",
         "license": {
             "name": name,
-            "url": url,
+            "url": "",  # a 0.x file names its license; the link a name implies is in licenseImplies
             "otherLicenseUrl": _safe_url(_get(meta, "otherLicenseUrl")),
             "otherPermissionUrl": _safe_url(_get(meta, "otherPermissionUrl")),
         },
         "permissions": permissions,
+        "permissionsDefaulted": defaulted,
+        "licenseImplies": _license_implies(license_key),
         "thumbnail": {"image": image},
     }
 
 
 def _meta_1(vrmc: dict[str, Any], doc: GlbDocument) -> dict[str, Any]:
-    meta = vrmc.get("meta") if isinstance(vrmc.get("meta"), dict) else {}
+    meta = vrmc["meta"]  # vrm_structure checked it is an object
     commercial = _key(_get(meta, "commercialUsage"))
     modification = _key(_get(meta, "modification"))
     credit = _key(_get(meta, "creditNotation"))
     license_url = _safe_url(_get(meta, "licenseUrl"))
-    thumb = meta.get("thumbnailImage")
-    image = None
-    if thumb is not None:
-        valid = isinstance(thumb, int) and not isinstance(thumb, bool) and 0 <= thumb < len(doc.array("images"))
-        image = thumb if valid else -1
+    permission = _permission_1(_get(meta, "avatarPermission"))
+    permissions, defaulted = _with_defaults({
+        "avatarPermission": None if permission == "unknown" else permission,
+        "violentUsage": _allow(_get(meta, "allowExcessivelyViolentUsage")),
+        "sexualUsage": _allow(_get(meta, "allowExcessivelySexualUsage")),
+        "commercialUsage": {"personalnonprofit": "personalNonProfit", "personalprofit": "personalProfit", "corporation": "corporation"}.get(commercial),
+        "politicalOrReligiousUsage": _allow(_get(meta, "allowPoliticalOrReligiousUsage")),
+        "antisocialOrHateUsage": _allow(_get(meta, "allowAntisocialOrHateUsage")),
+        "creditNotation": {"required": "required", "unnecessary": "unnecessary"}.get(credit),
+        "redistribution": _allow(_get(meta, "allowRedistribution")),
+        "modification": {
+            "prohibited": "prohibited",
+            "allowmodification": "allowModification",
+            "allowmodificationredistribution": "allowModificationRedistribution",
+        }.get(modification),
+    })
+    thumb = meta.get("thumbnailImage")  # index checked by vrm_structure
     return {
         "title": _text(_get(meta, "name"), 128),
         "version": _text(_get(meta, "version"), 64),
@@ -261,46 +314,22 @@ def _meta_1(vrmc: dict[str, Any], doc: GlbDocument) -> dict[str, Any]:
             "otherLicenseUrl": _safe_url(_get(meta, "otherLicenseUrl")),
             "otherPermissionUrl": "",
         },
-        "permissions": {
-            "avatarPermission": _permission_1(_get(meta, "avatarPermission")),
-            "violentUsage": _allow(_get(meta, "allowExcessivelyViolentUsage")),
-            "sexualUsage": _allow(_get(meta, "allowExcessivelySexualUsage")),
-            "commercialUsage": {"personalnonprofit": "personalNonProfit", "personalprofit": "personalProfit", "corporation": "corporation"}.get(commercial),
-            "politicalOrReligiousUsage": _allow(_get(meta, "allowPoliticalOrReligiousUsage")),
-            "antisocialOrHateUsage": _allow(_get(meta, "allowAntisocialOrHateUsage")),
-            "creditNotation": {"required": "required", "unnecessary": "unnecessary"}.get(credit),
-            "redistribution": _allow(_get(meta, "allowRedistribution")),
-            "modification": {
-                "prohibited": "prohibited",
-                "allowmodification": "allowModification",
-                "allowmodificationredistribution": "allowModificationRedistribution",
-            }.get(modification),
-        },
-        "thumbnail": {"image": image},
+        "permissions": permissions,
+        "permissionsDefaulted": defaulted,
+        "licenseImplies": None,  # a 1.0 file declares every permission itself
+        "thumbnail": {"image": thumb},
     }
 
 
-def _bones_0(vrm: dict[str, Any], node_count: int) -> dict[str, int]:
-    humanoid = vrm.get("humanoid")
-    bones: dict[str, int] = {}
-    items = humanoid.get("humanBones") if isinstance(humanoid, dict) else None
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("bone"), str):
-            node = item.get("node")
-            if isinstance(node, int) and not isinstance(node, bool) and 0 <= node < node_count:
-                bones[item["bone"][:64]] = node
-    return bones
+def _bones_0(vrm: dict[str, Any]) -> dict[str, int]:
+    """Bone name -> node; vrm_structure refused wrong types and nodes that do not exist."""
+    items = vrm["humanoid"].get("humanBones") or []
+    return {item["bone"][:64]: item["node"] for item in items}
 
 
-def _bones_1(vrmc: dict[str, Any], node_count: int) -> dict[str, int]:
-    humanoid = vrmc.get("humanoid")
-    items = humanoid.get("humanBones") if isinstance(humanoid, dict) else None
-    bones: dict[str, int] = {}
-    for name, item in (items.items() if isinstance(items, dict) else []):
-        node = item.get("node") if isinstance(item, dict) else None
-        if isinstance(node, int) and not isinstance(node, bool) and 0 <= node < node_count:
-            bones[str(name)[:64]] = node
-    return bones
+def _bones_1(vrmc: dict[str, Any]) -> dict[str, int]:
+    items = vrmc["humanoid"].get("humanBones") or {}
+    return {str(name)[:64]: item["node"] for name, item in items.items()}
 
 
 def _morph_target_names(doc: GlbDocument) -> list[str]:
@@ -317,43 +346,58 @@ def _morph_target_names(doc: GlbDocument) -> list[str]:
     return list(seen)[:2000]
 
 
-def _expressions_0(vrm: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    master = vrm.get("blendShapeMaster")
-    groups = master.get("blendShapeGroups") if isinstance(master, dict) else None
+Flags = dict[str, dict[str, Any]]
+
+
+def _flags(body: dict[str, Any]) -> dict[str, Any]:
+    """isBinary and the three overrides, with the VRM 1.0 defaults (false, "none")."""
+    return {
+        "isBinary": body.get("isBinary") is True,
+        "overrideBlink": body.get("overrideBlink") or "none",
+        "overrideLookAt": body.get("overrideLookAt") or "none",
+        "overrideMouth": body.get("overrideMouth") or "none",
+    }
+
+
+def _expressions_0(vrm: dict[str, Any]) -> tuple[list[str], list[str], list[str], Flags]:
+    master = vrm.get("blendShapeMaster") or {}
+    groups = master.get("blendShapeGroups") or []
     presets: list[str] = []
     custom: list[str] = []
     unbound: list[str] = []
-    for group in groups if isinstance(groups, list) else []:
-        if not isinstance(group, dict):
-            continue
+    flags: Flags = {}
+    for group in groups:
         preset = VRM0_PRESETS.get(_key(group.get("presetName")))
         name = preset or _text(group.get("name"), 64)
         if not name:
             continue
         (presets if preset else custom).append(name)
+        # A 0.x group has isBinary only; UniVRM migrates it with every override "none".
+        flags.setdefault(name, _flags({"isBinary": group.get("isBinary")}))
         has_binds = bool(group.get("binds")) or bool(group.get("materialValues"))
         if not has_binds and name != "neutral":
             unbound.append(name)
-    return _unique(presets), _unique(custom), _unique(unbound)
+    return _unique(presets), _unique(custom), _unique(unbound), flags
 
 
-def _expressions_1(vrmc: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    expressions = vrmc.get("expressions") if isinstance(vrmc.get("expressions"), dict) else {}
+def _expressions_1(vrmc: dict[str, Any]) -> tuple[list[str], list[str], list[str], Flags]:
+    expressions = vrmc.get("expressions") or {}
     presets: list[str] = []
     custom: list[str] = []
     unbound: list[str] = []
+    flags: Flags = {}
     for kind in ("preset", "custom"):
-        group = expressions.get(kind)
-        for name, body in (group.items() if isinstance(group, dict) else []):
+        group = expressions.get(kind) or {}
+        for name, body in group.items():
             name = str(name)[:64]
             if kind == "preset" and name not in PRESETS:
                 continue
             (presets if kind == "preset" else custom).append(name)
-            body = body if isinstance(body, dict) else {}
+            flags.setdefault(name, _flags(body))
             binds = body.get("morphTargetBinds") or body.get("materialColorBinds") or body.get("textureTransformBinds")
             if not binds and name != "neutral":
                 unbound.append(name)
-    return _unique(presets), _unique(custom), _unique(unbound)
+    return _unique(presets), _unique(custom), _unique(unbound), flags
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -486,7 +530,6 @@ def normalize(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple
     asset = doc.gltf.get("asset", {})
     generator = _text(asset.get("generator"), 128)
     warnings: list[dict[str, Any]] = []
-    node_count = len(doc.array("nodes"))
 
     if fmt == "gltf":
         record: dict[str, Any] = {
@@ -496,8 +539,11 @@ def normalize(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple
                 ["violentUsage", "sexualUsage", "commercialUsage", "politicalOrReligiousUsage",
                  "antisocialOrHateUsage", "creditNotation", "redistribution", "modification"]
             ) | {"avatarPermission": "unknown"},
+            "permissionsDefaulted": [],
+            "licenseImplies": None,
             "thumbnail": {"image": None},
         }
+        flags: Flags = {}
         bones: dict[str, int] = {}
         required: list[str] = []
         presets, custom, unbound = [], [], []
@@ -511,16 +557,18 @@ def normalize(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple
                 _("The file is a VRM but has no humanoid section, so no bone can move. Export it again with the humanoid (bone mapping) set up."),
             )
         if fmt == "0.x":
+            check_vrm0(doc, ext)
             record = _meta_0(ext, doc)
-            bones = _bones_0(ext, node_count)
+            bones = _bones_0(ext)
             required = REQUIRED_BONES_0
-            presets, custom, unbound = _expressions_0(ext)
+            presets, custom, unbound, flags = _expressions_0(ext)
             exporter = _text(ext.get("exporterVersion"), 128) or generator
         else:
+            check_vrm1(doc, ext)
             record = _meta_1(ext, doc)
-            bones = _bones_1(ext, node_count)
+            bones = _bones_1(ext)
             required = REQUIRED_BONES_1
-            presets, custom, unbound = _expressions_1(ext)
+            presets, custom, unbound, flags = _expressions_1(ext)
             exporter = generator
         if record["license"]["name"] == "" and not record["license"]["url"]:
             warnings.append({"code": "license_missing", "details": {}})
@@ -534,11 +582,6 @@ def normalize(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple
         warnings.append({"code": "no_expressions", "details": {}})
     if unbound:
         warnings.append({"code": "expressions_unbound", "details": {"expressions": unbound[:40]}})
-
-    thumb = record["thumbnail"]["image"]
-    if thumb == -1:
-        warnings.append({"code": "thumbnail_invalid", "details": {}})
-        record["thumbnail"]["image"] = None
 
     morph_names = _morph_target_names(doc)
     direct, via = arkit_support(morph_names + custom, presets)
@@ -557,6 +600,7 @@ def normalize(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple
             "morphTargets": morph_names[:500],
             "arkit": direct,
             "arkitViaPresets": via,
+            "flags": {name: flags[name] for name in [*presets, *custom[:200]] if name in flags},
         },
         stats=stats,
         rank=rank,

@@ -1,4 +1,5 @@
-"""PNG side of Character Cards: read the `chara` / `ccv3` text chunks, check the image is a sane
+"""PNG side of Character Cards: read the `chara` / `ccv3` text chunks (tEXt, zTXt or iTXt,
+compressed or not), check the image is a sane
 PNG (not a decompression bomb), make a portrait from it, and write a card PNG.
 
 Chunks are read by hand (length, type, CRC) rather than through Pillow so that a hostile file
@@ -35,14 +36,25 @@ def _invalid(reason: str) -> CardError:
     return CardError(_("The PNG file is damaged or not a PNG image."), code="card_png_invalid", details={"reason": reason})
 
 
+MAX_KEYWORDS_REPORTED = 20
+
+
 def read_card_chunks(data: bytes) -> tuple[dict[str, bytes], tuple[int, int]]:
     """Walk the chunks; return {keyword: text bytes} for the card keywords and (width, height).
 
     Raises CardError for anything that is not a well-formed PNG with bounded dimensions."""
+    found, size, _others = read_text_chunks(data)
+    return found, size
+
+
+def read_text_chunks(data: bytes) -> tuple[dict[str, bytes], tuple[int, int], list[str]]:
+    """As read_card_chunks, plus "<type>:<keyword>" of every other text chunk (at most
+    MAX_KEYWORDS_REPORTED), so a PNG without card data can be told what it does hold."""
     if not is_png(data):
         raise CardError(_("This file is not a PNG image."), code="card_not_png")
     pos = 8
     found: dict[str, bytes] = {}
+    others: list[str] = []
     size: tuple[int, int] | None = None
     count = 0
     seen_end = False
@@ -76,17 +88,32 @@ def read_card_chunks(data: bytes) -> tuple[dict[str, bytes], tuple[int, int]]:
                     details={"width": width, "height": height, "max_side": MAX_IMAGE_SIDE},
                 )
             size = (width, height)
-        elif ctype in (b"tEXt", b"iTXt"):
+        elif ctype in (b"tEXt", b"zTXt", b"iTXt"):
             keyword, text = _text_chunk(ctype, body)
             if keyword in CARD_KEYWORDS and keyword not in found:
                 found[keyword] = text
+            elif keyword not in CARD_KEYWORDS and len(others) < MAX_KEYWORDS_REPORTED:
+                others.append(f"{ctype.decode()}:{keyword[:79]}")
         elif ctype == b"IEND":
             seen_end = True
             break
         pos = end
     if size is None or not seen_end:
         raise _invalid("missing IEND")
-    return found, size
+    return found, size, others
+
+
+def _inflate(compressed: bytes) -> bytes:
+    """zlib-inflate at most MAX_TEXT_CHUNK_BYTES: a small chunk that inflates to gigabytes (a
+    decompression bomb) is refused after the limit, never expanded in full."""
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(compressed, MAX_TEXT_CHUNK_BYTES + 1)
+    except zlib.error as exc:
+        raise _invalid("bad compressed text") from exc
+    if len(text) > MAX_TEXT_CHUNK_BYTES or inflater.unconsumed_tail:
+        raise CardError(_("The card data in the PNG is too large."), code="card_too_large")
+    return text
 
 
 def _text_chunk(ctype: bytes, body: bytes) -> tuple[str, bytes]:
@@ -98,6 +125,15 @@ def _text_chunk(ctype: bytes, body: bytes) -> tuple[str, bytes]:
         if len(rest) > MAX_TEXT_CHUNK_BYTES and name in CARD_KEYWORDS:
             raise CardError(_("The card data in the PNG is too large."), code="card_too_large")
         return name, rest
+    if ctype == b"zTXt":
+        # zTXt: compression method (0 = zlib), then the compressed Latin-1 text.
+        if not rest:
+            raise _invalid("bad zTXt chunk")
+        if name not in CARD_KEYWORDS:
+            return name, b""  # not ours: never inflated
+        if rest[0] != 0:
+            raise _invalid("unknown compression")
+        return name, _inflate(rest[1:])
     # iTXt: compression flag, method, language\0, translated keyword\0, text (UTF-8)
     if len(rest) < 2:
         raise _invalid("bad iTXt chunk")
@@ -111,13 +147,7 @@ def _text_chunk(ctype: bytes, body: bytes) -> tuple[str, bytes]:
     if compressed:
         if method != 0:
             raise _invalid("unknown compression")
-        inflater = zlib.decompressobj()
-        try:
-            text = inflater.decompress(text, MAX_TEXT_CHUNK_BYTES + 1)
-        except zlib.error as exc:
-            raise _invalid("bad compressed text") from exc
-        if len(text) > MAX_TEXT_CHUNK_BYTES or inflater.unconsumed_tail:
-            raise CardError(_("The card data in the PNG is too large."), code="card_too_large")
+        text = _inflate(text)
     elif len(text) > MAX_TEXT_CHUNK_BYTES:
         raise CardError(_("The card data in the PNG is too large."), code="card_too_large")
     return name, text

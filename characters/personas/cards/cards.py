@@ -88,8 +88,12 @@ _MAX_LIST_ITEM = 2000
 
 
 def clean_text(value: str) -> str:
-    """Strip control and bidi-override characters and normalize line ends (kept: tab, newline)."""
-    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    """Strip control and bidi-override characters (kept: tab, LF and CR).
+
+    Line ends are kept exactly as written: a card's CRLF text must come back byte-identical on
+    export, so import is lossless (the HTML forms send CRLF from every textarea and turn it into
+    LF themselves, in characters.personas.forms)."""
+    return _CONTROL.sub("", value)
 
 
 @dataclass
@@ -109,11 +113,17 @@ def parse_card_file(raw: bytes, *, filename: str = "", content_type: str = "") -
     if card_png.is_png(raw):
         if len(raw) > MAX_PNG_BYTES:
             raise _too_large(MAX_PNG_BYTES)
-        chunks, _size = card_png.read_card_chunks(raw)
+        chunks, _size, others = card_png.read_text_chunks(raw)
         # Prefer V3: writers put a V2 `chara` beside it for old readers.
         keyword = next((k for k in card_png.CARD_KEYWORDS if k in chunks), None)
         if keyword is None:
-            raise CardError(_("This PNG has no character card data (no 'ccv3' or 'chara' chunk)."), code="card_png_no_data")
+            found = ", ".join(others) if others else _("none")
+            raise CardError(
+                _("This PNG has no character card data: no 'ccv3' or 'chara' text chunk (tEXt, zTXt or iTXt). "
+                  "Text chunks found: %(found)s.") % {"found": found},
+                code="card_png_no_data",
+                details={"text_chunks": others},
+            )
         try:
             payload = base64.b64decode(chunks[keyword].strip(), validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -11,6 +11,7 @@
 // Signaling states (events.onSignaling): connecting | open | reconnecting | closed | failed.
 import { ReconnectingSocket } from "../ws.js";
 import { CallPeer } from "./peer.js";
+import { normalizeRemoteAvatar } from "./remote_description.js";
 
 /** Close codes after which reconnecting can't help, with the message code shown for each. */
 export const TERMINAL_CLOSE = new Map([
@@ -222,7 +223,7 @@ export class CallSession {
         if (this.peer) await this.peer.addCandidate(m.candidate);
         break;
       case "avatar":
-        if (!this.practice) this.ev.onRemoteAvatar(m.avatar);
+        if (!this.practice) this.ev.onRemoteAvatar(normalizeRemoteAvatar(m.avatar));
         break;
       case "peer_disconnected":
         this._setState("reconnecting");

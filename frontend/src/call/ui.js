@@ -2,6 +2,7 @@
 // state badge and the overlay on the other person's stage, messages, the license card, buttons
 // and the stats panel. Everything the page shows goes through here, user data with textContent.
 import { BUILTIN_CHARACTERS } from "../avatar/characters2d.js";
+import { normalizeRemoteAvatar } from "./remote_description.js";
 
 export function readJson(id, fallback) {
   const el = document.getElementById(id);
@@ -190,9 +191,11 @@ export class CallUi {
     ov.hidden = !text;
   }
 
-  renderLicense(avatar) {
+  /** The other avatar's conditions of use; any description renders (normalized first), never throws. */
+  renderLicense(raw) {
     const box = this.el("remote-license");
     box.textContent = "";
+    const avatar = normalizeRemoteAvatar(raw);
     const lic = avatar && avatar.license;
     if (!lic) {
       box.hidden = true;
@@ -200,10 +203,10 @@ export class CallUi {
     }
     const title = document.createElement("p");
     title.className = "license-title";
-    const parts = [avatar.name, lic.name, (lic.authors || []).join(", ")].filter(Boolean);
+    const parts = [avatar.name, lic.name, lic.authors.join(", ")].filter(Boolean);
     title.textContent = `${this.t.license_title || "Avatar conditions of use"}: ${parts.join(" · ")}`;
     box.appendChild(title);
-    if (Array.isArray(lic.card) && lic.card.length) {
+    if (lic.card.length) {
       const dl = document.createElement("dl");
       for (const row of lic.card) {
         const dt = document.createElement("dt");

@@ -38,6 +38,18 @@ def test_upload_and_detail(api_client, user):
     assert {row["key"] for row in data["license_card"]} >= {"avatarPermission", "commercialUsage", "creditNotation", "redistribution", "modification", "violentUsage"}
     assert data["is_owner"] is True
     assert data["warnings"] == []
+    # Declared (0.x "Allow" = personalProfit, as UniVRM migrates it) vs defaulted rows, and the
+    # CC_BY name's implications apart, labelled as such.
+    rows = {row["key"]: row for row in data["license_card"]}
+    assert rows["commercialUsage"]["declared"] is True and rows["commercialUsage"]["state"] == "limited"
+    assert rows["redistribution"]["declared"] is False and rows["redistribution"]["state"] == "denied"
+    assert "not declared" in rows["redistribution"]["value"]
+    implies = data["license_implies"]
+    assert implies["license"] == "CC_BY" and implies["url"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert "CC_BY" in implies["label"] and "implies" in implies["label"]
+    assert {r["key"]: r["state"] for r in implies["rows"]} == {
+        "creditNotation": "required", "redistribution": "allowed", "modification": "allowed"}
+    assert data["commercial_use_allowed"] is True and data["redistribution_allowed"] is False
     avatar = Avatar.objects.get(pk=data["id"])
     assert avatar.owner == user
 
@@ -203,7 +215,9 @@ def test_resolve_validation(api_client):
 
 
 def test_patch_share_and_shared_scope(api_client, user, other_user):
-    avatar_id = upload(api_client, SPHERE).json()["id"]
+    # The robot (VRM 1.0) declares allowRedistribution; a VRM 0.x file cannot declare it and keeps
+    # the conservative default (no redistribution), whatever its license name implies.
+    avatar_id = upload(api_client, ROBOT).json()["id"]
     response = api_client.patch(f"{LIST}/{avatar_id}", {"is_shared": True, "name": "Ball"}, format="json")
     assert response.status_code == 200 and response.json()["is_shared"] is True and response.json()["name"] == "Ball"
     other = APIClient()
@@ -213,9 +227,15 @@ def test_patch_share_and_shared_scope(api_client, user, other_user):
     assert shared[0]["is_owner"] is False
     assert other.get(f"{LIST}/{avatar_id}").json()["actors"] == []
     file_response = other.get(f"{LIST}/{avatar_id}/file")
-    assert file_response.status_code == 200 and body_of(file_response) == SPHERE.read_bytes()
+    assert file_response.status_code == 200 and body_of(file_response) == ROBOT.read_bytes()
     denied = other.patch(f"{LIST}/{avatar_id}", {"name": "stolen"}, format="json")
     assert denied.status_code == 403 and denied.json()["code"] == "not_owner"
+
+
+def test_patch_share_refused_for_a_vrm0_file_that_cannot_declare_redistribution(api_client):
+    avatar_id = upload(api_client, SPHERE).json()["id"]  # CC0 by name, redistribution not declared
+    response = api_client.patch(f"{LIST}/{avatar_id}", {"is_shared": True}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "license_forbids_sharing"
 
 
 def test_patch_share_refused_by_license(api_client):
@@ -282,7 +302,7 @@ def test_actor_limit_over_api(api_client):
 
 
 def test_actor_needs_own_avatar(api_client, other_user):
-    foreign = services.create_avatar_from_file(owner=other_user, file=SPHERE, filename="s.vrm")
+    foreign = services.create_avatar_from_file(owner=other_user, file=ROBOT, filename="r.vrm")
     services.update_avatar(user=other_user, avatar_id=foreign.pk, is_shared=True)
     response = api_client.post("/api/actors", {"name": "X", "avatar": str(foreign.pk)}, format="json")
     assert response.status_code == 404 and response.json()["code"] == "avatar_not_found"

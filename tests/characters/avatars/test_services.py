@@ -57,7 +57,8 @@ def test_upload_each_fixture(user, _media_root, path, version, name, placeholder
     assert avatar.file_size == len(original)
     assert avatar.performance_rank == "excellent"
     assert avatar.avatar_permission == "everyone"
-    assert avatar.redistribution_allowed is True
+    # VRM 0.x cannot declare redistribution: UniVRM's migration default (not allowed) applies.
+    assert avatar.redistribution_allowed is (version == "1.0")
     assert avatar.thumbnail_is_placeholder is placeholder
     assert avatar.encryption_key_id == storage_crypto.current_key().id
     # at rest: ciphertext, with no readable glTF header or JSON inside
@@ -232,12 +233,15 @@ def test_explicit_name(user):
 
 
 def test_share_only_when_license_allows(user):
-    avatar = create(user, SPHERE)  # CC0: redistribution allowed
+    avatar = create(user, ROBOT)  # declares allowRedistribution: true
     assert services.update_avatar(user=user, avatar_id=avatar.pk, is_shared=True).is_shared is True
+    cc0 = create(user, SPHERE)  # VRM 0.x, CC0 by name, redistribution not declared: the default (no)
+    assert error_of(services.update_avatar, user=user, avatar_id=cc0.pk, is_shared=True).code == "license_forbids_sharing"
     closed = services.create_avatar_from_file(
         owner=user,
         file=io.BytesIO(modified(ROBOT, lambda g: g["extensions"]["VRMC_vrm"]["meta"].update(allowRedistribution=False))),
         filename="robot.vrm",
+        name="Closed robot",
     )
     err = error_of(services.update_avatar, user=user, avatar_id=closed.pk, is_shared=True)
     assert err.status == 403 and err.code == "license_forbids_sharing"
@@ -246,7 +250,7 @@ def test_share_only_when_license_allows(user):
 
 
 def test_only_owner_edits(user, other_user):
-    avatar = create(user, SPHERE)
+    avatar = create(user, ROBOT)
     assert error_of(services.update_avatar, user=other_user, avatar_id=avatar.pk, name="x").status == 404
     services.update_avatar(user=user, avatar_id=avatar.pk, is_shared=True)
     assert error_of(services.update_avatar, user=other_user, avatar_id=avatar.pk, name="x").code == "not_owner"
@@ -347,9 +351,9 @@ def test_licensed_person_avatar_needs_the_declaration(user):
 
 
 def test_shared_avatars_usable_by_others_only_when_everyone_may(user, other_user):
-    everyone = create(user, SPHERE)
+    everyone = create(user, ROBOT)
     services.update_avatar(user=user, avatar_id=everyone.pk, is_shared=True)
-    author_only = services.create_avatar_from_file(owner=user, file=io.BytesIO(only_author_robot()), filename="r.vrm")
+    author_only = services.create_avatar_from_file(owner=user, file=io.BytesIO(only_author_robot()), filename="r.vrm", name="Author only")
     services.update_avatar(user=user, avatar_id=author_only.pk, is_shared=True, owner_is_author=True)
     usable = set(avatars_usable_by(other_user))
     assert everyone in usable and author_only not in usable
@@ -368,7 +372,8 @@ def test_avatar_card(user):
     assert card["license"]["authors"] == ["SirRichard94"]
     rows = {r["key"]: r for r in card["licenseCard"]}
     assert rows["creditNotation"]["state"] == "required"
-    assert rows["redistribution"]["state"] == "allowed"
+    assert rows["creditNotation"]["declared"] is False  # 0.x cannot declare it; "required" is the default
+    assert rows["redistribution"]["state"] == "denied" and rows["redistribution"]["declared"] is False
     assert card["fileUrl"].endswith(f"/avatars/{avatar.pk}/file")
     assert "happy" in card["expressions"]
 

@@ -32,7 +32,7 @@ def test_pages_need_login(client):
 
 def test_library_grid(client_for, user, other_user):
     godette = services.create_avatar_from_file(owner=user, file=GODETTE, filename=GODETTE.name)
-    foreign = services.create_avatar_from_file(owner=other_user, file=SPHERE, filename=SPHERE.name)
+    foreign = services.create_avatar_from_file(owner=other_user, file=ROBOT, filename=ROBOT.name)  # redistributable
     response = client_for(user).get(reverse("avatar_list"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -67,6 +67,11 @@ def test_detail_page(client_for, user):
     html = response.content.decode()
     assert "Conditions of use" in html and "CC_BY" in html and "SirRichard94" in html
     assert "Credit required" in html
+    # What CC_BY implies is a separate, labelled table; the file's own rows say when they are defaults.
+    implied = html.split('data-el="license-implies"')[1].split("</table>")[0]
+    assert "What the license CC_BY implies" in implied and 'data-key="redistribution"' in implied
+    assert 'data-key="redistribution" data-declared="false"' in html
+    assert 'data-key="commercialUsage" data-declared="true"' in html
     assert 'data-expression="happy"' in html and 'data-expression="blinkLeft"' in html
     assert 'id="avatar-canvas"' in html and "dist/avatar_detail.js" in html
     config = json.loads(html.split('id="avatar-viewer-config" type="application/json">')[1].split("</script>")[0])
@@ -104,7 +109,7 @@ def test_detail_of_another_users_private_avatar_is_404(client_for, user, other_u
 
 
 def test_settings_form(client_for, user):
-    avatar = services.create_avatar_from_file(owner=user, file=SPHERE, filename="s.vrm")
+    avatar = services.create_avatar_from_file(owner=user, file=ROBOT, filename="r.vrm")  # declares allowRedistribution
     client = client_for(user)
     url = reverse("avatar_detail", kwargs={"avatar_id": avatar.pk})
     response = client.post(url, {"name": "Ball", "is_shared": "on", "owner_is_author": "on"})

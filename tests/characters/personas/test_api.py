@@ -101,7 +101,8 @@ def test_absurdly_nested_body_is_a_clean_400(api_client):
 def test_control_characters_are_stripped(api_client):
     response = api_client.post("/api/characters", {"name": "  Zed\x07\u202e ", "description": "a\r\nb\x1b"}, format="json")
     assert response.status_code == 201
-    assert (response.json()["name"], response.json()["description"]) == ("Zed", "a\nb")
+    # control characters go; line ends are kept as sent (the same lossless rule as card import)
+    assert (response.json()["name"], response.json()["description"]) == ("Zed", "a\r\nb")
     # NUL is refused outright (it cannot be stored in PostgreSQL text)
     response = api_client.post("/api/characters", {"name": "Nul\x00"}, format="json")
     assert response.status_code == 400 and "name" in response.json()["details"]

@@ -30,14 +30,25 @@ def test_godette_vrm0():
     assert record["contact"] == "https://github.com/SirRichard94/low-poly-godette"
     assert record["references"] == ["Adapted to VRM by Lyuma"]
     assert record["license"]["name"] == "CC_BY"
-    perms = record["permissions"]
-    assert perms["avatarPermission"] == "everyone"
-    assert perms["violentUsage"] is True and perms["sexualUsage"] is True
-    assert perms["commercialUsage"] == "corporation"
-    assert perms["creditNotation"] == "required"  # CC BY
-    assert perms["redistribution"] is True
-    assert perms["modification"] == "allowModificationRedistribution"
-    assert perms["politicalOrReligiousUsage"] is None  # VRM 0.x does not declare it
+    # What the file declares, and UniVRM's conservative defaults (its 0.x -> 1.0 meta migration)
+    # for what VRM 0.x cannot declare; commercialUssageName "Allow" is personalProfit there.
+    assert record["permissions"] == {
+        "avatarPermission": "everyone", "violentUsage": True, "sexualUsage": True, "commercialUsage": "personalProfit",
+        "politicalOrReligiousUsage": False, "antisocialOrHateUsage": False, "creditNotation": "required",
+        "redistribution": False, "modification": "prohibited",
+    }
+    assert record["permissionsDefaulted"] == [
+        "politicalOrReligiousUsage", "antisocialOrHateUsage", "creditNotation", "redistribution", "modification",
+    ]
+    assert record["license"]["url"] == ""  # the file names CC_BY but links nothing
+    # What the license name implies is reported apart, labelled as such.
+    assert record["licenseImplies"] == {
+        "license": "CC_BY", "url": "https://creativecommons.org/licenses/by/4.0/", "creditNotation": "required",
+        "redistribution": True, "modification": "allowModificationRedistribution",
+    }
+    flags = record["expressions"]["flags"]
+    assert set(flags) == set(record["expressions"]["presets"])
+    assert flags["blink"] == {"isBinary": False, "overrideBlink": "none", "overrideLookAt": "none", "overrideMouth": "none"}
     assert record["humanoid"]["count"] == 45
     assert record["humanoid"]["missingRequired"] == []
     assert len(record["humanoid"]["required"]) == 17
@@ -90,7 +101,8 @@ def test_sphere_partial_bones():
     assert record["exporter"] == "UniVRM-0.53.0"
     assert record["humanoid"]["count"] == 22
     assert record["license"]["name"] == "CC0"
-    assert record["permissions"]["creditNotation"] == "unnecessary"
+    assert record["permissions"]["creditNotation"] == "required"  # not declared: the default
+    assert record["licenseImplies"]["creditNotation"] == "unnecessary"  # what CC0 would mean
     assert set(warning_codes(warnings)) == {"no_finger_bones", "no_expressions"}
     assert thumbnail is None
 
@@ -107,14 +119,14 @@ def test_missing_required_bones_is_a_warning():
     assert "neck, leftFoot" in warning_message(warning)
 
 
-def test_vrm1_missing_bones_and_bone_pointing_nowhere():
+def test_vrm1_missing_bones():
     def drop(g):
         bones = g["extensions"]["VRMC_vrm"]["humanoid"]["humanBones"]
-        del bones["leftHand"]
-        bones["head"]["node"] = 9999  # does not exist -> treated as missing
+        del bones["leftHand"]  # (a bone pointing nowhere is refused: test_vrm_structure)
 
     record, warnings, _ = inspect(modified(ROBOT, drop))
-    assert record["humanoid"]["missingRequired"] == ["head", "leftHand"]
+    assert record["humanoid"]["missingRequired"] == ["leftHand"]
+    assert next(w for w in warnings if w["code"] == "bones_missing")["details"] == {"bones": ["leftHand"]}
 
 
 def test_missing_humanoid_is_refused():
@@ -159,17 +171,7 @@ def test_vrm_extension_not_an_object():
     assert info.value.code == "vrm_invalid"
 
 
-def test_thumbnail_index_out_of_range_vrm0():
-    data = modified(GODETTE, lambda g: g["extensions"]["VRM"]["meta"].update(texture=99))
-    record, warnings, thumbnail = inspect(data)
-    assert "thumbnail_invalid" in warning_codes(warnings)
-    assert thumbnail is None and record["thumbnail"]["image"] is None
-
-
-def test_thumbnail_index_out_of_range_vrm1():
-    data = modified(ROBOT, lambda g: g["extensions"]["VRMC_vrm"]["meta"].update(thumbnailImage=12))
-    _, warnings, thumbnail = inspect(data)
-    assert "thumbnail_invalid" in warning_codes(warnings) and thumbnail is None
+# A thumbnail index out of range is refused (vrm_meta_invalid): test_vrm_structure.
 
 
 def test_thumbnail_that_is_not_an_image():
@@ -219,8 +221,10 @@ def test_vrm0_only_author_and_noncommercial_cc():
     record, _, _ = inspect(modified(SPHERE, change))
     perms = record["permissions"]
     assert perms["avatarPermission"] == "onlyAuthor"
-    assert perms["commercialUsage"] == "personalNonProfit"  # NC wins over "Allow"
-    assert perms["modification"] == "prohibited"
+    assert perms["commercialUsage"] == "personalProfit"  # what the file declares ("Allow")...
+    assert record["licenseImplies"]["commercialUsage"] == "personalNonProfit"  # ...and, apart, what NC implies
+    assert record["licenseImplies"]["modification"] == "prohibited"
+    assert perms["modification"] == "prohibited"  # not declared: the default
     assert record["license"]["otherLicenseUrl"] == ""  # only http(s) links are kept
 
 
@@ -280,14 +284,58 @@ def test_performance_rank_is_the_worst_stat():
     assert rank == "poor"
 
 
-def test_meta_strings_are_bounded_and_typed():
+def test_meta_strings_are_bounded():
     def change(g):
         meta = g["extensions"]["VRM"]["meta"]
         meta["title"] = "x" * 10_000
-        meta["author"] = {"not": "a string"}
-        meta["reference"] = ["a"] * 100
+        meta["reference"] = "r" * 10_000
 
     record, _, _ = inspect(modified(SPHERE, change))
     assert len(record["title"]) == 128
-    assert record["authors"] == []
-    assert len(record["references"]) == 20
+    assert record["references"] == ["r" * 500]
+
+
+def test_vrm1_undeclared_permissions_take_the_conservative_defaults():
+    keys = ["avatarPermission", "allowExcessivelyViolentUsage", "commercialUsage", "creditNotation", "allowRedistribution", "modification"]
+
+    def change(g):
+        meta = g["extensions"]["VRMC_vrm"]["meta"]
+        for key in keys:
+            meta.pop(key)
+        meta.pop("allowExcessivelySexualUsage")
+
+    record, _, _ = inspect(modified(ROBOT, change))
+    perms = record["permissions"]
+    assert (perms["avatarPermission"], perms["violentUsage"], perms["commercialUsage"], perms["creditNotation"],
+            perms["redistribution"], perms["modification"], perms["sexualUsage"]) == (
+        "onlyAuthor", False, "personalNonProfit", "required", False, "prohibited", False)
+    assert perms["politicalOrReligiousUsage"] is True  # declared
+    assert record["permissionsDefaulted"] == [
+        "avatarPermission", "violentUsage", "sexualUsage", "commercialUsage", "creditNotation", "redistribution", "modification",
+    ]
+    assert record["licenseImplies"] is None
+
+
+def test_expression_flags_are_kept():
+    """Two files that differ only in isBinary / override flags give different records (VRM 1.0
+    spec sample values), so the renderer can honour them."""
+    def flagged(g):
+        preset = g["extensions"]["VRMC_vrm"]["expressions"]["preset"]
+        preset["blink"].update(isBinary=True)
+        preset["happy"].update(overrideBlink="block", overrideLookAt="blend", overrideMouth="block")
+
+    plain, _, _ = inspect(ROBOT.read_bytes())
+    changed, _, _ = inspect(modified(ROBOT, flagged))
+    assert plain["expressions"]["flags"]["blink"]["isBinary"] is False
+    assert changed["expressions"]["flags"]["blink"] == {"isBinary": True, "overrideBlink": "none", "overrideLookAt": "none", "overrideMouth": "none"}
+    assert changed["expressions"]["flags"]["happy"] == {"isBinary": False, "overrideBlink": "block", "overrideLookAt": "blend", "overrideMouth": "block"}
+    assert plain != changed
+
+
+def test_vrm0_is_binary_is_kept():
+    def flagged(g):
+        g["extensions"]["VRM"]["blendShapeMaster"]["blendShapeGroups"][1]["isBinary"] = True  # "A"
+
+    record, _, _ = inspect(modified(GODETTE, flagged))
+    assert record["expressions"]["flags"]["aa"]["isBinary"] is True
+    assert record["expressions"]["flags"]["ih"]["isBinary"] is False

@@ -227,7 +227,7 @@ def test_control_characters_and_script_assets_are_stripped(api_client):
     response = post_json(api_client, json.dumps(card).encode())
     assert response.status_code == 201, response.json()
     c = Character.objects.get(pk=response.json()["id"])
-    assert c.name == "CtlName" and c.description == "line1\nline2"
+    assert c.name == "CtlName" and c.description == "line1\r\nline2"  # BEL stripped, CRLF kept (lossless)
     assert c.card_extras["assets"] == [{"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"}]
 
 

@@ -289,3 +289,82 @@ def test_export_png_uses_vrm_avatar_thumbnail(api_client, user):
         assert pic.size == (24, 24)
         assert pic.convert("RGB").getpixel((5, 5)) == (10, 200, 30)
     assert "ccv3" in text_chunks(exported)
+
+
+# --- lossless text and every PNG text chunk kind (issue 11, item 8) ------------------------------
+
+CRLF_CARD = {
+    "spec": "chara_card_v2", "spec_version": "2.0",
+    "data": {
+        "name": "Crlf", "description": "Line one.\r\nLine two.\r\n\r\nA lone CR\rend.",
+        "personality": "calm\r\nkind", "scenario": "A room.\r\nA door.", "first_mes": "Hi.\r\nThere.",
+        "mes_example": "<START>\r\n{{user}}: hi\r\n{{char}}: hello", "creator_notes": "notes\r\n",
+        "system_prompt": "Be {{char}}.\r\nStay.", "post_history_instructions": "Short.\r\n",
+        "alternate_greetings": ["One.\r\nTwo."], "tags": ["a"], "creator": "c", "character_version": "1",
+        "extensions": {},
+    },
+}
+
+
+@pytest.mark.django_db
+def test_crlf_text_is_stored_and_exported_byte_identical(api_client):
+    response = import_via_api(api_client, json.dumps(CRLF_CARD).encode(), "crlf.json", "application/json")
+    assert response.status_code == 201, response.json()
+    character = Character.objects.get(pk=response.json()["id"])
+    assert character.first_message == "Hi.\r\nThere."
+    assert character.example_dialogue == "<START>\r\n{{user}}: hi\r\n{{char}}: hello"
+    assert character.alternate_greetings == ["One.\r\nTwo."]
+    assert "\r\n" in character.description and "A lone CR\rend." in character.description
+    exported = json.loads(export(api_client, character, "v2", "json").content)["data"]
+    for key in ("description", "personality", "scenario", "first_mes", "mes_example", "system_prompt",
+                "alternate_greetings"):
+        assert exported[key] == CRLF_CARD["data"][key], key
+    assert exported["creator_notes"].startswith("notes\r\n")
+    assert exported["post_history_instructions"].startswith("Short.\r\n")
+
+
+def _png_with_raw_chunk(ctype: bytes, body: bytes) -> bytes:
+    raw = png_with_chunks({})
+    chunk = struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body) & 0xFFFFFFFF)
+    iend = raw.rindex(b"IEND") - 4
+    return raw[:iend] + chunk + raw[iend:]
+
+
+@pytest.mark.parametrize("keyword", ["chara", "ccv3"])
+def test_ztxt_chunk_is_read(keyword):
+    card = {"spec": "chara_card_v3" if keyword == "ccv3" else "chara_card_v2", "spec_version": "3.0" if keyword == "ccv3" else "2.0",
+            "data": {"name": "Zipped"}}
+    png = _png_with_raw_chunk(b"zTXt", keyword.encode() + b"\0\0" + zlib.compress(b64card(card)))
+    parsed = cards.parse_card_file(png, filename="x.png")
+    assert parsed.fields["name"] == "Zipped"
+
+
+def test_uncompressed_itxt_chunk_is_read():
+    card = {"spec": "chara_card_v2", "data": {"name": "Plain iTXt"}}
+    png = _png_with_raw_chunk(b"iTXt", b"chara\0" + b"\x00\x00" + b"\0" + b"\0" + b64card(card))
+    assert cards.parse_card_file(png, filename="x.png").fields["name"] == "Plain iTXt"
+
+
+def test_ztxt_decompression_bomb_is_refused_without_inflating_it():
+    bomb = zlib.compress(b"A" * (card_png.MAX_TEXT_CHUNK_BYTES + 1024), 9)
+    assert len(bomb) < 100_000  # small on disk
+    png = _png_with_raw_chunk(b"zTXt", b"chara\0\0" + bomb)
+    with pytest.raises(cards.CardError) as info:
+        cards.parse_card_file(png, filename="x.png")
+    assert info.value.code == "card_too_large"
+
+
+def test_ztxt_with_an_unknown_compression_method_is_refused():
+    png = _png_with_raw_chunk(b"zTXt", b"chara\0\x07" + zlib.compress(b"x"))
+    with pytest.raises(cards.CardError) as info:
+        cards.parse_card_file(png, filename="x.png")
+    assert info.value.code == "card_png_invalid" and info.value.details == {"reason": "unknown compression"}
+
+
+def test_png_without_card_data_says_what_it_found():
+    png = _png_with_raw_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"made with GIMP"))
+    with pytest.raises(cards.CardError) as info:
+        cards.parse_card_file(png, filename="x.png")
+    assert info.value.code == "card_png_no_data"
+    assert info.value.details == {"text_chunks": ["zTXt:Comment"]}
+    assert "zTXt:Comment" in info.value.message and "zTXt" in info.value.message
