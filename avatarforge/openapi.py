@@ -25,6 +25,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or not yours to see.",
     405: "Method not allowed.",
     409: "Conflicts with the current state.",
+    410: "Gone: closed or expired.",
     413: "The request body is too large.",
     415: "Unsupported Content-Type for the body.",
     429: "Too many requests; retry after `Retry-After` seconds.",
@@ -63,7 +64,9 @@ class ErrorAutoSchema(AutoSchema):
         return operation
 
     def _error_statuses(self, operation: dict[str, Any]) -> list[int]:
-        statuses = [401, 429]  # any request: authenticators run first, the global throttles count every call
+        statuses = [429]  # the global throttles count every call
+        if self.view.get_authenticators():  # a bad token or session answers 401 before the view runs
+            statuses.append(401)
         parameters = operation.get("parameters", [])
         if operation.get("requestBody"):
             statuses += [400, 413, 415]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -76,7 +76,8 @@ class ConversationListApi(APIView):
         return paginator.get_paginated_response(ConversationSerializer(page, many=True).data)
 
     @extend_schema(summary="Start a conversation with a character", request=ConversationCreateSerializer,
-                   responses={201: ConversationSerializer})
+                   responses={201: ConversationSerializer,
+                              404: OpenApiResponse(description="No such character (or not one you may use).")})
     def post(self, request: Request) -> Response:
         data = _valid(ConversationCreateSerializer, request.data)
         conversation = services.create_conversation(
