@@ -333,7 +333,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "avatarforge.openapi.ErrorAutoSchema",  # documents the error family on every operation
     "EXCEPTION_HANDLER": "avatarforge.error_handlers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "avatarforge.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,

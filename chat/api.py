@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,12 +24,13 @@ from . import events, rate_limits, selectors, services, turns
 from .serializers import (
     ConversationCreateSerializer,
     ConversationSerializer,
-    ConversationSummarySerializer,
     ConversationUpdateSerializer,
+    MessagePageSerializer,
     MessageSerializer,
-    ModelSerializer,
+    ModelListSerializer,
     ReplySerializer,
     SendMessageSerializer,
+    SummaryListSerializer,
 )
 
 
@@ -47,11 +48,12 @@ class ChatSendThrottle(BaseThrottle):
 class ModelListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Configured language models", responses={200: ModelSerializer(many=True)})
+    @extend_schema(summary="Configured language models", responses={200: ModelListSerializer})
     def get(self, request: Request) -> Response:
         models = llm.list_models()
         default = models[0].name
-        return Response({"default": default, "models": [{**m.public(), "default": m.name == default} for m in models]})
+        payload = {"default": default, "models": [{**m.public(), "default": m.name == default} for m in models]}
+        return Response(ModelListSerializer(payload).data)
 
 
 class EmotionTableApi(APIView):
@@ -65,15 +67,17 @@ class EmotionTableApi(APIView):
 
 class ConversationListApi(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = BoundedLimitOffsetPagination  # the schema documents the page envelope from it
 
     @extend_schema(summary="Your conversations, most recent first", responses={200: ConversationSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        paginator = BoundedLimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.conversations_for(user=request.user), request, view=self)
         return paginator.get_paginated_response(ConversationSerializer(page, many=True).data)
 
     @extend_schema(summary="Start a conversation with a character", request=ConversationCreateSerializer,
-                   responses={201: ConversationSerializer})
+                   responses={201: ConversationSerializer,
+                              404: OpenApiResponse(description="No such character (or not one you may use).")})
     def post(self, request: Request) -> Response:
         data = _valid(ConversationCreateSerializer, request.data)
         conversation = services.create_conversation(
@@ -121,7 +125,7 @@ class MessageListApi(APIView):
             OpenApiParameter("before", int, description="Only messages with seq below this (older pages)."),
             OpenApiParameter("limit", int, description="Page size, 1–200 (default 50)."),
         ],
-        responses={200: MessageSerializer(many=True)},
+        responses={200: MessagePageSerializer},
     )
     def get(self, request: Request, conversation_id: str) -> Response:
         conversation = selectors.get_conversation(user=request.user, conversation_id=conversation_id)
@@ -129,7 +133,7 @@ class MessageListApi(APIView):
         limit = _int_param(request, "limit", 50, 1, selectors.MAX_PAGE)
         rows = selectors.messages_for(conversation=conversation, before_seq=before, limit=limit)
         has_older = bool(rows) and rows[0].seq > 1 and conversation.messages.filter(seq__lt=rows[0].seq).exists()
-        return Response({"results": MessageSerializer(rows, many=True).data, "has_older": has_older})
+        return Response(MessagePageSerializer({"results": rows, "has_older": has_older}).data)
 
     @extend_schema(
         summary="Send a message and get the whole reply (no streaming; 429 with Retry-After when the model is busy)",
@@ -163,10 +167,10 @@ class SummaryListApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="What the character remembers of older messages (hierarchical summaries)",
-                   responses={200: ConversationSummarySerializer(many=True)})
+                   responses={200: SummaryListSerializer})
     def get(self, request: Request, conversation_id: str) -> Response:
         conversation = selectors.get_conversation(user=request.user, conversation_id=conversation_id)
-        return Response({"results": ConversationSummarySerializer(selectors.summaries_for(conversation=conversation), many=True).data})
+        return Response(SummaryListSerializer({"results": selectors.summaries_for(conversation=conversation)}).data)
 
 
 def _valid(serializer_class: type, data: Any) -> dict[str, Any]:

@@ -114,3 +114,21 @@ class ModelSerializer(serializers.Serializer):
     temperature = serializers.FloatField()
     embedded = serializers.BooleanField()
     default = serializers.BooleanField()
+
+
+class ModelListSerializer(serializers.Serializer):
+    """GET /api/chat/models: the configured models and which one new conversations use."""
+
+    default = serializers.CharField()
+    models = ModelSerializer(many=True)
+
+
+class MessagePageSerializer(serializers.Serializer):
+    """GET .../messages: one page, oldest first, and whether older messages exist (page with ?before=)."""
+
+    results = MessageSerializer(many=True)
+    has_older = serializers.BooleanField()
+
+
+class SummaryListSerializer(serializers.Serializer):
+    results = ConversationSummarySerializer(many=True)

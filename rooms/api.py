@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -95,11 +95,15 @@ class RoomCloseApi(APIView):
         return Response(RoomSerializer(room, context={"request": request}).data)
 
 
+# The room is closed or expired (services.RoomGone); the body is the error family (avatarforge.openapi).
+ROOM_GONE = OpenApiResponse(description="The room is closed or has expired.")
+
+
 class RoomInviteApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=None, responses={201: InviteSerializer})
+    @extend_schema(request=None, responses={201: InviteSerializer, 410: ROOM_GONE})
     def post(self, request: Request, code: str) -> Response:
         invite, token = services.create_invite(room=_room_or_404(code), user=request.user)
         url = request.build_absolute_uri(f"/rooms/invite/{token}/")
@@ -119,7 +123,7 @@ class InviteRedeemApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=RedeemSerializer, responses=RedeemedSerializer, auth=[])
+    @extend_schema(request=RedeemSerializer, responses={200: RedeemedSerializer, 410: ROOM_GONE}, auth=[])
     def post(self, request: Request) -> Response:
         serializer = RedeemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -150,7 +154,9 @@ class PracticeApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={202: inline_serializer("PracticeStarted", {"status": drf_serializers.CharField()})},
+        responses={202: inline_serializer("PracticeStarted", {"status": drf_serializers.CharField()}), 409: OpenApiResponse(
+            description="The room is full, or your practice partner is already running (here or in another room)."),
+            410: ROOM_GONE},
     )
     def post(self, request: Request, code: str) -> Response:
         room = _room_or_404(code)

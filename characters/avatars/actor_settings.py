@@ -71,6 +71,18 @@ def normalize_key(key: str) -> str:
 # JSON Schema of the settings: published in the OpenAPI document AND what validate_settings
 # checks, so the documented shape and the enforced one cannot drift apart.
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+_CURVE = {
+    "type": "object",
+    "required": ["inMin", "inMax", "outMin", "outMax"],
+    "additionalProperties": False,
+    "properties": {
+        "inMin": _UNIT,
+        "inMax": _UNIT,
+        "outMin": _UNIT,
+        "outMax": _UNIT,
+        "gamma": {"type": "number", "minimum": 0.1, "maximum": 10, "default": 1},
+    },
+}
 SETTINGS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -83,22 +95,12 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {k: {**_UNIT, "default": 1} for k in SENSITIVITY_KEYS},
         },
+        # Curve keys are ARKit names: one property each (not `propertyNames`, which OpenAPI 3.0 lacks).
         "curves": {
             "type": "object",
-            "description": "Keyed by ARKit blendshape name: " + ", ".join(ARKIT_52) + ".",
-            "propertyNames": {"enum": list(ARKIT_52)},
-            "additionalProperties": {
-                "type": "object",
-                "required": ["inMin", "inMax", "outMin", "outMax"],
-                "additionalProperties": False,
-                "properties": {
-                    "inMin": _UNIT,
-                    "inMax": _UNIT,
-                    "outMin": _UNIT,
-                    "outMax": _UNIT,
-                    "gamma": {"type": "number", "minimum": 0.1, "maximum": 10, "default": 1},
-                },
-            },
+            "description": "Keyed by ARKit blendshape name.",
+            "additionalProperties": False,
+            "properties": dict.fromkeys(ARKIT_52, _CURVE),
         },
         "shortcuts": {
             "type": "array",
@@ -147,9 +149,8 @@ def _schema_errors(error: ValidationError) -> list[tuple[str, str]]:
         if len(path) == 2 and path[0] == "shortcuts":
             return [(where, _("Needs key, label and weights."))]
         known = set(error.schema.get("properties", {}))
-        return [(".".join([*path, str(k)[:64]]), _("Unknown setting.")) for k in error.instance if k not in known]
-    if "propertyNames" in error.absolute_schema_path:  # only curves name their keys: ARKit blendshapes
-        return [(".".join([*path, str(error.instance)[:64]]), _("Not one of the 52 ARKit blendshape names."))]
+        message = _("Not one of the 52 ARKit blendshape names.") if path == ["curves"] else _("Unknown setting.")
+        return [(".".join([*path, str(k)[:64]]), message) for k in error.instance if k not in known]
     return [_schema_error(error, path, where, kind)]
 
 

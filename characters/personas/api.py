@@ -80,6 +80,7 @@ def _payload_check(request: Request, limit: int) -> None:
 class CharacterListApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     parser_classes = JSON_PARSERS
+    pagination_class = BoundedLimitOffsetPagination  # the schema documents the page envelope from it
 
     @extend_schema(
         parameters=[CharacterListQuerySerializer],
@@ -90,7 +91,7 @@ class CharacterListApi(APIView):
         query = CharacterListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         qs = selectors.listed_characters(user=request.user, **query.validated_data)
-        paginator = BoundedLimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(CharacterSummarySerializer(page, many=True, context={"request": request}).data)
 

@@ -6,12 +6,25 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Character
-from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility
+from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility, validate_extensions
 from .services import EDITABLE_FIELDS
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JsonObjectField(serializers.JSONField):
+    """A JSON object. A multipart or form body carries JSON as text, so `null`, `[]` or `1` arrive
+    as valid JSON that is not an object; refused here as a field error (the column holds objects)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(_("Must be a JSON object."), code="not_an_object")
+        return value
 
 
 def _portrait_url(obj: Character) -> str | None:
@@ -27,7 +40,10 @@ class CharacterSerializer(serializers.ModelSerializer):
         child=serializers.CharField(max_length=CharacterLimits.MAX_GREETING_LENGTH, allow_blank=True),
         max_length=CharacterLimits.MAX_GREETINGS, required=False,
     )
-    extensions = serializers.JSONField(required=False, help_text="Unknown Character Card extensions, kept as they are.")
+    extensions = JsonObjectField(required=False, validators=[validate_extensions],
+                                 help_text="Unknown Character Card extensions, kept as they are.")
+    preset_key = serializers.CharField(
+        read_only=True, help_text="The preset's slug for a built-in character; empty for everyone else's.")
     is_preset = serializers.BooleanField(read_only=True)
     is_owner = serializers.SerializerMethodField()
     avatar_ref = serializers.CharField(read_only=True, allow_null=True,

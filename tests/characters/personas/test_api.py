@@ -90,6 +90,24 @@ def test_extensions_size_and_depth_limits(api_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["multipart", "json"])
+@pytest.mark.parametrize("value", ["null", "[]", "1", '"text"'])
+def test_extensions_that_are_not_an_object_are_a_field_error(api_client, user, fmt, value):
+    """A form body carries JSON as text: `extensions=null` used to reach the NOT NULL column (500)."""
+    import json
+
+    sent = value if fmt == "multipart" else json.loads(value)
+    response = api_client.post("/api/characters", {"name": "X", "extensions": sent}, format=fmt)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid" and "extensions" in response.json()["details"]
+    mine = Character.objects.create(owner=user, name="Mine")
+    response = api_client.put(f"/api/characters/{mine.pk}", {"name": "Mine", "extensions": sent}, format=fmt)
+    assert response.status_code == 400, response.content
+    assert "extensions" in response.json()["details"]
+    assert Character.objects.filter(name="X").count() == 0
+
+
+@pytest.mark.django_db
 def test_absurdly_nested_body_is_a_clean_400(api_client):
     body = '{"name": "x", "extensions": ' + "[" * 50_000 + "]" * 50_000 + "}"
     response = api_client.generic("POST", "/api/characters", body, content_type="application/json")
