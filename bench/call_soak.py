@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                 room = create_room(owner=a)
                 rooms.append((room.code, create_api_token(user=a, name="b")[1], create_api_token(user=b, name="b")[1]))
 
-            env = server_env({"LOG_LEVEL": "WARNING"})
-            daphnes = [start_daphne(env), start_daphne(env)]
+            env = server_env()  # INFO: start_daphne reads the "Listening on" line
+            daphnes = [start_daphne(env, timeout=120), start_daphne(env, timeout=120)]
             ctx = mp.get_context("spawn")
             ports = ctx.Array("i", [d.port for d in daphnes])
             ready, start, out = ctx.Event(), ctx.Event(), ctx.Queue()
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             daphnes[0].proc.send_signal(signal.SIGKILL)
             daphnes[0].proc.wait()
             time.sleep(2)
-            daphnes[0] = start_daphne(env)
+            daphnes[0] = start_daphne(env, timeout=120)
             ports[0] = daphnes[0].port
             at(0.6)
             print(f"# {time.monotonic() - began:.0f}s: restart Redis", file=sys.stderr)

@@ -165,6 +165,7 @@ class AvatarPeer:
         self.reconnect_delay_s = reconnect_delay_s
         self.dropped_at: float | None = None  # perf_counter when the signaling socket was lost
         self.attempt = 0
+        self.seated = False  # this socket got `joined`
         self.origin = origin
         self.headers = list(headers)
         self.mirror = mirror
@@ -234,6 +235,7 @@ class AvatarPeer:
             return True
         async with ws:
             self.ws = ws
+            self.seated = False
             await self._send({"type": "join"})
             reader = asyncio.ensure_future(self._read_loop())
             try:
@@ -251,6 +253,11 @@ class AvatarPeer:
             with contextlib.suppress(Exception):
                 await self._send({"type": "hangup"})
         return False
+
+    async def _rejoin(self, ws: Any) -> None:
+        if ws is self.ws and not self.seated and not self.stopping.is_set():
+            with contextlib.suppress(Exception):
+                await self._send({"type": "join"})
 
     def _mark_dropped(self) -> None:
         if self.dropped_at is None:
@@ -292,6 +299,7 @@ class AvatarPeer:
         kind = message.get("type")
         self._emit(kind or "?", message)
         if kind == "joined":
+            self.seated = True
             self.joined = message
             self.peer_id = message["peer_id"]
             self.attempt = 0
@@ -324,6 +332,9 @@ class AvatarPeer:
             self.stop("room_closed")
         elif kind == "error":
             self.stats.errors.append(message.get("code", "error"))
+            if message.get("code") == "busy" and not self.seated and self.reconnect:
+                # The server could not reach its state store (Redis restarting): join again shortly.
+                asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(self._rejoin(self.ws)))
             final = ("room_full", "room_closed", "room_not_found", "not_authenticated", "too_many_errors")
             if message.get("code") in final or (message.get("code") == "replaced" and not self.reconnect):
                 self.stop(message["code"])
