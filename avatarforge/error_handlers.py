@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DbInterfaceError
+from django.db import OperationalError as DbOperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -17,6 +19,26 @@ from rest_framework.response import Response
 from .errors import AppError, TooManyRequests, error_body
 
 logger = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait when a backing service (PostgreSQL, Redis) is unreachable: a
+# restart of either takes a few seconds, and clients retrying at once would only pile up.
+OUTAGE_RETRY_AFTER_S = 5
+
+
+def _outage_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "a backing service is down", not "our code is wrong": the database
+    connection (OperationalError/InterfaceError) and Redis (cache, throttles, channel layer)."""
+    types: list[type[BaseException]] = [DbOperationalError, DbInterfaceError]
+    try:
+        from redis import exceptions as redis_exceptions
+
+        types += [redis_exceptions.ConnectionError, redis_exceptions.TimeoutError]
+    except ImportError:  # embedded installs run without Redis
+        pass
+    return tuple(types)
+
+
+_OUTAGES = _outage_types()
 
 
 _DRF_CODES: dict[type, str] = {
@@ -69,6 +91,14 @@ def exception_to_response(exc: BaseException) -> tuple[int, dict[str, Any], dict
         return 400, error_body("invalid", _("Some fields are invalid."), details), headers
     if isinstance(exc, SuspiciousOperation):
         return 400, error_body("bad_request", _("The request could not be processed.")), headers
+    if isinstance(exc, _OUTAGES):
+        # A 503 in the error family, not a 500: the request was not carried out (nothing was
+        # written: the transaction never committed) and the same request may be retried.
+        logger.warning("Backing service unavailable: %s", exc.__class__.__name__)
+        headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
+        body = error_body("service_unavailable", _("A service this needs is unavailable. Try again shortly."),
+                          {"retry_after": OUTAGE_RETRY_AFTER_S})
+        return 503, body, headers
     logger.exception("Unhandled error", exc_info=exc)
     return 500, error_body("server_error", _("Something went wrong on our side. Please try again.")), headers
 

