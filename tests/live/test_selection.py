@@ -20,7 +20,7 @@ def test_filters_skip_with_a_reason_and_count_it():
         verdict = sel.offer(event, now=0)
         assert (verdict.accepted, verdict.reason) == (False, reason)
     assert len(sel) == 0
-    assert sel.skipped == {"too_short": 1, "banned_word": 1, "link": 1, "flood": 1, "streamer": 1}
+    assert sel.skipped == {"too_short": 1, "banned_word": 1, "link": 2, "flood": 1, "streamer": 1}
 
 
 def test_streamer_messages_pass_when_not_ignored():
