@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rooms",
     "chat",
     "generation",
+    "live",
 ]
 
 MIDDLEWARE = [
