@@ -15,6 +15,7 @@ api_patterns = [
     path("rooms/", include("rooms.api_urls")),
     path("chat/", include("chat.api_urls")),
     path("generate/", include("generation.api_urls")),
+    path("live/", include("live.api_urls")),
 ]
 
 urlpatterns = [
