@@ -202,6 +202,12 @@ CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
 STUN_URLS = env_list("STUN_URLS", [])
 TURN_URLS = env_list("TURN_URLS", [])
 TURN_SECRET = env_str("TURN_SECRET", "")
+
+# AI VTuber live mode: the Chzzk open-API application (developers.chzzk.naver.com).
+CHZZK_CLIENT_ID = env_str("CHZZK_CLIENT_ID", "")
+CHZZK_CLIENT_SECRET = env_str("CHZZK_CLIENT_SECRET", "")
+CHZZK_API_BASE = env_url("CHZZK_API_BASE", "https://openapi.chzzk.naver.com", schemes=("http", "https"))
+CHZZK_AUTH_URL = env_url("CHZZK_AUTH_URL", "https://chzzk.naver.com/account-interlock", schemes=("http", "https"))
 TURN_TTL = env_int("TURN_TTL", 3600, minimum=60, maximum=86400)
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured("Environment variable TURN_SECRET is required when TURN_URLS is set.")
