@@ -7,8 +7,8 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from live.worker import LiveWorker
 from live.wiring import intake_for, responder_for
+from live.worker import LiveWorker
 
 
 class Command(BaseCommand):
