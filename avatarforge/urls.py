@@ -29,6 +29,7 @@ urlpatterns = [
     path("rooms/", include("rooms.urls")),
     path("chat/", include("chat.urls")),
     path("generate/", include("generation.urls")),
+    path("live/", include("live.urls")),
 ]
 
 handler400 = "avatarforge.views.bad_request"
