@@ -1,10 +1,14 @@
 """Users (email login), plans with limits, and named API tokens."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from avatarforge.text import normalize_name
 
 
 class Plan(models.Model):
@@ -80,6 +84,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every path that sets the display name (sign-up, profile form, API, admin) ends here:
+        # the shared name normalizer runs once for all of them.
+        self.display_name = normalize_name(self.display_name, max_length=64)
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:

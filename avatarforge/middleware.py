@@ -7,7 +7,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from .errors import error_body, exception_to_response
+from .error_handlers import exception_to_response
+from .errors import error_body
 
 
 def is_api(request: HttpRequest) -> bool:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, WASM_UNSAFE_EVAL
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -46,18 +47,21 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "avatarforge",
     "accounts",
     "characters",
     "rooms",
     "chat",
+    "inference",
     "generation",
     "live",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files answer before CSP (not documents)
+    "csp.middleware.CSPMiddleware",
     "avatarforge.middleware.ApiBodySizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -70,6 +74,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "avatarforge.urls"
+WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing", "live.routing"]  # avatarforge.ws_routing
 ASGI_APPLICATION = "avatarforge.asgi.application"
 WSGI_APPLICATION = None
 
@@ -138,6 +143,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Periodic work runs on Celery beat (`celery -A avatarforge beat`; `make run` starts one), never
+# from a page, an API read or a socket. Task names, so settings import no app code.
+CELERY_BEAT_SCHEDULE = {
+    # Jobs whose worker died (no heartbeat) or that no worker picked up are failed with a reason.
+    "generation-sweep-stale-jobs": {
+        "task": "generation.sweep_stale_jobs",
+        "schedule": env_int("GENERATION_SWEEP_INTERVAL", 60, minimum=5),
+        "options": {"queue": "default", "expires": 60},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- files ------------------------------------------------------------------------------------
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", ("local", "s3"))
@@ -170,13 +186,40 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------
+# Strict: scripts only from our origin (bundled ES modules) or inline with this response's nonce
+# (`nonce="{{ request.csp_nonce }}"`); no inline handlers, no 'unsafe-eval'. 'wasm-unsafe-eval'
+# lets MediaPipe compile its WebAssembly; blob: workers and images are what three.js/three-vrm
+# and MediaPipe create at run time. With S3 storage, presigned downloads come from the bucket.
+_CSP_EXTRA = env_list("CSP_EXTRA_ORIGINS", [])
+if STORAGE_BACKEND == "s3":
+    _bucket_origin = AWS_S3_ENDPOINT_URL or f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"
+    _CSP_EXTRA.append("/".join(_bucket_origin.split("/")[:3]))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, WASM_UNSAFE_EVAL],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF, "blob:", "data:", *_CSP_EXTRA],
+        "img-src": [SELF, "blob:", "data:", *_CSP_EXTRA],
+        "media-src": [SELF, "blob:", *_CSP_EXTRA],
+        "style-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # AES-256 keys (urlsafe base64 of 32 bytes, comma separated, newest first) encrypting stored
-# avatar bytes (characters/storage_crypto.py); rotate by prepending, then `manage.py avatar_rotate_keys`.
+# avatar bytes (characters/avatars/crypto.py); rotate by prepending, then `manage.py avatar_rotate_keys`.
 # Empty: a key derived from SECRET_KEY, for embedded/dev use only.
 STORAGE_ENCRYPTION_KEYS = env_list("STORAGE_ENCRYPTION_KEYS", [])
 # Hard ceiling for any request body; per-plan limits are checked in services.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 210 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+JSON_MAX_DEPTH = 64  # REST bodies and WebSocket frames (avatarforge/json_body.py)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # bigger uploads stream to a temporary file
 FILE_UPLOAD_TEMP_DIR = None
 
@@ -257,8 +300,14 @@ REST_FRAMEWORK = {
         "upload": "60/hour",
         "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
     },
+    # One JSON parser with size and depth limits for every API body (avatarforge/json_body.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "avatarforge.json_body.JsonBodyParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "avatarforge.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "avatarforge.error_handlers.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "avatarforge.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

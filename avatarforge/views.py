@@ -5,12 +5,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .errors import Forbidden, NotFound, json_error
+from .error_handlers import json_error
+from .errors import AppError, Forbidden, NotFound
 from .middleware import is_api
 
 
@@ -30,10 +33,14 @@ def home(request: HttpRequest) -> HttpResponse:
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     if is_api(request):
         return json_error(status, code, message)
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+    return render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, MultiPartParserError):
+        # A form body Django cannot read (e.g. multipart without a boundary), raised wherever
+        # request.POST is first touched: the CSRF check, a form view, DRF's session auth.
+        return _error(request, 400, "invalid_form_data", _("The form data could not be read: %(reason)s") % {"reason": exception})
     return _error(request, 400, "bad_request", _("The request could not be processed."))
 
 
@@ -63,3 +70,19 @@ def app_errors_as_pages(view: Callable[..., HttpResponse]) -> Callable[..., Http
             raise PermissionDenied(exc.message) from None
 
     return wrapper
+
+
+# Forbidden codes that mean "this object is not yours" (as opposed to a rule the owner can act
+# on, like license_forbids_sharing, which stays a message on the page).
+OWNERSHIP_CODES = frozenset({"not_owner", "not_room_owner", "permission_denied"})
+
+
+def flash_app_error(request: HttpRequest, exc: AppError) -> None:
+    """A page POST's refusal. Ownership first, as in the API: another user's (or no) object is
+    the 404/403 page, never a redirect that would tell the prober the action merely failed;
+    anything the user can fix becomes a message on the page they are sent back to."""
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message) from None
+    if isinstance(exc, Forbidden) and exc.code in OWNERSHIP_CODES:
+        raise PermissionDenied(exc.message) from None
+    messages.error(request, exc.message)

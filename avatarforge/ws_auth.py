@@ -10,6 +10,7 @@ from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
 TOKEN_SUBPROTOCOL = "avatarforge.token"
@@ -52,3 +53,28 @@ class TokenAuthMiddleware:
 
 def WebSocketAuthMiddleware(inner: Any) -> Any:  # noqa: N802 - mirrors channels' AuthMiddlewareStack
     return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+
+
+class BrowserOriginOrToken:
+    """The handshake's Origin check, for browsers only.
+
+    Browsers always send `Origin` on a WebSocket handshake, and they attach the session cookie
+    on their own, so a page on another site could open a socket as the visitor: such sockets
+    must come from one of ALLOWED_HOSTS (channels' AllowedHostsOriginValidator). Native and
+    server-side clients (the `avatar_peer` command, apps) send no Origin and authenticate with
+    an API token, which no other site can attach. A socket without Origin is therefore let
+    through only when it carries a token, and with its cookies removed, so it is authenticated
+    by that token or not at all (an invalid token is refused by the consumer with 4401).
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.browser = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        headers = scope.get("headers") or []
+        has_origin = any(name == b"origin" for name, _value in headers)
+        if not has_origin and _token_from_scope(scope):
+            token_only = [(name, value) for name, value in headers if name != b"cookie"]
+            return await self.inner(dict(scope, headers=token_only), receive, send)
+        return await self.browser(scope, receive, send)

@@ -1,7 +1,12 @@
-"""All WebSocket routes, gathered from each app's routing.py."""
-from chat.routing import websocket_urlpatterns as chat_ws
-from generation.routing import websocket_urlpatterns as generation_ws
-from live.routing import websocket_urlpatterns as live_ws
-from rooms.routing import websocket_urlpatterns as rooms_ws
+"""All WebSocket routes, gathered from the routing modules named in settings.WEBSOCKET_ROUTING.
 
-websocket_urlpatterns = [*rooms_ws, *chat_ws, *generation_ws, *live_ws]
+Named in settings (like ROOT_URLCONF), not imported here, so the platform package depends on no
+feature app (an import-linter contract checks it).
+"""
+from importlib import import_module
+
+from django.conf import settings
+
+websocket_urlpatterns = [
+    route for module in settings.WEBSOCKET_ROUTING for route in import_module(module).websocket_urlpatterns
+]

@@ -141,7 +141,7 @@ async def measure(ws_base: str, convs: list[tuple[str, str]], fake: FakeOpenAI, 
     log(f"20 at once: {len(queued)} queued (positions {sorted(r['queued'] for r in queued)}), {len(refused)} refused, "
         f"{len(dropped)} failed otherwise; upstream peak {fake.max_active_streams} streams")
     # (The upstream's peak can read 13 for a moment: it notices a finished stream a little after
-    # our slot is handed on; the limiter itself is tested in tests/chat/test_concurrency.py.)
+    # our slot is handed on; the limiter itself is tested in tests/inference/test_slots.py.)
     figures["queued_or_429"] = len(queued) + len(refused) if not dropped else 0
     return figures
 

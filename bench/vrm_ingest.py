@@ -1,4 +1,4 @@
-"""Benchmark of the avatar upload service (characters.avatar_services.create_avatar_from_file).
+"""Benchmark of the avatar upload service (characters.avatars.services.create_avatar_from_file).
 
     python -m bench.vrm_ingest [--runs N] [--keep]
 
@@ -103,7 +103,7 @@ def worker(big_path: str, runs: int) -> None:
     import psutil
 
     from accounts.models import User
-    from characters.avatar_services import create_avatar_from_file
+    from characters.avatars.services import create_avatar_from_file
 
     users = iter(User.objects.create_user(email=f"bench{i}@example.com", password="bench-password-1") for i in range(10**6))
 

@@ -9,9 +9,9 @@ class CharactersConfig(AppConfig):
     def ready(self) -> None:
         from accounts.usage import register_counter
 
-        from . import avatar_signals  # noqa: F401  stored objects follow deleted avatar rows
+        from .avatars import signals  # noqa: F401  stored objects follow deleted avatar rows
         from .models import Actor, Avatar
 
-        # Plan limits of the avatar library (enforced in characters.avatar_services).
+        # Plan limits of the avatar library (enforced in characters.avatars.services and .actors).
         register_counter("avatar_slots", _("avatars"), lambda user_id: Avatar.objects.filter(owner_id=user_id).count())
         register_counter("actor_slots", _("actors"), lambda user_id: Actor.objects.filter(owner_id=user_id).count())

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError
 from avatarforge.pagination import BoundedLimitOffsetPagination
+from inference import llm
 
-from . import gateway, selectors, services
-from .consumers import group_name
+from . import events, rate_limits, selectors, services, turns
 from .serializers import (
     ConversationCreateSerializer,
     ConversationSerializer,
@@ -35,9 +33,15 @@ from .serializers import (
 )
 
 
-class ChatSendThrottle(UserRateThrottle):
-    scope = "chat_send"
-    rate = "60/min"
+class ChatSendThrottle(BaseThrottle):
+    """POST .../messages takes from the user's chat send budget, the socket's too (chat.rate_limits)."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        self._wait = rate_limits.take_chat_send(user_id=request.user.pk)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
 
 
 class ModelListApi(APIView):
@@ -45,7 +49,7 @@ class ModelListApi(APIView):
 
     @extend_schema(summary="Configured language models", responses={200: ModelSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        models = gateway.list_models()
+        models = llm.list_models()
         default = models[0].name
         return Response({"default": default, "models": [{**m.public(), "default": m.name == default} for m in models]})
 
@@ -133,7 +137,7 @@ class MessageListApi(APIView):
     )
     def post(self, request: Request, conversation_id: str) -> Response:
         data = _valid(SendMessageSerializer, request.data)
-        user_message, reply = services.reply_sync(
+        user_message, reply = turns.reply_sync(
             user=request.user, conversation_id=conversation_id, text=data["text"], model_name=data["model"] or None
         )
         return Response(
@@ -151,7 +155,7 @@ class CancelReplyApi(APIView):
         conversation = selectors.get_conversation(user=request.user, conversation_id=conversation_id)
         busy = selectors.in_flight(conversation_id=conversation.pk).exists()
         if busy:
-            async_to_sync(get_channel_layer().group_send)(group_name(conversation.pk), {"type": "chat.cancel", "origin": "api"})
+            events.request_cancel_sync(conversation.pk, origin="api")
         return Response({"cancelling": busy}, status=status.HTTP_202_ACCEPTED)
 
 

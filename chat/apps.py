@@ -10,10 +10,13 @@ class ChatConfig(AppConfig):
         from accounts.usage import register_counter
         from avatarforge.embedded import register_process
         from avatarforge.health import register_check
+        from inference import checks, llm  # noqa: F401 - checks registers the LLM configuration check
+        from inference.embedded_run import process_for_embedded_run
 
-        from . import checks, embedded_llm, gateway  # noqa: F401 - checks registers itself
         from .selectors import count_concurrent_conversations
 
         register_counter("concurrent_conversations", _("AI conversations answering at once"), count_concurrent_conversations)
-        register_check("llm", lambda: gateway.ping(gateway.get_model(None)), core=False)
-        register_process(embedded_llm.process_for_embedded_run)
+        # Chat is what needs a model: it asks for the LLM's health line and, in `make run`, the
+        # embedded model server (inference's AppConfig stays bare so it holds no app wiring).
+        register_check("llm", lambda: llm.ping(llm.get_model(None)), core=False)
+        register_process(process_for_embedded_run)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from .gateway import extract_json_object
+from inference.llm import extract_json_object
 
 EMOTIONS = ("happy", "sad", "angry", "surprised", "neutral", "excited")
 NEUTRAL = "neutral"

@@ -12,7 +12,7 @@ recent turns, summarize past 7K, never exceed 8K including the reply):
 Both thresholds are also capped by the room the prompt really has for history (a long persona
 leaves less), so messages are summarized before they fall out of the window.
 
-Summarizing runs in the background (Celery task chat.tasks.summarize_conversation): a reply
+Summarizing runs in the background (chat.turns schedules the Celery task chat.tasks.summarize_conversation): a reply
 never waits for it. When the history outgrows the window before the summary lands, the oldest
 messages are left out of that prompt (sliding window); the budget always holds.
 
@@ -30,11 +30,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError
+from inference import llm
+from inference.tokens import REPLY_PRIMING, count_tokens, encoding, message_tokens
 
-from . import gateway
 from .emotions import EMOTION_INSTRUCTION
 from .models import Conversation, Message, Summary
-from .tokens import REPLY_PRIMING, count_tokens, encoding, message_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ MAX_SUMMARY_STEPS = 6  # LLM calls one background run may make
 SUMMARY_SYSTEM_PREFIX = "You keep the memory of a role-play conversation."
 CONVERSATION_START = "(The conversation begins.)"
 LOCK_TTL = 600
+MESSAGE_COST = 4  # tokens a stored message costs the history beyond its text (role, separators)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Budget:
         return int(self.hard_limit * TOKENIZER_MARGIN) - self.reply_tokens
 
 
-def budget_for(cfg: gateway.ModelConfig) -> Budget:
+def budget_for(cfg: llm.ModelConfig) -> Budget:
     ctx = cfg.context_length
     return Budget(
         context_length=ctx,
@@ -108,12 +109,14 @@ class PromptPlan:
     def recent_target(self) -> int:
         return min(self.budget.recent_tokens, int(self.history_room * 0.7))
 
-    def needs_summary(self) -> bool:
-        return self.live_tokens > self.summarize_threshold or self.dropped > 0
+    def needs_summary(self, extra_tokens: int = 0) -> bool:
+        """Whether the history passed its threshold; `extra_tokens`: messages stored after this
+        plan was built (the turn's reply), so a turn decides without building its prompt twice."""
+        return self.live_tokens + extra_tokens > self.summarize_threshold or self.dropped > 0
 
 
 def _persona_prompt(conversation: Conversation, budget: Budget) -> str:
-    from characters.persona_prompt import format_persona_prompt
+    from characters.personas.prompt import format_persona_prompt
 
     user_name = conversation.user_name or conversation.user.name
     persona = format_persona_prompt(conversation.character, user_name=user_name, scenario=conversation.scenario())
@@ -142,7 +145,7 @@ def _normalize_roles(history: list[dict[str, str]]) -> list[dict[str, str]]:
     return merged
 
 
-def build_prompt(conversation: Conversation, *, cfg: gateway.ModelConfig, upto_seq: int | None = None) -> PromptPlan:
+def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: int | None = None) -> PromptPlan:
     """The messages to send for a reply after message `upto_seq` (default: the last one).
 
     Never waits for a summary: what does not fit is left out. Raises AppError when even the
@@ -170,13 +173,13 @@ def build_prompt(conversation: Conversation, *, cfg: gateway.ModelConfig, upto_s
     if upto_seq is not None:
         live = live.filter(seq__lte=upto_seq)
     rows = list(live.order_by("seq").values_list("seq", "role", "text", "token_count"))
-    live_tokens = sum(tokens + 4 for _seq, _role, _text, tokens in rows)
+    live_tokens = sum(tokens + MESSAGE_COST for _seq, _role, _text, tokens in rows)
 
     history_room = budget.prompt_limit - system_tokens - REPLY_PRIMING - message_tokens(CONVERSATION_START)
     chosen: list[tuple[int, str, str]] = []
     used = 0
     for seq, role, text, tokens in reversed(rows):
-        cost = tokens + 4
+        cost = tokens + MESSAGE_COST
         if used + cost > history_room:
             break
         chosen.insert(0, (seq, role, text))
@@ -208,22 +211,9 @@ def _lock_key(conversation_id: object) -> str:
     return f"chat:summary-lock:{conversation_id}"
 
 
-def schedule_summary(conversation_id: object) -> bool:
-    """Queue a background summary after the current transaction commits (once at a time)."""
-    if not cache.add(_lock_key(conversation_id), 1, timeout=LOCK_TTL):
-        return False
-
-    def enqueue() -> None:
-        from .tasks import summarize_conversation
-
-        try:
-            summarize_conversation.delay(str(conversation_id))
-        except Exception:  # broker down: release the lock so a later reply retries
-            cache.delete(_lock_key(conversation_id))
-            logger.exception("could not queue the summary of conversation %s", conversation_id)
-
-    transaction.on_commit(enqueue)
-    return True
+def claim_summary_lock(conversation_id: object) -> bool:
+    """Only one summary run per conversation at a time (chat.turns schedules, chat.tasks runs)."""
+    return bool(cache.add(_lock_key(conversation_id), 1, timeout=LOCK_TTL))
 
 
 def release_summary_lock(conversation_id: object) -> None:
@@ -253,12 +243,12 @@ def _transcript(conversation: Conversation, rows: list[Message], limit: int) -> 
 def _call_summarizer(conversation: Conversation, source: str, budget: Budget, model: str | None) -> str:
     limit = max(48, budget.summary_tokens // 2)
     words = max(30, int(limit * 0.6))
-    text = gateway.complete(
+    text = llm.complete(
         model=model, messages=_summary_messages(conversation, source, words=words), max_tokens=limit, temperature=0.2
     )
     text = text.strip()
     if not text:
-        raise gateway.LLMError(_("The language model returned an empty summary."), code="llm_bad_response", transient=False)
+        raise llm.LLMError(_("The language model returned an empty summary."), code="llm_bad_response", transient=False)
     return truncate_tokens(text, limit)
 
 
@@ -271,14 +261,14 @@ def _summarize_block(conversation: Conversation, plan: PromptPlan, model: str | 
     )
     if len(rows) <= 2:
         return None
-    remaining = sum(m.token_count + 4 for m in rows)
+    remaining = sum(m.token_count + MESSAGE_COST for m in rows)
     block: list[Message] = []
     # Oldest first until what stays fits the recent target; the last exchange always stays.
     for message in rows[:-2]:
         if remaining <= plan.recent_target and block:
             break
         block.append(message)
-        remaining -= message.token_count + 4
+        remaining -= message.token_count + MESSAGE_COST
     if not block:
         return None
     source_limit = max(256, plan.budget.prompt_limit - 400)
@@ -335,9 +325,9 @@ def summarize(conversation_id: object) -> int:
         for _step in range(MAX_SUMMARY_STEPS):
             conversation = Conversation.objects.select_related("character", "user").get(pk=conversation_id)
             try:
-                cfg = gateway.get_model(conversation.model_name or None)
+                cfg = llm.get_model(conversation.model_name or None)
             except AppError:
-                cfg = gateway.get_model(None)
+                cfg = llm.get_model(None)
             plan = build_prompt(conversation, cfg=cfg)
             budget = plan.budget
             group = _fold_candidates(active_summaries(conversation.pk), budget)

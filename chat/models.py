@@ -44,7 +44,7 @@ class Conversation(models.Model):
         "characters.Character", on_delete=models.CASCADE, related_name="conversations", verbose_name=_("character")
     )
     title = models.CharField(_("title"), max_length=MAX_TITLE, blank=True, default="")
-    # Our model name (chat.gateway.ModelConfig.name); empty = the default model at reply time.
+    # Our model name (inference.llm.ModelConfig.name); empty = the default model at reply time.
     model_name = models.CharField(_("model"), max_length=100, blank=True, default="")
     # How the character addresses the user ({{user}}); defaults to the user's display name.
     user_name = models.CharField(_("your name in the story"), max_length=100, blank=True, default="")

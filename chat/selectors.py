@@ -92,11 +92,11 @@ def avatar_for_viewer(*, user: Any, character: Any) -> dict[str, Any]:
     """
     avatar = getattr(character, "avatar", None)
     if avatar is not None:
-        viewer_may_see = avatar.owner_id == getattr(user, "pk", None) or (avatar.is_shared and avatar.redistribution_allowed)
-        if viewer_may_see:
-            from characters.avatar_selectors import RENDERER_KIND
-            from characters.avatar_services import signed_file_url
+        from characters.avatars.links import signed_file_url
+        from characters.avatars.policy import is_visible_to
+        from characters.avatars.selectors import RENDERER_KIND
 
+        if is_visible_to(user, avatar):
             url, ttl = signed_file_url(avatar=avatar)
             return {"kind": "vrm", "url": url, "expiresIn": ttl, "renderer": RENDERER_KIND.get(avatar.vrm_version, "gltf"),
                     "name": avatar.name}

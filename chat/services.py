@@ -3,14 +3,12 @@
 A reply is two rows written together under the user's row lock: the user's message and the
 assistant's placeholder (status queued). The lock serializes the plan limit
 (`concurrent_conversations` = conversations with a reply in flight) and the rule of one reply in
-flight per conversation. Streaming itself happens outside transactions (chat.replies); when it
-ends, `finish_reply` stores the text, emotion, token counts and timings, and queues a background
-summary when the memory needs one.
+flight per conversation. Streaming itself happens outside transactions (chat.turns, which calls
+these); when it ends, `finish_reply` stores the text, emotion, token counts and timings.
 """
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.db import transaction
@@ -19,13 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import lock_user_for_limit
-from avatarforge.errors import AppError, Conflict, NotFound, TooManyRequests
+from avatarforge.errors import AppError, Conflict, NotFound
+from avatarforge.text import normalize_name
+from inference import llm
+from inference.tokens import count_tokens
 
-from . import concurrency, gateway, memory
-from .emotions import NEUTRAL, normalize_emotion, parse_reply
+from . import memory
+from .emotions import NEUTRAL, normalize_emotion
 from .models import MAX_REPLY_TEXT, MAX_TITLE, MAX_USER_TEXT, Conversation, Message
 from .selectors import STALE_AFTER, get_conversation, in_flight
-from .tokens import count_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ MAX_CONVERSATIONS_PER_USER = 1000
 
 def _check_model(model_name: str) -> str:
     if model_name:
-        gateway.get_model(model_name)  # raises unknown_model
+        llm.get_model(model_name)  # raises unknown_model
     return model_name
 
 
@@ -69,8 +69,8 @@ def create_conversation(
 ) -> Conversation:
     """Start a conversation with a character the user may see; the character's first message
     (with {{char}}/{{user}} filled in) opens it."""
-    from characters.persona_prompt import substitute_placeholders
-    from characters.persona_selectors import get_visible_character
+    from characters.personas.prompt import substitute_placeholders
+    from characters.personas.selectors import get_visible_character
 
     character = get_visible_character(user=user, character_id=character_id)
     _check_model(model_name)
@@ -86,7 +86,7 @@ def create_conversation(
         character=character,
         title=(title or "").strip()[:MAX_TITLE] or character.name,
         model_name=model_name,
-        user_name=(user_name or "").strip()[:100],
+        user_name=normalize_name(user_name, max_length=100),
         scenario_counterpart=scenario["counterpart"],
         scenario_situation=scenario["situation"],
         scenario_background=scenario["background"],
@@ -119,7 +119,7 @@ def update_conversation(
     conversation = get_conversation(user=user, conversation_id=conversation_id)
     fields = ["updated_at"]
     if title is not None:
-        title = title.strip()[:MAX_TITLE]
+        title = normalize_name(title, max_length=MAX_TITLE)
         if not title:
             raise AppError(_("A title cannot be empty."), code="invalid", details={"title": ["blank"]})
         conversation.title = title
@@ -128,7 +128,7 @@ def update_conversation(
         conversation.model_name = _check_model(model_name)
         fields.append("model_name")
     if user_name is not None:
-        conversation.user_name = user_name.strip()[:100]
+        conversation.user_name = normalize_name(user_name, max_length=100)
         fields.append("user_name")
     if scenario is not None:
         cleaned = _clean_scenario(scenario)
@@ -164,9 +164,9 @@ def start_reply(*, user: Any, conversation_id: Any, text: str, model_name: str |
             code="message_too_long", details={"text": ["max_length"], "max_length": MAX_USER_TEXT},
         )
     conversation = get_conversation(user=user, conversation_id=conversation_id)
-    cfg = gateway.get_model(model_name or conversation.model_name or None)
+    cfg = llm.get_model(model_name or conversation.model_name or None)
     # The character may have become private since: the conversation stays, replies stop.
-    from characters.persona_selectors import get_visible_character
+    from characters.personas.selectors import get_visible_character
 
     try:
         get_visible_character(user=user, character_id=conversation.character_id)
@@ -255,7 +255,7 @@ def finish_reply(
 
 @transaction.atomic
 def discard_reply(*, user_message_id: int, reply_id: int) -> None:
-    """Remove a message and its unanswered reply (the model failed before writing anything)."""
+    """Remove a message and its reply: the turn failed and keeps nothing (the client still has its text)."""
     rows = Message.objects.filter(pk__in=[user_message_id, reply_id])
     conversation_ids = set(rows.values_list("conversation_id", flat=True))
     deleted, _detail = rows.delete()
@@ -264,65 +264,9 @@ def discard_reply(*, user_message_id: int, reply_id: int) -> None:
         Conversation.objects.filter(pk__in=conversation_ids).update(message_count=F("message_count") - 1)
 
 
-def maybe_summarize(*, conversation_id: Any, model_name: str | None = None) -> bool:
-    """Queue a background summary when the unsummarized history passed its threshold."""
-    conversation = Conversation.objects.select_related("character", "user").filter(pk=conversation_id).first()
-    if conversation is None:
-        return False
-    try:
-        cfg = gateway.get_model(model_name or conversation.model_name or None)
-    except AppError:
-        cfg = gateway.get_model(None)
-    plan = memory.build_prompt(conversation, cfg=cfg)
-    if not plan.needs_summary():
-        return False
-    with transaction.atomic():
-        return memory.schedule_summary(conversation.pk)
-
-
 def summarize_conversation(*, conversation_id: Any) -> int:
     """Background: write the summaries the conversation needs (chat.tasks calls this)."""
     try:
         return memory.summarize(conversation_id)
     finally:
         memory.release_summary_lock(conversation_id)
-
-
-def reply_sync(*, user: Any, conversation_id: Any, text: str, model_name: str | None = None) -> tuple[Message, Message]:
-    """The REST API's reply: no waiting in the queue (429 with Retry-After when the model is
-    busy), no streaming. Same rows, limits and memory as the WebSocket path."""
-    conversation = get_conversation(user=user, conversation_id=conversation_id)
-    cfg = gateway.get_model(model_name or conversation.model_name or None)
-    slot = concurrency.try_acquire(cfg.pool, cfg.max_concurrency)
-    if slot is None:
-        stats = concurrency.stats(cfg.pool)
-        retry_after = concurrency.retry_after_seconds(stats, cfg.max_concurrency)
-        raise TooManyRequests(
-            _("All %(n)d slots of this model are busy. Try again in %(s)d seconds, or use the WebSocket to wait in line.")
-            % {"n": cfg.max_concurrency, "s": retry_after},
-            code="model_busy", retry_after=retry_after,
-            details={"retry_after": retry_after, "waiting": stats.waiting, "in_flight": stats.in_flight},
-        )
-    slot.start_renewing_thread()
-    try:
-        user_message, reply = start_reply(user=user, conversation_id=conversation_id, text=text, model_name=cfg.name)
-        mark_streaming(message_id=reply.pk, queue_ms=0)
-        conversation.refresh_from_db()
-        started = time.monotonic()
-        try:
-            plan = memory.build_prompt(conversation, cfg=cfg, upto_seq=user_message.seq)
-            raw = gateway.complete(model=cfg.name, messages=plan.messages)
-        except BaseException:
-            # Nothing was answered: leave nothing behind, the client still has its text.
-            discard_reply(user_message_id=user_message.pk, reply_id=reply.pk)
-            raise
-        emotion, shown = parse_reply(raw)
-        elapsed = int((time.monotonic() - started) * 1000)
-        final = finish_reply(
-            message_id=reply.pk, text=shown, emotion=emotion, status=Message.Status.COMPLETE,
-            ttft_ms=elapsed, duration_ms=elapsed, queue_ms=0, prompt_tokens=plan.prompt_tokens,
-        )
-    finally:
-        slot.release_sync()
-    maybe_summarize(conversation_id=conversation.pk, model_name=cfg.name)
-    return user_message, final if final is not None else reply

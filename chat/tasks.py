@@ -5,11 +5,11 @@ from celery import shared_task
 
 from avatarforge.errors import AppError
 
+from . import services
+
 
 @shared_task(bind=True, name="chat.summarize_conversation", max_retries=3, default_retry_delay=20, acks_late=True)
 def summarize_conversation(self, conversation_id: str) -> int:
-    from . import services
-
     try:
         return services.summarize_conversation(conversation_id=conversation_id)
     except AppError as exc:

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
+from avatarforge.views import flash_app_error
+from inference import llm
 
-from . import gateway, selectors, services
+from . import selectors, services
 from .emotions import EMOTIONS
 from .models import MAX_USER_TEXT
 from .serializers import MessageSerializer
@@ -30,14 +32,14 @@ def _conversation_or_404(request: HttpRequest, conversation_id: str):
 
 def _models() -> list[dict]:
     try:
-        return [m.public() for m in gateway.list_models()]
+        return [m.public() for m in llm.list_models()]
     except ValueError:
         return []
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    from characters.persona_selectors import get_visible_character, listed_characters
+    from characters.personas.selectors import get_visible_character, listed_characters
 
     language = (get_language() or "en").split("-")[0]
     query = request.GET.get("q", "")[:100]
@@ -126,7 +128,7 @@ def rename(request: HttpRequest, conversation_id: str) -> HttpResponse:
         services.update_conversation(user=request.user, conversation_id=conversation_id, title=request.POST.get("title", ""))
         messages.success(request, _("Conversation renamed."))
     except AppError as exc:
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
     return redirect(request.POST.get("next") == "conversation" and reverse("chat_conversation", args=[conversation_id])
                     or reverse("chat_home"))
 

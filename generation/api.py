@@ -24,13 +24,14 @@ from django.http import FileResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound, PayloadTooLarge
+from avatarforge.json_body import JsonBodyParser
 from avatarforge.pagination import BoundedLimitOffsetPagination
 
 from . import selectors, services
@@ -53,6 +54,8 @@ from .serializers import (
     StatusSerializer,
     SummarySerializer,
     clean_options,
+    status_payload,
+    summary_payload,
 )
 from .stages import LABELS, PIPELINE
 
@@ -84,7 +87,7 @@ def file_response(name: str, *, filename: str | None = None, attachment: bool = 
 
 
 class GenerateApi(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, JsonBodyParser]
     pagination_class = BoundedLimitOffsetPagination
 
     def get_throttles(self):
@@ -98,11 +101,7 @@ class GenerateApi(APIView):
         jobs = selectors.jobs_for(user=request.user)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
-        running = [j.pk for j in page if not j.is_finished]
-        if running and services.sweep_stale_jobs(job_ids=running):
-            page = list(selectors.jobs_for(user=request.user).filter(pk__in=[j.pk for j in page]))
-            page.sort(key=lambda j: j.created_at, reverse=True)
-        return paginator.get_paginated_response([selectors.summary_payload(j) for j in page])
+        return paginator.get_paginated_response([summary_payload(j) for j in page])
 
     @extend_schema(
         request={"multipart/form-data": CreateRequestSerializer},
@@ -116,30 +115,28 @@ class GenerateApi(APIView):
         body = {
             "job_id": str(job.id),
             "status": job.status,
-            "status_url": selectors.status_payload(job)["status_url"],
-            "page_url": selectors.status_payload(job)["page_url"],
+            "status_url": selectors.status_url(job),
+            "page_url": selectors.page_url(job),
             "estimated_time": selectors.estimated_seconds(user=request.user),
         }
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
-def _fresh_status(request: Request, job_id: Any) -> dict[str, Any]:
-    job = selectors.job_for(user=request.user, job_id=job_id)
-    if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
-        job = selectors.job_for(user=request.user, job_id=job_id)
-    return selectors.status_payload(job)
+def _status(request: Request, job_id: Any) -> dict[str, Any]:
+    """A read only: jobs whose worker died are failed by the periodic sweep (tasks, Celery beat)."""
+    return status_payload(selectors.job_for(user=request.user, job_id=job_id))
 
 
 class StatusApi(APIView):
     @extend_schema(responses=StatusSerializer, summary="Job status (poll this or use the WebSocket)")
     def get(self, request: Request, job_id: Any) -> Response:
-        return Response(_fresh_status(request, job_id))
+        return Response(_status(request, job_id))
 
 
 class JobApi(APIView):
     @extend_schema(responses=StatusSerializer, summary="Job status")
     def get(self, request: Request, job_id: Any) -> Response:
-        return Response(_fresh_status(request, job_id))
+        return Response(_status(request, job_id))
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(description="job_running")}, summary="Delete a finished job and its files")
     def delete(self, request: Request, job_id: Any) -> Response:
@@ -151,14 +148,14 @@ class CancelApi(APIView):
     @extend_schema(request=None, responses={200: StatusSerializer, 409: OpenApiResponse(description="job_finished")}, summary="Cancel a job")
     def post(self, request: Request, job_id: Any) -> Response:
         services.cancel_job(user=request.user, job_id=job_id)
-        return Response(selectors.status_payload(selectors.job_for(user=request.user, job_id=job_id)))
+        return Response(status_payload(selectors.job_for(user=request.user, job_id=job_id)))
 
 
 class RetryApi(APIView):
     @extend_schema(request=None, responses={202: StatusSerializer, 409: OpenApiResponse(description="job_not_retryable")}, summary="Retry from the failed stage")
     def post(self, request: Request, job_id: Any) -> Response:
         services.retry_job(user=request.user, job_id=job_id)
-        return Response(selectors.status_payload(selectors.job_for(user=request.user, job_id=job_id)), status=status.HTTP_202_ACCEPTED)
+        return Response(status_payload(selectors.job_for(user=request.user, job_id=job_id)), status=status.HTTP_202_ACCEPTED)
 
 
 class RecropApi(APIView):
@@ -168,11 +165,11 @@ class RecropApi(APIView):
 
     @extend_schema(request=RecropSerializer, responses={202: CreatedSerializer}, summary="New job on the same photo with your crop")
     def post(self, request: Request, job_id: Any) -> Response:
+        selectors.job_for(user=request.user, job_id=job_id)  # ownership first: another's job is 404 whatever the body
         serializer = RecropSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = services.rerun_with_crop(user=request.user, job_id=job_id, crop=dict(serializer.validated_data["crop"]))
-        payload = selectors.status_payload(job)
-        body = {"job_id": str(job.id), "status": job.status, "status_url": payload["status_url"], "page_url": payload["page_url"],
+        body = {"job_id": str(job.id), "status": job.status, "status_url": selectors.status_url(job), "page_url": selectors.page_url(job),
                 "estimated_time": selectors.estimated_seconds(user=request.user)}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

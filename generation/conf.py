@@ -43,5 +43,11 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+# Celery task names: services queue work by name, so they never import the tasks module (which
+# imports the pipeline, which imports the services).
+RUN_JOB_TASK = "generation.run_job"
+SWEEP_TASK = "generation.sweep_stale_jobs"
+
+
 def setting(name: str) -> Any:
     return getattr(settings, name, _DEFAULTS[name])

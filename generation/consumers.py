@@ -22,6 +22,7 @@ from avatarforge.consumers import CLOSE_NOT_FOUND, AppJsonConsumer
 from avatarforge.errors import AppError
 
 from . import selectors, services
+from .serializers import status_payload
 
 MAX_MESSAGE_BYTES = 1024
 # Each client message re-reads the job (several queries): a client may send this many per window.
@@ -74,9 +75,7 @@ class JobProgressConsumer(AppJsonConsumer):
                 job = selectors.job_for(user=self.scope["user"], job_id=self.job_id)
             except AppError:
                 return None
-            if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
-                job = selectors.job_for(user=self.scope["user"], job_id=self.job_id)
-            return selectors.status_payload(job)
+            return status_payload(job)
 
     @database_sync_to_async
     def _cancel(self) -> None:

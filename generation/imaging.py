@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from avatarforge.errors import AppError
+
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MIN_SIDE = 64
 WORK_SIDE = 1024  # the pipeline works on photos at most this wide or tall
 
 
-class ImageRejected(Exception):
+class ImageRejected(AppError):
+    """A photo refused with a reason a person can act on (400 at upload, a failed ingest in a job)."""
+
     def __init__(self, code: str, message: str, details: dict | None = None) -> None:
-        self.code = code
-        self.message = message
-        self.details = details or {}
-        super().__init__(message)
+        super().__init__(message, code=code, details=details or {})
 
 
 @dataclass

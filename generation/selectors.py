@@ -98,26 +98,57 @@ def _error(job: GenerationJob) -> dict[str, Any]:
     return {"code": job.error_code, "message": message, "details": job.error_details}
 
 
-def status_payload(job: GenerationJob) -> dict[str, Any]:
-    stages = list(job.stages.all())
-    by_name = {s.name: s for s in stages}
-    detect = by_name.get("detect")
-    detect_data = detect.data if detect and detect.status == StageStatus.DONE else {}
-    export = by_name.get("export")
-    thumbnail = preview_url(job, export) if export and export.status == StageStatus.DONE else None
-    timings = {s.name: s.duration_ms for s in stages if s.duration_ms is not None and s.status == StageStatus.DONE}
-    photo_size = detect_data.get("photo_size")
-    crop = detect_data.get("crop")
-    return {
-        "job_id": str(job.id),
-        "status": job.status,
-        "progress": job.progress,
-        "current_step": current_step(job),
-        "stage": job.stage or None,
-        "result_url": result_url(job),
-        "error": _error(job) if job.status == JobStatus.FAILED else None,
-        "notes": [note_text(s.note) for s in stages if s.note],
-        "stages": [
+def status_url(job: GenerationJob) -> str:
+    return reverse("api:generate-status", kwargs={"job_id": job.id})
+
+
+def page_url(job: GenerationJob) -> str:
+    return reverse("generate_job", kwargs={"job_id": job.id})
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+class JobStatusView:
+    """A job as its status shows it: one attribute per field of serializers.StatusSerializer, which
+    alone decides the payload's shape (REST, WebSocket and pages all serialize through it)."""
+
+    def __init__(self, job: GenerationJob) -> None:
+        self.job = job
+        stages = list(job.stages.all())
+        self._stages = stages
+        self._by_name = {s.name: s for s in stages}
+        detect = self._by_name.get("detect")
+        self._detect_data = detect.data if detect and detect.status == StageStatus.DONE else {}
+        self.job_id = job.id
+        self.status = job.status
+        self.progress = job.progress
+        self.current_step = current_step(job)
+        self.stage = job.stage or None
+        self.result_url = result_url(job)
+        self.error = _error(job) if job.status == JobStatus.FAILED else None
+        self.notes = [note_text(s.note) for s in stages if s.note]
+        self.timings = {s.name: s.duration_ms for s in stages if s.duration_ms is not None and s.status == StageStatus.DONE}
+        self.compute_ms = sum(self.timings.values())
+        self.duration_ms = job.duration_ms
+        self.avatar = _avatar(job)
+        self.options = job.options
+        self.can_cancel = not job.is_finished
+        self.can_retry = job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and job.retries < setting("GENERATION_MAX_RETRIES")
+        self.retries = job.retries
+        # Strings as stored (isoformat), which the serializer's DateTimeFields pass through.
+        self.created_at = _iso(job.created_at)
+        self.started_at = _iso(job.started_at)
+        self.finished_at = _iso(job.finished_at)
+        self.status_url = status_url(job)
+        self.page_url = page_url(job)
+        self.ws_path = f"/ws/generate/{job.id}/"
+
+    @property
+    def stages(self) -> list[dict[str, Any]]:
+        job = self.job
+        return [
             {
                 "name": s.name,
                 "label": str(LABELS.get(s.name, s.name)),
@@ -126,35 +157,30 @@ def status_payload(job: GenerationJob) -> dict[str, Any]:
                 "preview_url": preview_url(job, s) if s.status == StageStatus.DONE else None,
                 "note": note_text(s.note),
             }
-            for s in sorted(stages, key=lambda s: PIPELINE.index(s.name) if s.name in PIPELINE else 99)
-        ],
-        "timings": timings,
-        "compute_ms": sum(timings.values()),
-        "duration_ms": job.duration_ms,
-        "thumbnail_url": thumbnail,
-        "avatar": _avatar(job),
-        "face": {
-            "method": detect_data.get("method"),
+            for s in sorted(self._stages, key=lambda s: PIPELINE.index(s.name) if s.name in PIPELINE else 99)
+        ]
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        export = self._by_name.get("export")
+        return preview_url(self.job, export) if export and export.status == StageStatus.DONE else None
+
+    @property
+    def face(self) -> dict[str, Any]:
+        data = self._detect_data
+        photo_size, crop = data.get("photo_size"), data.get("crop")
+        return {
+            "method": data.get("method"),
             "crop": {
                 "x": round(crop["cx"] / photo_size[0], 4), "y": round(crop["cy"] / photo_size[1], 4),
                 "size": round(crop["size"] / min(photo_size), 4),
             } if crop and photo_size else None,
-            "photo_url": reverse("api:generate-photo", kwargs={"job_id": job.id}) if detect_data else None,
-        },
-        "options": job.options,
-        "can_cancel": not job.is_finished,
-        "can_retry": job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and job.retries < setting("GENERATION_MAX_RETRIES"),
-        "retries": job.retries,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "status_url": reverse("api:generate-status", kwargs={"job_id": job.id}),
-        "page_url": reverse("generate_job", kwargs={"job_id": job.id}),
-        "ws_path": f"/ws/generate/{job.id}/",
-    }
+            "photo_url": reverse("api:generate-photo", kwargs={"job_id": self.job.id}) if data else None,
+        }
 
 
-def summary_payload(job: GenerationJob) -> dict[str, Any]:
+def summary_fields(job: GenerationJob) -> dict[str, Any]:
+    """The values of one row of the job list; serializers.SummarySerializer decides what is sent."""
     export = stage_of(job, "export")
     return {
         "job_id": str(job.id),
@@ -168,8 +194,8 @@ def summary_payload(job: GenerationJob) -> dict[str, Any]:
         "result_url": result_url(job),
         "avatar": _avatar(job),
         "error": {k: v for k, v in _error(job).items() if k != "details"} if job.status == JobStatus.FAILED else None,
-        "status_url": reverse("api:generate-status", kwargs={"job_id": job.id}),
-        "page_url": reverse("generate_job", kwargs={"job_id": job.id}),
+        "status_url": status_url(job),
+        "page_url": page_url(job),
     }
 
 

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from avatarforge.errors import AppError
 
 from .chibi.spec import BUILD_WIDTH
+from .selectors import JobStatusView, summary_fields
 from .stages.stylize import DEFAULT_PRESET, PRESETS
 
 STYLE_CHOICES = [
@@ -148,7 +149,11 @@ class StageSerializer(serializers.Serializer):
 
 
 class StatusSerializer(serializers.Serializer):
-    """The seed's job status (job_id, status, progress, current_step, result_url, error) and more."""
+    """The seed's job status (job_id, status, progress, current_step, result_url, error) and more.
+
+    Give it a GenerationJob (its stages prefetched, as selectors.jobs_for does): it reads the
+    job through selectors.JobStatusView, and its fields alone make the payload.
+    """
 
     job_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed", "cancelled"])
@@ -168,12 +173,21 @@ class StatusSerializer(serializers.Serializer):
     options = serializers.JSONField()
     can_cancel = serializers.BooleanField()
     can_retry = serializers.BooleanField()
+    retries = serializers.IntegerField(min_value=0)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     status_url = serializers.CharField()
     page_url = serializers.CharField()
     ws_path = serializers.CharField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return super().to_representation(JobStatusView(instance))
+
+
+def status_payload(job: Any) -> dict[str, Any]:
+    """The job's status as the API, the job WebSocket and the job page send it."""
+    return dict(StatusSerializer(job).data)
 
 
 class SummarySerializer(serializers.Serializer):
@@ -190,6 +204,14 @@ class SummarySerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     status_url = serializers.CharField()
     page_url = serializers.CharField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return super().to_representation(summary_fields(instance))
+
+
+def summary_payload(job: Any) -> dict[str, Any]:
+    """One row of the job list as the API and the upload page show it."""
+    return dict(SummarySerializer(job).data)
 
 
 class RecropSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -27,8 +28,8 @@ from accounts.services import lock_user_for_limit
 from accounts.usage import counter
 from avatarforge.errors import AppError, Conflict, LimitExceeded, NotFound, PayloadTooLarge
 
-from .conf import setting
-from .imaging import ImageRejected, decode_photo
+from .conf import RUN_JOB_TASK, setting
+from .imaging import decode_photo
 from .messages import job_error_message
 from .models import FINISHED, GenerationJob, JobStage, JobStatus, StageStatus
 from .stages import PIPELINE, progress_at
@@ -61,10 +62,8 @@ def _announce(job_id: Any) -> None:
 
 
 def enqueue(job_id: str) -> None:
-    """Hand the job to the worker (Celery). Replaced in tests that run the pipeline inline."""
-    from .tasks import run_generation_job
-
-    run_generation_job.apply_async(args=[job_id], queue=setting("GENERATION_QUEUE"))
+    """Hand the job to the worker (Celery), by task name. Replaced in tests that run the pipeline inline."""
+    current_app.send_task(RUN_JOB_TASK, args=[job_id], queue=setting("GENERATION_QUEUE"))
 
 
 def _enqueue_after_commit(job_id: Any) -> None:
@@ -125,10 +124,7 @@ def check_photo(data: bytes) -> str:
         )
     if not data:
         raise AppError(_("The file is empty. Choose the photo again."), code="image_empty")
-    try:
-        return decode_photo(data, max_pixels=setting("GENERATION_MAX_PIXELS")).format
-    except ImageRejected as exc:
-        raise AppError(exc.message, code=exc.code, details=exc.details) from None
+    return decode_photo(data, max_pixels=setting("GENERATION_MAX_PIXELS")).format  # ImageRejected is an AppError
 
 
 def _check_avatar_room(owner: User) -> None:
@@ -456,7 +452,8 @@ def succeed_job(*, ticket: RunTicket) -> None:
 
 def sweep_stale_jobs(*, job_ids: list[Any] | None = None) -> int:
     """Fail (or cancel, when asked) running jobs whose worker stopped sending heartbeats, and queued
-    jobs no worker started in time. Runs when a worker starts and whenever a job's status is read.
+    jobs no worker started in time. Runs when a worker starts and on Celery beat's schedule
+    (settings.CELERY_BEAT_SCHEDULE), never from a read.
     """
     now = timezone.now()
     running_cutoff = now - timedelta(seconds=setting("GENERATION_STAGE_TIMEOUT") + STALE_GRACE_SECONDS)

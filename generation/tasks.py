@@ -6,7 +6,9 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
-from .conf import setting
+from . import services
+from .conf import RUN_JOB_TASK, SWEEP_TASK, setting
+from .pipeline import run_job
 from .stages import PIPELINE
 
 logger = logging.getLogger(__name__)
@@ -18,7 +20,7 @@ _SOFT_LIMIT = setting("GENERATION_STAGE_TIMEOUT") * len(PIPELINE) + 30
 
 
 @shared_task(
-    name="generation.run_job",
+    name=RUN_JOB_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=_SOFT_LIMIT,
@@ -26,25 +28,23 @@ _SOFT_LIMIT = setting("GENERATION_STAGE_TIMEOUT") * len(PIPELINE) + 30
     ignore_result=True,
 )
 def run_generation_job(job_id: str) -> str:
-    from .pipeline import run_job
-
     return run_job(job_id=job_id)
 
 
-@shared_task(name="generation.sweep_stale_jobs", ignore_result=True)
+@shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep_stale_generation_jobs() -> int:
-    from .services import sweep_stale_jobs
-
-    return sweep_stale_jobs()
+    """Celery beat runs this every minute (settings.CELERY_BEAT_SCHEDULE)."""
+    swept = services.sweep_stale_jobs()
+    if swept:
+        logger.warning("generation: %d stale job(s) failed by the periodic sweep", swept)
+    return swept
 
 
 @worker_ready.connect
 def _sweep_on_worker_start(**_kwargs: object) -> None:
     """A worker that starts after a crash fails the jobs the dead one left running."""
     try:
-        from .services import sweep_stale_jobs
-
-        swept = sweep_stale_jobs()
+        swept = services.sweep_stale_jobs()
         if swept:
             logger.warning("generation: %d stale job(s) marked failed at worker start", swept)
     except Exception:

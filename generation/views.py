@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.services import usage_for
-from avatarforge.errors import AppError, NotFound
+from avatarforge.errors import AppError
 from avatarforge.throttling import check_rate
-from avatarforge.views import app_errors_as_pages
+from avatarforge.views import app_errors_as_pages, flash_app_error
 
 from . import selectors, services
 from .api import read_upload
@@ -36,6 +36,8 @@ from .serializers import (
     STYLE_CHOICES,
     CropSerializer,
     clean_options,
+    status_payload,
+    summary_payload,
 )
 from .stages.palette import DEFAULTS as DEFAULT_COLOURS
 
@@ -80,7 +82,7 @@ def _flatten(details: Any, prefix: str = "") -> list[str]:
 
 
 def _row(job: Any) -> dict[str, Any]:
-    row = selectors.summary_payload(job)
+    row = summary_payload(job)
     row["job"] = job
     row["duration_s"] = None if row["duration_ms"] is None else row["duration_ms"] / 1000.0
     return row
@@ -139,9 +141,7 @@ def _links() -> dict[str, str]:
 @app_errors_as_pages
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     job = selectors.job_for(user=request.user, job_id=job_id)
-    if not job.is_finished and services.sweep_stale_jobs(job_ids=[job.pk]):
-        job = selectors.job_for(user=request.user, job_id=job_id)
-    payload = selectors.status_payload(job)
+    payload = status_payload(job)
     strings = {
         "cancel_failed": _("Could not cancel the job."),
         "retry_failed": _("Could not retry the job."),
@@ -174,9 +174,7 @@ def _run_action(request: HttpRequest, action, job_id: Any, success: str) -> Http
         action(user=request.user, job_id=job_id)
         messages.success(request, success)
     except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
     return redirect("generate_job", job_id=job_id)
 
 
@@ -201,9 +199,7 @@ def job_delete(request: HttpRequest, job_id: Any) -> HttpResponse:
     try:
         services.delete_job(user=request.user, job_id=job_id)
     except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
         return redirect("generate_job", job_id=job_id)
     messages.success(request, _("Job deleted. The avatar it made stays in your library."))
     return redirect("generate_home")
@@ -223,9 +219,7 @@ def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
         messages.error(request, _("The crop is outside the photo."))
         return redirect("generate_job", job_id=job_id)
     except AppError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
         return redirect("generate_job", job_id=job_id)
     return redirect("generate_job", job_id=job.id)
 
@@ -235,7 +229,7 @@ def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
 @app_errors_as_pages
 def job_actor(request: HttpRequest, job_id: Any) -> HttpResponse:
     """“Use as my avatar”: make an actor (the avatar plus tracker settings) for calls."""
-    from characters.avatar_services import create_actor
+    from characters.avatars.actors import create_actor
 
     job = selectors.job_for(user=request.user, job_id=job_id)
     if job.avatar is None:

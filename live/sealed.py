@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from characters.storage_crypto import Encryptor, decrypt_stream
+from characters.avatars.crypto import Encryptor, decrypt_stream
 
 
 def seal(value: str) -> bytes:

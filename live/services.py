@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from avatarforge.errors import AppError, Conflict, LimitExceeded, NotFound
 from characters.models import Character
-from characters.persona_selectors import get_visible_character
+from characters.personas.selectors import get_visible_character
 
 from . import events
 from .models import LiveSession, Platform, SessionStatus, ViewerMemory, new_overlay_key

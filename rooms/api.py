@@ -8,7 +8,6 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from avatarforge.errors import AppError, NotFound
+from avatarforge.json_body import JsonBodyParser
 
 from . import selectors, services
 from .ice import ice_servers_for
@@ -46,6 +46,16 @@ def _participant_or_403(request: Request, room: Room) -> Participant:
         raise AppError(_("Sign in, or open the room's invite link, first."), code="not_authenticated", status=401)
     if request.auth is None and request.method not in ("GET", "HEAD", "OPTIONS"):
         SessionAuthentication().enforce_csrf(request)
+    return participant
+
+
+def _call_participant_or_404(request: Request, room: Room) -> Participant:
+    """The owner, a guest with this room's invite, or a user in one of its seats. Anyone else who
+    merely knows the code gets the answer an unknown code gets: a foreign room is not found."""
+    _participant_or_403(request, room)  # 401 for nobody at all; CSRF for session writes
+    participant = selectors.call_participant_for(room=room, user=request.user, session=request.session)
+    if participant is None:
+        raise NotFound(_("No room has this code."), code="room_not_found")
     return participant
 
 
@@ -105,7 +115,7 @@ class InviteRedeemApi(APIView):
     # No authentication means DRF checks no CSRF token, and this writes the session: JSON only,
     # which a cross-site form cannot send (it would need a CORS preflight we never grant). Else
     # any page could seat a visitor's browser as a guest in the attacker's room.
-    parser_classes = [JSONParser]
+    parser_classes = [JsonBodyParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -125,16 +135,16 @@ class InviteRedeemApi(APIView):
 
 
 class IceServersApi(APIView):
-    permission_classes = [AllowAny]  # users or guests of this room, checked below
+    permission_classes = [AllowAny]  # the owner, guests and seated users of this room, checked below
 
     @extend_schema(responses=IceServerSerializer(many=True))
     def get(self, request: Request, code: str) -> Response:
-        participant = _participant_or_403(request, _room_or_404(code))
+        participant = _call_participant_or_404(request, _room_or_404(code))
         return Response(ice_servers_for(subject=participant.turn_subject))
 
 
 class PracticeApi(APIView):
-    permission_classes = [AllowAny]  # users or guests of this room, checked below
+    permission_classes = [AllowAny]  # the owner, guests and seated users of this room, checked below
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
@@ -144,7 +154,7 @@ class PracticeApi(APIView):
     )
     def post(self, request: Request, code: str) -> Response:
         room = _room_or_404(code)
-        participant = _participant_or_403(request, room)
+        participant = _call_participant_or_404(request, room)
         base_url = settings.PRACTICE_PEER_URL or request.build_absolute_uri("/")
         services.start_practice(room=room, participant=participant, base_url=base_url)
         return Response({"status": "starting"}, status=status.HTTP_202_ACCEPTED)

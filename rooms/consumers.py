@@ -89,14 +89,15 @@ class RoomConsumer(AppJsonConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self.participant is None or self.left:
             return
+        wait = self.bucket.take(time.monotonic())
+        if wait:
+            # Harmless by contract (docs/protocol.md): a fast but well-formed client is told to
+            # slow down; it does not count toward the too_many_errors close.
+            await self.send_error(
+                "rate_limited", _("Too many messages. Slow down."), {"retry_after_ms": int(wait * 1000) + 1}
+            )
+            return
         try:
-            wait = self.bucket.take(time.monotonic())
-            if wait:
-                raise SignalError(
-                    "rate_limited",
-                    _("Too many messages. Slow down."),
-                    {"retry_after_ms": int(wait * 1000) + 1},
-                )
             message = parse_client_message(decode_text(text_data, bytes_data))
             await self._handle(message)
         except SignalError as exc:

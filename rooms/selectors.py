@@ -68,6 +68,18 @@ def participant_for(*, room: Room, user: Any, session: Any) -> Participant | Non
     return None
 
 
+def call_participant_for(*, room: Room, user: Any, session: Any) -> Participant | None:
+    """Who may use the call's resources (ICE/TURN credentials, the practice partner): the owner,
+    a guest holding this room's redeemed invite, or a user holding one of its seats now. Knowing
+    the code is enough to join (participant_for) but not to spend the owner's resources or take
+    the second seat for a bot."""
+    participant = participant_for(room=room, user=user, session=session)
+    if participant is None or participant.is_owner or participant.is_guest:
+        return participant
+    seated = {seat.identity for seat in get_seats_sync(room.code) if seat is not None}
+    return participant if participant.identity in seated else None
+
+
 def participants_now(room: Room) -> list[dict]:
     """Who holds a seat now (the lobby's "who is waiting"), from the cache only."""
     return [seat.public() for seat in get_seats_sync(room.code) if seat is not None]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from avatarforge.errors import AppError, Conflict, Forbidden, LimitExceeded, NotFound, ServiceUnavailable
+from avatarforge.text import normalize_name
 
 from . import practice, state
 from .models import Room, RoomInvite
@@ -59,7 +60,7 @@ def create_room(*, owner: User, title: str = "") -> Room:
         )
     now = timezone.now()
     return Room.objects.create(
-        owner=owner, title=title.strip()[:80], created_at=now, expires_at=now + timedelta(hours=settings.ROOM_TTL_HOURS)
+        owner=owner, title=normalize_name(title, max_length=80), created_at=now, expires_at=now + timedelta(hours=settings.ROOM_TTL_HOURS)
     )
 
 
@@ -106,8 +107,8 @@ def create_invite(*, room: Room, user: User) -> tuple[RoomInvite, str]:
 
 
 def clean_guest_name(raw: str) -> str:
-    name = " ".join((raw or "").split())[:GUEST_NAME_MAX]
-    if not name or any(ord(ch) < 32 for ch in name):
+    name = normalize_name(raw, max_length=GUEST_NAME_MAX)
+    if not name:
         raise AppError(_("Enter a display name."), code="guest_name_required")
     return name
 

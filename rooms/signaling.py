@@ -9,6 +9,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from avatarforge.errors import AppError
+from avatarforge.json_body import decode_json_text
+
 MAX_MESSAGE_CHARS = 32_768
 MAX_SDP_CHARS = 16_384
 MAX_CANDIDATE_CHARS = 1_024
@@ -24,14 +27,11 @@ RENDERERS = ("2d", "vrm")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SignalError(Exception):
+class SignalError(AppError):
     """A message the server refuses; sent back as an error frame with this code."""
 
     def __init__(self, code: str, message: str, details: Any = None) -> None:
-        self.code = code
-        self.message = message
-        self.details = details
-        super().__init__(message)
+        super().__init__(message, code=code, details=details)
 
 
 def _invalid(details: dict[str, str]) -> SignalError:
@@ -41,25 +41,23 @@ def _invalid(details: dict[str, str]) -> SignalError:
 def decode_text(text: str | None, binary: bytes | None) -> dict[str, Any]:
     if text is None:
         raise SignalError("invalid_json", _("Send JSON text messages, not binary ones."))
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise SignalError(
-            "message_too_large",
-            _("The message is too large (at most %(n)d characters).") % {"n": MAX_MESSAGE_CHARS},
-            {"max_chars": MAX_MESSAGE_CHARS},
-        )
     try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):
-        raise SignalError("invalid_json", _("The message is not valid JSON.")) from None
+        message = decode_json_text(text, max_chars=MAX_MESSAGE_CHARS)
+    except AppError as exc:  # message_too_large, invalid_json, json_too_deep
+        raise SignalError(exc.code, exc.message, exc.details) from None
     if not isinstance(message, dict):
         raise SignalError("invalid_json", _("The message must be a JSON object."))
     return message
 
 
 def _sdp(message: dict[str, Any]) -> str:
-    sdp = message.get("sdp")
-    if not isinstance(sdp, str) or not sdp:
+    if "sdp" not in message or message["sdp"] is None:
         raise _invalid({"sdp": "required"})
+    sdp = message["sdp"]
+    if not isinstance(sdp, str):
+        raise _invalid({"sdp": "must be a string"})
+    if not sdp:
+        raise _invalid({"sdp": "must not be empty"})
     if len(sdp) > MAX_SDP_CHARS:
         raise SignalError(
             "sdp_too_large",

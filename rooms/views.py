@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from avatarforge.errors import AppError
 from avatarforge.throttling import check_rate
+from avatarforge.views import flash_app_error
 
 from . import selectors, services
 from .ice import ice_servers_for
@@ -102,7 +103,7 @@ def invite(request: HttpRequest, code: str) -> HttpResponse:
         check_rate(request, "auth")  # the invite API's rate
         _invite, token = services.create_invite(room=room, user=request.user)
     except AppError as exc:
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
         return redirect("room_lobby", code=room.code)
     # Shown once on the lobby (post/redirect/get keeps the secret link out of the browser history).
     request.session["rooms_last_invite_url"] = request.build_absolute_uri(reverse("room_invite", args=[token]))
@@ -117,7 +118,7 @@ def close(request: HttpRequest, code: str) -> HttpResponse:
     try:
         services.close_room(room_id=room.pk, user=request.user)
     except AppError as exc:
-        messages.error(request, exc.message)
+        flash_app_error(request, exc)
         return redirect("room_lobby", code=room.code)
     messages.success(request, _("The room is closed."))
     return redirect("room_home")
@@ -149,7 +150,8 @@ def _call_actors(user) -> list[dict]:
     (file URL, fileHash, license card) and tracker settings, for the call page's avatar picker."""
     if not user.is_authenticated:
         return []
-    from characters.avatar_selectors import actors_for, avatar_card, can_use_avatar
+    from characters.avatars.policy import can_use_avatar
+    from characters.avatars.selectors import actors_for, avatar_card
 
     return [
         {"id": actor.pk, "name": actor.name, "settings": actor.settings, "avatar": avatar_card(actor.avatar)}

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 SETUP_SKIP_DB=1 bash scripts/setup.sh || exit 1
 . .venv/bin/activate
 ruff check . || exit 1
+# Architecture contracts (.importlinter): no import cycles, one-way dependencies, only inference talks to models.
+lint-imports --no-cache || exit 1
 if ls frontend/tests/*.test.mjs >/dev/null 2>&1; then npm test --silent || exit 1; fi
 python -m pytest "$@"
 rc=$?

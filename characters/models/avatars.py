@@ -105,7 +105,7 @@ class Avatar(models.Model):
 
 
 class Actor(models.Model):
-    """One avatar plus tracker settings (validated against characters.actor_settings)."""
+    """One avatar plus tracker settings (validated against characters.avatars.actor_settings)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="actors", verbose_name=_("owner")

@@ -1,4 +1,4 @@
-// Actor curves and shortcut keys: the same results as characters/actor_settings.py.
+// Actor curves and shortcut keys: the same results as characters/avatars/actor_settings.py.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { applyCurve, applySettings, keyFromEvent, normalizeKey, sensitivityGroup } from "../src/viewer/curves.js";

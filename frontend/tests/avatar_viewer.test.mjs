@@ -1,5 +1,5 @@
 // The viewer's loader under Node: the three fixtures parse with three-vrm, and the expression
-// names three-vrm exposes are the server's normalized vocabulary (characters/vrm_meta.py).
+// names three-vrm exposes are the server's normalized vocabulary (characters/avatars/formats/vrm_meta.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

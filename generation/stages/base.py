@@ -14,15 +14,16 @@ from typing import Any, ClassVar, Protocol
 
 from django.utils.functional import Promise
 
+from avatarforge.errors import AppError
 
-class StageError(Exception):
+
+class StageError(AppError):
     """A failure the user can act on (bad photo, validation failed...). Its message is shown as is."""
 
+    code = "generation_failed"
+
     def __init__(self, message: str | Promise, *, code: str = "generation_failed", details: Any = None) -> None:
-        self.message = str(message)
-        self.code = code
-        self.details = details
-        super().__init__(self.message)
+        super().__init__(str(message), code=code, details=details)
 
 
 class JobCancelled(Exception):

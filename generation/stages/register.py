@@ -1,6 +1,6 @@
 """Stage 9, register: add the checked VRM to the owner's avatar library (counts against avatar slots).
 
-Uses the library's one entry point, characters.avatar_services.create_avatar_from_file. If the same
+Uses the library's one entry point, characters.avatars.services.create_avatar_from_file. If the same
 file is already there (this stage re-ran after a crash), the existing avatar is used.
 Artifacts: data {"avatar_id", "avatar_name", "reused"}.
 """
@@ -20,7 +20,7 @@ class RegisterStage(Stage):
 
     def run(self, ctx: StageContext) -> StageOutput:
         from accounts.models import User
-        from characters.avatar_services import create_avatar_from_file
+        from characters.avatars.services import create_avatar_from_file
 
         owner = User.objects.select_related("plan").get(pk=ctx.owner_id)
         data = ctx.file("export", "avatar.vrm")

@@ -1,7 +1,7 @@
 """Stage 8, validate: the Khronos glTF validator, three-vrm and the avatar library must all accept it.
 
 Runs scripts/validate_vrm.mjs (npm gltf-validator; three's GLTFLoader.parse with VRMLoaderPlugin)
-under Node, then the library's own parser (characters.avatar_services.inspect_avatar_file).
+under Node, then the library's own parser (characters.avatars.services.inspect_avatar_file).
 Artifacts: data {"validator": {"errors", "warnings", "infos", "messages"}, "three": {...},
 "library": {"format", "warnings"}}. Any error or warning fails the stage with the messages.
 """
@@ -95,7 +95,7 @@ def check_report(report: dict) -> list[str]:
 
 def library_check(data: bytes) -> dict:
     from avatarforge.errors import AppError
-    from characters.avatar_services import inspect_avatar_file
+    from characters.avatars.services import inspect_avatar_file
 
     try:
         record, warnings, _thumb = inspect_avatar_file(io.BytesIO(data))

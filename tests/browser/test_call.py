@@ -126,8 +126,8 @@ def test_call_with_vrm_actor(af_server, new_context, artifacts):
     assert statistics.mean(b["recvSmile"]) > 0.6
     assert b["renderFpsRemote"] > 0  # the VRM view keeps drawing
     # The other person sees the avatar's conditions of use (Godette: CC-BY, credit required).
-    license_text = ben.text_content("[data-el=remote-license]")
-    assert "Godette" in license_text or "CC" in license_text
+    title = ben.text_content("[data-el=remote-license] .license-title")
+    assert title.endswith(" · CC_BY · SirRichard94"), title  # license name and author from the VRM's meta
     for page in (ann, ben):
         _assert_no_video(page)
     ann.screenshot(path=str(artifacts / "call_vrm_sender.png"), full_page=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat import concurrency
 from chat.models import Conversation, EmotionPose, Message, Summary
+from inference import slots as concurrency
 
 pytestmark = pytest.mark.django_db
 

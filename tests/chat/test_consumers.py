@@ -189,7 +189,7 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
     assert queued["position"] == 1
     rows = await messages_of(conv_b)
     assert rows[-1]["status"] == "queued"
-    from chat import concurrency
+    from inference import slots as concurrency
 
     stats = await database_sync_to_async(concurrency.stats)(fake_llm.base_url)
     assert (stats.in_flight, stats.waiting) == (1, 1)
@@ -253,7 +253,9 @@ async def test_bad_frames(user, character, fake_llm):
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
     await ws.send_to(text_data="not json")
-    assert (await ws.receive_json_from(timeout=5))["code"] == "invalid"
+    assert (await ws.receive_json_from(timeout=5))["code"] == "invalid_json"
+    await ws.send_to(text_data="[" * 1000 + "]" * 1000)  # the shared decoder's depth limit
+    assert (await ws.receive_json_from(timeout=5))["code"] == "json_too_deep"
     await ws.send_json_to({"type": "dance"})
     assert (await ws.receive_json_from(timeout=5))["code"] == "unknown_type"
     await ws.send_json_to({"type": "send", "text": "x" * 4001})

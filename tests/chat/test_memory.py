@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from chat import gateway, memory, services
+from chat import memory, services, turns
 from chat.models import Conversation, Summary
-from chat.tokens import count_tokens, prompt_tokens
+from inference import llm as gateway
+from inference.tokens import count_tokens, prompt_tokens
 from tests.support.fake_openai import Reply
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_prompt_has_persona_scenario_and_history(user, make_character, fake_llm)
     character = make_character(owner=user, scenario_situation="A rainy library.", first_message="")
     conv = services.create_conversation(user=user, character_id=character.pk, scenario={"counterpart": "a new student"})
     fake_llm.reply("[neutral] Hello.")
-    services.reply_sync(user=user, conversation_id=conv.pk, text="Hi there")
+    turns.reply_sync(user=user, conversation_id=conv.pk, text="Hi there")
     plan = memory.build_prompt(conv, cfg=gateway.get_model("fake"))
     system = plan.messages[0]["content"]
     assert "Mina" in system and "A rainy library." in system and "a new student" in system
@@ -61,7 +62,7 @@ def test_prompt_has_persona_scenario_and_history(user, make_character, fake_llm)
 
 def test_history_starting_with_the_greeting_gets_a_user_turn_first(user, conversation, fake_llm):
     fake_llm.reply("[happy] Yay")
-    services.reply_sync(user=user, conversation_id=conversation.pk, text="Hello")
+    turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hello")
     plan = memory.build_prompt(conversation, cfg=gateway.get_model("fake"))
     assert [m["role"] for m in plan.messages] == ["system", "user", "assistant", "user", "assistant"]
     assert plan.messages[1]["content"] == memory.CONVERSATION_START
@@ -70,7 +71,7 @@ def test_history_starting_with_the_greeting_gets_a_user_turn_first(user, convers
 def test_a_message_too_long_for_the_model(user, conversation, fake_llm, settings):
     settings.LLM_MODELS = [fake_llm.model_config("tiny", context_length=512, max_tokens=128)]
     with pytest.raises(services.AppError) as info:
-        services.reply_sync(user=user, conversation_id=conversation.pk, text="word " * 700)
+        turns.reply_sync(user=user, conversation_id=conversation.pk, text="word " * 700)
     assert info.value.code == "message_too_long_for_model"
     assert conversation.messages.count() == 1
 
@@ -86,7 +87,7 @@ def test_200_turns_stay_within_budget_with_hierarchical_summaries(user, make_cha
     for turn in range(200):
         # on_commit runs the (eager) summary task right after the reply, as a worker would.
         with django_capture_on_commit_callbacks(execute=True):
-            services.reply_sync(user=user, conversation_id=conv.pk, text=f"Turn {turn}: I love cobalt lanterns by the river, don't you?")
+            turns.reply_sync(user=user, conversation_id=conv.pk, text=f"Turn {turn}: I love cobalt lanterns by the river, don't you?")
     chats = [r for r in fake_llm.completions if not r.body["messages"][0]["content"].startswith(memory.SUMMARY_SYSTEM_PREFIX)]
     assert len(chats) == 200
     for request in chats:
@@ -101,7 +102,13 @@ def test_200_turns_stay_within_budget_with_hierarchical_summaries(user, make_cha
     assert active, "summaries must be in use"
     last_system = chats[-1].body["messages"][0]["content"]
     assert "Summary of the earlier conversation" in last_system
-    assert active[-1].text in last_system or any(s.text in last_system for s in active)
+    # Every active summary reaches the prompt (folding keeps them within their share), oldest first.
+    plan = memory.build_prompt(conv, cfg=cfg)
+    assert plan.summary_ids == [s.pk for s in active]
+    system = plan.messages[0]["content"]
+    positions = [system.find(s.text.strip()) for s in active]
+    assert all(p >= 0 for p in positions), "a summary is missing from the prompt"
+    assert positions == sorted(positions)
     # Active summaries tile the start of the conversation without gaps or overlaps.
     expected_start = 1
     for summary in active:
@@ -122,7 +129,7 @@ def test_reply_does_not_wait_for_a_summary(user, make_character, fake_llm):
     conv = services.create_conversation(user=user, character_id=character.pk, model_name="fake-small")
     cfg = gateway.get_model("fake-small")
     for turn in range(40):
-        services.reply_sync(user=user, conversation_id=conv.pk, text=f"Turn {turn} tell me more")
+        turns.reply_sync(user=user, conversation_id=conv.pk, text=f"Turn {turn} tell me more")
     assert state["summaries"] == 0 and not Summary.objects.exists()
     plan = memory.build_prompt(conv, cfg=cfg)
     assert plan.dropped > 0 and plan.needs_summary()
@@ -148,7 +155,7 @@ def test_summary_failure_does_not_break_replies(user, make_character, fake_llm, 
     conv = services.create_conversation(user=user, character_id=character.pk, model_name="fake-small")
     for turn in range(25):
         with django_capture_on_commit_callbacks(execute=True):
-            services.reply_sync(user=user, conversation_id=conv.pk, text=f"Turn {turn}")
+            turns.reply_sync(user=user, conversation_id=conv.pk, text=f"Turn {turn}")
     assert calls["n"] == 25
     assert conv.messages.filter(status="complete").count() == 50
 

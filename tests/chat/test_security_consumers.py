@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework.test import APIClient
 
-from chat.api import ChatSendThrottle
+from chat import rate_limits
 from chat.models import Message
 
 from .test_consumers import _clean_slots, _fresh_layers, connect, new_conversation, recv_until  # noqa: F401
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_socket_sends_share_the_api_send_rate(user, character, fake_llm, monkeypatch):
-    monkeypatch.setattr(ChatSendThrottle, "rate", "3/min")
+    monkeypatch.setattr(rate_limits, "CHAT_SEND", rate_limits.Rate("chat_send", 3, 60))
     conversation = await new_conversation(user, character)
     api = APIClient()
     api.force_authenticate(user)

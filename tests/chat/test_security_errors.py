@@ -10,7 +10,7 @@ SECRET = "Incorrect API key provided: sk-live-9f8e7d6c5b4a. You can find your ke
 
 def test_upstream_auth_error_text_is_not_sent_to_the_user(api_client, conversation, fake_llm, caplog):
     fake_llm.fail(401, SECRET, code="invalid_api_key")
-    with caplog.at_level("WARNING", logger="chat.gateway"):
+    with caplog.at_level("WARNING", logger="inference.llm"):
         response = api_client.post(
             f"/api/chat/conversations/{conversation.pk}/messages", {"text": "Hello"}, format="json"
         )
@@ -24,7 +24,7 @@ def test_upstream_auth_error_text_is_not_sent_to_the_user(api_client, conversati
 
 
 def test_upstream_error_text_is_not_in_llm_error_details(fake_llm):
-    from chat import gateway
+    from inference import llm as gateway
 
     fake_llm.fail(400, "temperature must be positive; deployment eu-west-internal-7", code=None)
     with pytest.raises(gateway.LLMError) as info:

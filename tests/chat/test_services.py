@@ -1,4 +1,4 @@
-"""Conversation services: create, reply (REST path), limits, delete."""
+"""Conversation services: create, start a reply, limits, delete (the REST reply: test_turns.py)."""
 from __future__ import annotations
 
 import pytest
@@ -36,38 +36,6 @@ def test_unknown_model_is_refused(user, character, fake_llm):
     with pytest.raises(AppError) as info:
         services.create_conversation(user=user, character_id=character.pk, model_name="gpt-99")
     assert info.value.code == "unknown_model"
-
-
-def test_reply_sync_stores_both_messages(user, conversation, fake_llm):
-    fake_llm.reply("[happy] Nice to meet you!")
-    user_msg, reply = services.reply_sync(user=user, conversation_id=conversation.pk, text="Hello!")
-    assert (user_msg.seq, reply.seq) == (2, 3)
-    reply.refresh_from_db()
-    assert (reply.status, reply.emotion, reply.text) == ("complete", "happy", "Nice to meet you!")
-    assert reply.model_name == "fake" and reply.prompt_tokens > 0 and reply.token_count > 0
-    conversation.refresh_from_db()
-    assert conversation.message_count == 3 and conversation.last_emotion == "happy"
-    assert conversation.title == "Hello!"
-    sent = fake_llm.completions[-1].body["messages"]
-    assert sent[0]["role"] == "system" and "Mina" in sent[0]["content"] and "[happy]" in sent[0]["content"]
-    assert [m["role"] for m in sent[1:]] == ["user", "assistant", "user"]
-    assert sent[-1]["content"] == "Hello!"
-
-
-def test_unparseable_emotion_becomes_neutral(user, conversation, fake_llm):
-    fake_llm.reply("(giggles) whatever")
-    _u, reply = services.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
-    assert (reply.emotion, reply.text) == ("neutral", "(giggles) whatever")
-
-
-def test_llm_failure_leaves_nothing_behind(user, conversation, fake_llm):
-    fake_llm.fail(401, "bad key")
-    with pytest.raises(AppError) as info:
-        services.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
-    assert info.value.code == "llm_auth_failed"
-    assert list(conversation.messages.values_list("seq", flat=True)) == [1]
-    conversation.refresh_from_db()
-    assert conversation.message_count == 1
 
 
 def test_one_reply_in_flight_per_conversation(user, conversation, fake_llm):

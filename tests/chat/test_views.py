@@ -59,10 +59,10 @@ def test_conversation_page(client_in, conversation, fake_llm):
 
 
 def test_user_text_is_escaped(client_in, user, conversation, fake_llm):
-    from chat import services
+    from chat import turns
 
     fake_llm.reply("[happy] <img src=x onerror=alert(1)>")
-    services.reply_sync(user=user, conversation_id=conversation.pk, text="<script>alert('x')</script>")
+    turns.reply_sync(user=user, conversation_id=conversation.pk, text="<script>alert('x')</script>")
     html = client_in.get(f"/chat/{conversation.pk}/").content.decode()
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html

@@ -147,14 +147,22 @@ def test_cancel_retry_delete_through_the_api(api_client, user, face_jpeg, queued
     assert not GenerationJob.objects.filter(pk=job.pk).exists()
 
 
-def test_status_read_fails_a_job_whose_worker_died(api_client, user, face_jpeg, settings):
+def test_status_read_writes_nothing_and_the_periodic_sweep_fails_a_dead_workers_job(api_client, user, face_jpeg, settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
+    from generation.tasks import sweep_stale_generation_jobs
+
     settings.GENERATION_STAGE_TIMEOUT = 5
     job = create_job(user, face_jpeg)
     GenerationJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, stage="rig", heartbeat_at=timezone.now() - timedelta(hours=1))
+    before = GenerationJob.objects.values().get(pk=job.pk)
+    for path in (f"/api/generate/status/{job.id}", f"/api/generate/{job.id}", "/api/generate/"):
+        assert api_client.get(path).status_code == 200
+    assert GenerationJob.objects.values().get(pk=job.pk) == before  # reads never write
+    assert api_client.get(f"/api/generate/status/{job.id}").json()["status"] == "running"
+    assert sweep_stale_generation_jobs.apply().get() == 1  # what Celery beat runs every minute
     body = api_client.get(f"/api/generate/status/{job.id}").json()
     assert body["status"] == "failed" and body["error"]["code"] == "worker_lost" and body["can_retry"]
 

@@ -123,6 +123,12 @@ async def test_cancel_over_the_socket(user, face_jpeg):
     await ws.send_to(text_data="x" * 5000)
     error = await ws.receive_json_from(timeout=5)
     assert error["code"] == "invalid_message"
+    await ws.send_to(text_data="[" * 500 + "]" * 500)  # the shared decoder's depth limit
+    error = await ws.receive_json_from(timeout=5)
+    assert error["code"] == "json_too_deep"
+    await ws.send_to(text_data="{oops")
+    error = await ws.receive_json_from(timeout=5)
+    assert error["code"] == "invalid_json"
 
 
 async def test_refresh_sends_the_current_state(user, face_jpeg):

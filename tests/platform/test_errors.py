@@ -28,7 +28,7 @@ def test_400_validation_lists_fields(api_client):
 
 def test_400_malformed_json(api_client):
     response = api_client.post("/api/accounts/tokens", "{not json", content_type="application/json")
-    assert_error(response, 400, "parse_error")
+    assert_error(response, 400, "invalid_json")
 
 
 def test_401_without_credentials(anon_api_client):

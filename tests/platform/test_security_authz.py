@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.characters.avatar_support import minimal_gltf
+from tests.characters.avatars.support import minimal_gltf
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,15 @@ def alice_things(user, password):
 
     from PIL import Image
 
-    from characters import avatar_services
+    from characters.avatars import actors
+    from characters.avatars import services as avatar_services
     from characters.models import Character
     from chat.models import Conversation
     from generation import services as generation_services
     from rooms.services import create_invite, create_room
 
     avatar = avatar_services.create_avatar_from_file(owner=user, file=io.BytesIO(minimal_gltf()), filename="mine.glb")
-    actor = avatar_services.create_actor(user=user, name="Me", avatar_id=avatar.pk)
+    actor = actors.create_actor(user=user, name="Me", avatar_id=avatar.pk)
     private = Character.objects.create(owner=user, name="Secret", visibility="private")
     public = Character.objects.create(owner=user, name="Open", visibility="public")
     draft = Character.objects.create(owner=user, name="Draft", is_draft=True)
@@ -41,6 +42,17 @@ def alice_things(user, password):
     job = generation_services.create_job(owner=user, photo=photo.getvalue(), filename="me.jpg", options={})
     return {"avatar": avatar, "actor": actor, "private": private, "public": public, "draft": draft,
             "conversation": conversation, "room": room, "invite_token": token, "job": job}
+
+
+def database_state() -> dict[str, list[dict]]:
+    """Every row of every table of the feature apps and accounts, to prove a refused request wrote nothing."""
+    from django.apps import apps
+
+    state = {}
+    for label in ("accounts", "characters", "chat", "rooms", "generation"):
+        for model in apps.get_app_config(label).get_models():
+            state[model._meta.label] = list(model.objects.order_by("pk").values())
+    return state
 
 
 @pytest.fixture
@@ -75,6 +87,7 @@ def test_rest_writes_to_private_things_are_404_and_change_nothing(mallory, alice
     from generation.models import GenerationJob
 
     t = alice_things
+    before = database_state()
     calls = [
         ("patch", f"/api/avatars/{t['avatar'].pk}", {"name": "pwned", "is_shared": True}),
         ("delete", f"/api/avatars/{t['avatar'].pk}", None),
@@ -96,6 +109,7 @@ def test_rest_writes_to_private_things_are_404_and_change_nothing(mallory, alice
     for method, url, body in calls:
         response = getattr(mallory, method)(url, body, format="json") if body is not None else getattr(mallory, method)(url)
         assert response.status_code == 404, (method, url, response.status_code)
+    assert database_state() == before
     assert Avatar.objects.get(pk=t["avatar"].pk).name != "pwned"
     assert Actor.objects.filter(pk=t["actor"].pk, name="Me").exists()
     assert Character.objects.filter(pk=t["private"].pk, name="Secret").exists()
@@ -106,12 +120,14 @@ def test_rest_writes_to_private_things_are_404_and_change_nothing(mallory, alice
 
 def test_visible_but_not_owned_is_403_on_change(mallory, alice_things):
     public = alice_things["public"]
+    before = database_state()
     assert mallory.get(f"/api/characters/{public.pk}").status_code == 200
     assert mallory.patch(f"/api/characters/{public.pk}", {"name": "pwned"}, format="json").status_code == 403
     assert mallory.delete(f"/api/characters/{public.pk}").status_code == 403
     room = alice_things["room"]
     assert mallory.post(f"/api/rooms/{room.code}/close").status_code == 403
     assert mallory.post(f"/api/rooms/{room.code}/invites").status_code == 403
+    assert database_state() == before
 
 
 def test_indirect_paths_with_foreign_ids(mallory, other_user, alice_things):
@@ -119,6 +135,7 @@ def test_indirect_paths_with_foreign_ids(mallory, other_user, alice_things):
     from chat.models import Conversation
 
     t = alice_things
+    before = database_state()
     # An actor, a character or a conversation built on Alice's private things.
     assert mallory.post("/api/actors", {"name": "x", "avatar": str(t["avatar"].pk)}, format="json").status_code == 404
     assert mallory.post("/api/characters", {"name": "x", "avatar": str(t["avatar"].pk)}, format="json").status_code == 400
@@ -127,6 +144,7 @@ def test_indirect_paths_with_foreign_ids(mallory, other_user, alice_things):
     assert not Actor.objects.filter(owner=other_user).exists()
     assert not Character.objects.filter(owner=other_user).exists()
     assert not Conversation.objects.filter(user=other_user).exists()
+    assert database_state() == before
     # resolve: a foreign id is "gone", no download link.
     body = {"avatars": [{"id": str(t["avatar"].pk), "fileHash": "0" * 64}]}
     resolved = mallory.post("/api/avatars/resolve", body, format="json").json()
@@ -136,11 +154,12 @@ def test_indirect_paths_with_foreign_ids(mallory, other_user, alice_things):
 def test_signed_download_links(user, alice_things):
     import io
 
-    from characters import avatar_services
-    from tests.characters.avatar_support import build_glb, split_glb
+    from characters.avatars import links
+    from characters.avatars import services as avatar_services
+    from tests.characters.avatars.support import build_glb, split_glb
 
     avatar = alice_things["avatar"]
-    url, _ttl = avatar_services.signed_file_url(avatar=avatar)
+    url, _ttl = links.signed_file_url(avatar=avatar)
     token = url.split("token=")[1]
     anonymous = APIClient()
     assert anonymous.get(url).status_code == 200
@@ -159,6 +178,7 @@ def test_signed_download_links(user, alice_things):
 def test_pages_of_private_things_are_404(client, other_user, password, alice_things):
     t = alice_things
     assert client.login(email=other_user.email, password=password)
+    before = database_state()
     for url in (
         f"/avatars/{t['avatar'].pk}/", f"/avatars/{t['avatar'].pk}/delete/", f"/avatars/actors/{t['actor'].pk}/",
         f"/characters/{t['private'].pk}/", f"/characters/{t['private'].pk}/portrait/", f"/characters/new/{t['draft'].pk}/",
@@ -168,6 +188,7 @@ def test_pages_of_private_things_are_404(client, other_user, password, alice_thi
     assert client.post(f"/characters/{t['public'].pk}/edit/", {"name": "pwned"}).status_code == 403
     assert client.post(f"/avatars/actors/{t['actor'].pk}/delete/").status_code == 404
     assert client.post(f"/generate/{t['job'].pk}/cancel").status_code == 404
+    assert database_state() == before
 
 
 def test_guests_reach_only_their_own_room(user, alice_things):
@@ -179,9 +200,11 @@ def test_guests_reach_only_their_own_room(user, alice_things):
                           content_type="application/json")
     assert response.status_code == 200
     assert guest.get(f"/rooms/{alice_things['room'].code}/").status_code == 200
+    before = database_state()
     assert guest.get(f"/rooms/{other_room.code}/").status_code == 302  # to the log-in page
     assert guest.get(f"/api/rooms/{other_room.code}/ice-servers").status_code == 401
     assert guest.post(f"/api/rooms/{other_room.code}/practice").status_code == 401
+    assert database_state() == before
 
 
 def test_open_redirects_are_refused(client, user, password):

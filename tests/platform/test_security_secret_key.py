@@ -13,7 +13,7 @@ from pathlib import Path
 from django.test import override_settings
 
 from avatarforge.local_secret import LEGACY_EMBEDDED_SECRET_KEY, local_secret_key
-from characters import storage_crypto
+from characters.avatars import crypto as storage_crypto
 
 ROOT = Path(__file__).resolve().parents[2]
 

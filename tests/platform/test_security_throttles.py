@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from tests.characters.avatar_support import minimal_gltf
+from tests.characters.avatars.support import minimal_gltf
 
 pytestmark = pytest.mark.django_db
 

@@ -20,10 +20,6 @@ from rooms import routing
 from rooms.selectors import GUEST_SESSION_KEY
 from rooms.services import create_room
 
-needs_redis = pytest.mark.skipif(
-    not settings.REDIS_URL, reason="REDIS_URL is not set: this test needs a real Redis (CI sets it)"
-)
-
 app = WebSocketAuthMiddleware(URLRouter(routing.websocket_urlpatterns))
 _open_sockets: list[Socket] = []  # disconnected after each test, so no consumer outlives its loop
 

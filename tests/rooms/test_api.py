@@ -120,7 +120,7 @@ def test_redeem_invite_once(user, room):
 
 @pytest.mark.parametrize(
     ("token", "name", "code"),
-    [("forged:token", "Eve", "invite_invalid"), (None, "   ", "guest_name_required"), (None, "\x07bell", "guest_name_required")],
+    [("forged:token", "Eve", "invite_invalid"), (None, "   ", "guest_name_required"), (None, "\x07\u202e\u2066", "guest_name_required")],
 )
 def test_redeem_refusals_leave_the_invite_unused(user, room, token, name, code):
     _invite, real = create_invite(room=room, user=user)

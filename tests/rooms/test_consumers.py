@@ -14,7 +14,7 @@ from rooms import signaling, state
 from rooms.consumers import RoomConsumer
 from rooms.services import close_room, create_room
 
-from .conftest import guest_session, needs_redis, open_socket, redis_hits
+from .conftest import guest_session, open_socket, redis_hits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,6 +120,8 @@ async def test_third_participant_is_refused(room_setup, make_member):
         (json.dumps({"type": "avatar", "avatar": {"renderer": "vrm", "fileHash": "zz"}}), "invalid_message"),
         (json.dumps({"type": "avatar", "avatar": {"renderer": "2d", "license": {"x": "y" * 5000}}}), "avatar_too_large"),
         ("x" * 40_000, "message_too_large"),
+        ("[" * 1000 + "]" * 1000, "json_too_deep"),
+        ("[" * 20_000 + "]" * 20_000, "message_too_large"),  # size is checked before parsing
     ],
 )
 async def test_invalid_message_gets_an_error_frame_not_a_disconnect(room_setup, message, code):
@@ -252,8 +254,7 @@ async def test_state_is_gone_after_hang_up(room_setup):
     assert await a.closed_with() == 1000
     assert not await state.has_state(code)
     assert await state.get_seats(code) == [None, None]
-    if state.cache.__class__.__name__ == "RedisCache":
-        assert redis_hits(["ice-ufrag:Zq9x", "secretpassword", code]) == []
+    assert redis_hits(["ice-ufrag:Zq9x", "secretpassword", code]) == []
 
 
 async def test_guest_joins_with_a_redeemed_invite_in_their_session(room_setup):
@@ -303,7 +304,6 @@ class SecondProcessConsumer(RoomConsumer):
     channel_layer_alias = "second"
 
 
-@needs_redis
 async def test_two_server_processes_sharing_redis_carry_one_call(room_setup, settings):
     """Each side's consumer uses its own RedisChannelLayer instance (as two Daphne processes
     would); relays, peer events and seats cross between them only through Redis. The real

@@ -23,9 +23,14 @@ from rooms.models import RoomInvite
 from rooms.peer import AvatarPeer, allow_loopback_candidates
 from rooms.protocol import Frame, decode, encode
 
-from .conftest import db_text_hits, needs_redis, redis_hits
+from .conftest import db_text_hits, redis_hits
 
-pytestmark = [pytest.mark.django_db(transaction=True), needs_redis, pytest.mark.slow]
+# The Daphne processes share the test database: an in-memory SQLite one cannot be shared.
+needs_shared_database = pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="the servers share the test database: needs PostgreSQL (DATABASE_URL), as in CI",
+)
+pytestmark = [pytest.mark.django_db(transaction=True), needs_shared_database, pytest.mark.slow]
 
 _SECRETS = re.compile(r"^a=(?:ice-ufrag|ice-pwd|fingerprint):(.+)$", re.M)
 

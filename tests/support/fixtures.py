@@ -14,10 +14,10 @@ from tests.support.fake_openai import FakeOpenAI
 
 @pytest.fixture
 def fake_llm(settings, monkeypatch):
-    from chat import gateway
+    from inference.llm import completion, retry
 
-    monkeypatch.setattr(gateway, "RETRY_BASE_DELAY", 0.005)
-    monkeypatch.setattr(gateway, "_json_support", {})
+    monkeypatch.setattr(retry, "RETRY_BASE_DELAY", 0.005)
+    monkeypatch.setattr(completion, "_json_support", {})
     server = FakeOpenAI(models=("fake-model",)).start()
     settings.LLM_MODELS = [
         server.model_config("fake", label="Fake model"),

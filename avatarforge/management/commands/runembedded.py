@@ -8,7 +8,7 @@ from avatarforge import embedded
 
 
 class Command(BaseCommand):
-    help = "Start Redis (embedded), Daphne, a Celery worker and the local LLM server if none is configured."
+    help = "Start Redis (embedded), Daphne, a Celery worker, Celery beat and the local LLM server if none is configured."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from characters.avatar_services import rotate_avatar_key
+from characters.avatars.crypto import DecryptionError, current_key
+from characters.avatars.services import rotate_avatar_key
 from characters.models import Avatar
-from characters.storage_crypto import DecryptionError, current_key
 
 
 class Command(BaseCommand):

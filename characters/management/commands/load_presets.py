@@ -1,4 +1,4 @@
-"""Create or update the preset AI characters from characters/presets/*.json (idempotent)."""
+"""Create or update the preset AI characters from characters/personas/presets/*.json (idempotent)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from characters import persona_services
+from characters.personas import services as persona_services
 
 
 class Command(BaseCommand):

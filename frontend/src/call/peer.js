@@ -4,14 +4,21 @@
 //   "control" reliable JSON: clock sync ping/pong, held expressions, asset requests
 //   "asset"   reliable binary: the VRM file of our avatar when the other side doesn't have it
 // The side told `initiator` by the server creates the channels and sends the offer.
+// No DOM: the RTCPeerConnection (and the MediaStream used when a track arrives without one) come
+// from injectable factories, so call/session.js runs in node against fakes.
+
+const defaultCreatePc = (config) => new RTCPeerConnection(config);
+const defaultCreateStream = (tracks) => new MediaStream(tracks);
 
 export class CallPeer {
   /**
    * @param {{iceServers:Array, micTrack:MediaStreamTrack|null, sendSignal:(msg:object)=>void,
    *          onState:(state:string)=>void, onChannel:(label:string, ch:RTCDataChannel)=>void,
-   *          onRemoteAudio:(stream:MediaStream)=>void}} opts
+   *          onRemoteAudio:(stream:MediaStream)=>void,
+   *          createPeerConnection?:(config:object)=>RTCPeerConnection,
+   *          createStream?:(tracks:MediaStreamTrack[])=>MediaStream}} opts
    */
-  constructor({ iceServers, micTrack, sendSignal, onState, onChannel, onRemoteAudio }) {
+  constructor({ iceServers, micTrack, sendSignal, onState, onChannel, onRemoteAudio, createPeerConnection = defaultCreatePc, createStream = defaultCreateStream }) {
     this.sendSignal = sendSignal;
     this.onState = onState;
     this.onChannel = onChannel;
@@ -20,7 +27,7 @@ export class CallPeer {
     this.channels = {};
     this.pendingCandidates = [];
     this.closed = false;
-    const pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+    const pc = createPeerConnection({ iceServers: iceServers || [] });
     this.pc = pc;
     pc.onicecandidate = (e) => {
       this.sendSignal({ type: "candidate", candidate: e.candidate ? e.candidate.toJSON() : null });
@@ -28,7 +35,7 @@ export class CallPeer {
     pc.onconnectionstatechange = () => this.onState(pc.connectionState);
     pc.ontrack = (e) => {
       if (e.track.kind !== "audio") return; // nothing else is expected; never render video
-      const stream = e.streams && e.streams[0] ? e.streams[0] : new MediaStream([e.track]);
+      const stream = e.streams && e.streams[0] ? e.streams[0] : createStream([e.track]);
       this.onRemoteAudio(stream);
     };
     pc.ondatachannel = (e) => this._adopt(e.channel);

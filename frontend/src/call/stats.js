@@ -48,3 +48,54 @@ export class SampleBuffer {
     this.values.length = 0;
   }
 }
+
+/**
+ * window.__afStats: read-only numbers of a running CallApp for the browser tests and
+ * bench/browser_call.py (the only global the call page sets besides window.__afCall).
+ */
+export function exposeStats(app) {
+  const s = app.stats;
+  const peer = () => app.session.peer;
+  window.__afStats = {
+    get state() { return app.ui.state; },
+    get connection() { return app.session.connection; },
+    get signaling() { return app.session.signalingState; },
+    get framesSent() { return app.sender.framesSent; },
+    get framesReceived() { return s.framesReceived; },
+    get faceFramesReceived() { return s.faceFramesReceived; },
+    get frameBytes() { return s.frameBytes; },
+    get trackingResults() { return s.trackingResults; },
+    get trackingFaces() { return s.trackingFaces; },
+    get trackingProcMs() { return s.trackingProcMs; },
+    get trackingQueueMs() { return s.trackingQueueMs; },
+    get trackingFps() { return app.trackRate.rate(); },
+    get trackerMode() { return app.media.tracker ? app.media.tracker.mode : "off"; },
+    get renderFpsLocal() { return app.localView ? app.localView.fps() : 0; },
+    get renderFpsRemote() { return app.remoteView ? app.remoteView.fps() : 0; },
+    get remoteFrames() { return app.remoteView ? app.remoteView.count : 0; },
+    get localFrames() { return app.localView ? app.localView.count : 0; },
+    get localKind() { return app.localView ? app.localView.kind : null; },
+    get remoteKind() { return app.remoteView ? app.remoteView.kind : null; },
+    get remoteAvatar() { return app.remote.avatar; },
+    get latency() { return s.latency.values.slice(); },
+    get sentRoll() { return s.sentRoll.values.slice(); },
+    get recvRoll() { return s.recvRoll.values.slice(); },
+    get recvSmile() { return s.recvSmile.values.slice(); },
+    get senderKinds() { return peer() ? peer().senderKinds() : []; },
+    get transceiverKinds() {
+      return peer() ? peer().pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
+    },
+    get rtt() { return s.rtt; },
+    get clockSynced() { return app.clock.synced; },
+    get clockOffset() { return app.clock.offset; },
+    get messages() { return [...app.ui.messages.keys()]; },
+    resetSamples() {
+      s.framesReceived = 0;
+      s.faceFramesReceived = 0;
+      s.latency.clear();
+      s.recvRoll.clear();
+      s.sentRoll.clear();
+      s.recvSmile.clear();
+    },
+  };
+}

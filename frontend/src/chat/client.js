@@ -6,15 +6,12 @@ import { AvatarView } from "../avatar/view.js";
 import { createParams } from "../avatar/params.js";
 import { ExpressionAnimator } from "./expression.js";
 import { frameToParams } from "./avatar_params.js";
+import { withCsrf } from "../csrf.js";
+import { ReconnectingSocket, wsUrl } from "../ws.js";
 
 function readJson(id) {
   const el = document.getElementById(id);
   return el ? JSON.parse(el.textContent) : null;
-}
-
-function csrfToken() {
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : "";
 }
 
 function format(template, values) {
@@ -35,8 +32,7 @@ export class ChatPage {
     this.modelSelect = root.querySelector("[data-chat-model]");
     this.olderButton = root.querySelector("[data-chat-older]");
     this.stage = root.getElementById ? root.getElementById("chat-avatar") : document.getElementById("chat-avatar");
-    this.ws = null;
-    this.retry = 0;
+    this.ws = null; // ReconnectingSocket
     this.pending = null; // {replyId, el, textEl, userEl, sentText}
     this.lastSent = "";
     this.busy = false;
@@ -98,32 +94,24 @@ export class ChatPage {
 
   // --- socket ---------------------------------------------------------------------------------
   connect() {
-    const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}${this.cfg.wsPath}`);
-    this.ws = ws;
-    this.ready = false;
-    ws.addEventListener("open", () => {
-      if (this.retry > 0) this.setStatus(this.t.reconnected || "");
-      this.retry = 0;
+    this.ws = new ReconnectingSocket(wsUrl(this.cfg.wsPath), {
+      backoff: { baseMs: 500, factor: 2, maxMs: 15000 },
+      terminalCodes: [4401, 4404], // not allowed: reconnecting won't help
+      onConnecting: () => {
+        this.ready = false;
+      },
+      onOpen: ({ attempt }) => {
+        if (attempt > 0) this.setStatus(this.t.reconnected || "");
+      },
+      onMessage: (frame) => this.onFrame(frame),
+      onClose: ({ terminal }) => {
+        this.ready = false;
+        if (terminal) return;
+        if (this.pending) this.finishPending("failed");
+        this.setStatus(this.t.connectionLost || "");
+      },
     });
-    ws.addEventListener("message", (ev) => {
-      let frame;
-      try {
-        frame = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      this.onFrame(frame);
-    });
-    ws.addEventListener("close", (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (ev.code === 4401 || ev.code === 4404) return; // not allowed: reconnecting won't help
-      if (this.pending) this.finishPending("failed");
-      this.setStatus(this.t.connectionLost || "");
-      const delay = Math.min(15000, 500 * 2 ** this.retry++);
-      setTimeout(() => this.connect(), delay);
-    });
+    this.ws.connect();
   }
 
   onFrame(f) {
@@ -167,13 +155,13 @@ export class ChatPage {
   send() {
     const text = this.input.value.trim();
     if (!text || this.busy) return;
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.ready) {
-      this.setStatus((this.ws ? this.t.connecting : this.t.connectionLost) || "");
+    if (!this.ws.isOpen || !this.ready) {
+      this.setStatus((this.ws.active ? this.t.connecting : this.t.connectionLost) || "");
       return;
     }
     const frame = { type: "send", text };
     if (this.modelSelect && this.modelSelect.value) frame.model = this.modelSelect.value;
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(frame);
     this.lastSent = text;
     this.input.value = "";
     this.awaiting = true;
@@ -181,10 +169,8 @@ export class ChatPage {
   }
 
   stop() {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
-      this.ws.send(JSON.stringify({ type: "cancel" }));
-    } else {
-      fetch(this.cfg.cancelUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() } });
+    if (!this.ws.send({ type: "cancel" })) {
+      fetch(this.cfg.cancelUrl, { method: "POST", credentials: "same-origin", headers: withCsrf() });
     }
   }
 
@@ -316,7 +302,7 @@ export class ChatPage {
     const res = await fetch(this.cfg.conversationUrl, {
       method: "PATCH",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      headers: withCsrf({ "Content-Type": "application/json" }),
       body: JSON.stringify({ model: this.modelSelect.value }),
     });
     if (!res.ok) {

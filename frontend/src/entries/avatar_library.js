@@ -1,3 +1,4 @@
+import { csrfToken } from "../csrf.js";
 import { el } from "../dom.js";
 // Avatar library page: drag-and-drop upload through the REST API with a progress bar and a
 // clear result per file (added / duplicate / name conflict with overwrite-or-keep-both / error).
@@ -5,11 +6,6 @@ import { el } from "../dom.js";
 
 const form = document.getElementById("avatar-upload-form");
 const results = document.getElementById("avatar-upload-results");
-
-function csrfToken() {
-  const input = form.querySelector("input[name=csrfmiddlewaretoken]");
-  return input ? input.value : "";
-}
 
 
 if (form && results) {
@@ -50,7 +46,7 @@ if (form && results) {
 
     const xhr = new XMLHttpRequest();
     xhr.open("POST", apiUrl);
-    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("X-CSRFToken", csrfToken(form));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);

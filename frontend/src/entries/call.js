@@ -7,6 +7,6 @@ if (root) {
   window.__afCall = app;
   app.start().catch((err) => {
     console.error(err);
-    app.showMessage("generic", "error");
+    app.ui.showMessage("generic", "error");
   });
 }

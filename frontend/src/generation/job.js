@@ -2,6 +2,8 @@
 // as a fallback; stage previews appear as stages finish; cancel/retry call the REST API; the
 // crop adjuster and the 3D viewer start when the job needs them. All text is set with textContent;
 // translated strings come from the page (json_script).
+import { withCsrf } from "../csrf.js";
+import { ReconnectingSocket, wsUrl } from "../ws.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -14,9 +16,8 @@ export class JobPage {
     this.root = root;
     this.strings = strings;
     this.job = data;
-    this.socket = null;
+    this.socket = null; // ReconnectingSocket
     this.pollTimer = null;
-    this.retryDelay = 1000;
     this.viewerStarted = false;
     this.cropStarted = false;
     this.el = (id) => document.getElementById(id);
@@ -30,36 +31,27 @@ export class JobPage {
 
   connect() {
     // Finished jobs stay connected too: a retry from another tab restarts them.
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    let socket;
-    try {
-      socket = new WebSocket(`${scheme}://${location.host}${this.job.ws_path}`);
-    } catch {
-      this.startPolling();
-      return;
-    }
-    this.socket = socket;
-    socket.addEventListener("open", () => {
-      this.retryDelay = 1000;
-      this.stopPolling();
-      this.showConnection("");
+    this.socket = new ReconnectingSocket(wsUrl(this.job.ws_path), {
+      backoff: { baseMs: 1000, factor: 2, maxMs: 30000 },
+      terminalCodes: [4404, 4401],
+      onOpen: () => {
+        this.stopPolling();
+        this.showConnection("");
+      },
+      onMessage: (message) => {
+        if (message.type === "job" && message.job) this.render(message.job);
+        else if (message.type === "error") this.showActionError(message.message);
+      },
+      onClose: ({ terminal, error }) => {
+        if (error) this.startPolling(); // no WebSocket at all: the status API it is
+        if (terminal) return;
+        if (!FINISHED.has(this.job.status)) {
+          this.showConnection(this.strings.connection_lost);
+          this.startPolling();
+        }
+      },
     });
-    socket.addEventListener("message", (event) => {
-      let message;
-      try { message = JSON.parse(event.data); } catch { return; }
-      if (message.type === "job" && message.job) this.render(message.job);
-      else if (message.type === "error") this.showActionError(message.message);
-    });
-    socket.addEventListener("close", (event) => {
-      this.socket = null;
-      if (event.code === 4404 || event.code === 4401) return;
-      if (!FINISHED.has(this.job.status)) {
-        this.showConnection(this.strings.connection_lost);
-        this.startPolling();
-      }
-      setTimeout(() => this.connect(), this.retryDelay);
-      this.retryDelay = Math.min(this.retryDelay * 2, 30000);
-    });
+    this.socket.connect();
   }
 
   startPolling() {
@@ -113,12 +105,12 @@ export class JobPage {
           const response = await fetch(url, {
             method: "POST",
             credentials: "same-origin",
-            headers: { "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value, Accept: "application/json" },
+            headers: withCsrf({ Accept: "application/json" }, form),
           });
           const body = await response.json().catch(() => ({}));
           if (!response.ok) this.showActionError(body.message || failure);
           else this.render(body);
-          if (response.ok && !this.socket) this.startPolling();
+          if (response.ok && !this.socket.active) this.startPolling();
         } catch {
           this.showActionError(failure);
         } finally {

@@ -1,5 +1,5 @@
 // Actor response curves and shortcut keys, shared by the actor editor and the trackers.
-// The formulas match characters/actor_settings.py (apply_curve, normalize_key).
+// The formulas match characters/avatars/actor_settings.py (apply_curve, normalize_key).
 
 /** Map a raw blendshape score through {inMin, inMax, outMin, outMax, gamma}; clamps to the ranges. */
 export function applyCurve(value, curve) {

@@ -1,0 +1,112 @@
+"""Reads for AI characters, with authorization built in.
+
+Who sees what:
+- public: listed and readable by everybody (presets are public rows without an owner);
+- unlisted: readable by anybody who has the id or link, never listed to others;
+- private: only the owner. Anybody else gets 404 `not_found`, as if it did not exist.
+Wizard drafts are only reachable through the wizard, by their owner.
+Only the owner changes a character: others who can see it get 403, others 404.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from avatarforge.errors import Forbidden, NotFound
+
+from ..models import Character
+from ..models.personas import CharacterVisibility
+
+
+def _user_id(user: Any) -> int | None:
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def _parse_id(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def listed_characters(
+    *,
+    user: Any,
+    search: str = "",
+    category: str = "",
+    scope: str = "all",
+    language: str = "",
+    preset_language: str = "",
+) -> QuerySet[Character]:
+    """The user's own characters plus public ones (presets included).
+
+    scope: "all", "mine" (own only), "public" (public only) or "presets". `language` filters everything;
+    `preset_language` shows presets only in that language (pages use the UI language, so each
+    preset appears once)."""
+    uid = _user_id(user)
+    visible = Q(visibility=CharacterVisibility.PUBLIC)
+    if uid is not None:
+        visible |= Q(owner_id=uid)
+    qs = Character.objects.filter(visible, is_draft=False).select_related("owner", "avatar")
+    if scope == "mine":
+        qs = qs.filter(owner_id=uid) if uid is not None else qs.none()
+    elif scope == "public":
+        qs = qs.filter(visibility=CharacterVisibility.PUBLIC)
+    elif scope == "presets":
+        qs = qs.filter(owner__isnull=True)
+    if search:
+        search = search[:100]
+        qs = qs.filter(
+            Q(name__icontains=search) | Q(nickname__icontains=search) | Q(source_work__icontains=search)
+            | Q(job__icontains=search)
+        )
+    if category:
+        qs = qs.filter(category=category)
+    if language:
+        qs = qs.filter(language=language)
+    if preset_language:
+        qs = qs.filter(Q(owner__isnull=False) | Q(language=preset_language))
+    return qs.order_by("name", "id")
+
+
+def get_visible_character(*, user: Any, character_id: Any) -> Character:
+    """A character the user may read (own, public or unlisted), or 404."""
+    pk = _parse_id(character_id)
+    uid = _user_id(user)
+    visible = Q(visibility__in=[CharacterVisibility.PUBLIC, CharacterVisibility.UNLISTED])
+    if uid is not None:
+        visible |= Q(owner_id=uid)
+    character = (
+        Character.objects.filter(visible, pk=pk, is_draft=False).select_related("owner", "avatar").first()
+        if pk is not None else None
+    )
+    if character is None:
+        raise NotFound(_("No such character."), code="not_found")
+    return character
+
+
+def get_owned_character(*, user: Any, character_id: Any) -> Character:
+    """A character the user may change: 404 when they cannot see it, 403 when they only can see it."""
+    character = get_visible_character(user=user, character_id=character_id)
+    if character.owner_id is None or character.owner_id != _user_id(user):
+        raise Forbidden(_("Only the owner can change this character."), code="permission_denied")
+    return character
+
+
+def get_draft(*, user: Any, draft_id: Any) -> Character:
+    pk = _parse_id(draft_id)
+    uid = _user_id(user)
+    draft = (
+        Character.objects.filter(pk=pk, owner_id=uid, is_draft=True).first()
+        if pk is not None and uid is not None else None
+    )
+    if draft is None:
+        raise NotFound(_("No such draft. Start the wizard again."), code="wizard_draft_not_found")
+    return draft
+
+
+def user_drafts(*, user: Any) -> QuerySet[Character]:
+    return Character.objects.filter(owner_id=_user_id(user), is_draft=True).order_by("-created_at")

@@ -1,0 +1,149 @@
+"""API shapes of AI characters. Validation of limits comes from the model fields; the services
+check the rest (avatar ownership, counts). No business logic here."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Character
+from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility
+from .services import EDITABLE_FIELDS
+
+
+def _portrait_url(obj: Character) -> str | None:
+    return reverse("api:character-portrait", args=[obj.pk]) if obj.portrait_key else None
+
+
+class CharacterSerializer(serializers.ModelSerializer):
+    avatar = serializers.UUIDField(source="avatar_id", allow_null=True, required=False,
+                                   help_text="Id of one of your VRM avatars (or a shared one); null for none.")
+    tags = serializers.ListField(child=serializers.CharField(max_length=CharacterLimits.MAX_TAG_LENGTH),
+                                 max_length=CharacterLimits.MAX_TAGS, required=False)
+    alternate_greetings = serializers.ListField(
+        child=serializers.CharField(max_length=CharacterLimits.MAX_GREETING_LENGTH, allow_blank=True),
+        max_length=CharacterLimits.MAX_GREETINGS, required=False,
+    )
+    extensions = serializers.JSONField(required=False, help_text="Unknown Character Card extensions, kept as they are.")
+    is_preset = serializers.BooleanField(read_only=True)
+    is_owner = serializers.SerializerMethodField()
+    avatar_ref = serializers.CharField(read_only=True, allow_null=True,
+                                       help_text="`avatar:<uuid>` (VRM), `builtin:<key>` (2D) or null.")
+    portrait_url = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Character
+        fields = [
+            "id", *EDITABLE_FIELDS, "preset_key", "is_preset", "is_owner", "avatar_ref", "portrait_url",
+            "card_extras", "created_at", "updated_at", "links",
+        ]
+        read_only_fields = ["id", "preset_key", "card_extras", "created_at", "updated_at"]
+
+    def get_is_owner(self, obj: Character) -> bool:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and obj.owner_id == user.pk)
+
+    def get_portrait_url(self, obj: Character) -> str | None:
+        return _portrait_url(obj)
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_links(self, obj: Character) -> dict[str, str]:
+        return {
+            "page": reverse("persona_detail", args=[obj.pk]),
+            "export": reverse("api:character-export", args=[obj.pk]),
+            "chat": reverse("chat_home") + f"?character={obj.pk}",
+        }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        values = super().to_internal_value(data)
+        if "avatar_id" in values:
+            values["avatar"] = values.pop("avatar_id")
+        return values
+
+
+class CharacterSummarySerializer(serializers.ModelSerializer):
+    is_preset = serializers.BooleanField(read_only=True)
+    is_owner = serializers.SerializerMethodField()
+    avatar_ref = serializers.CharField(read_only=True, allow_null=True)
+    portrait_url = serializers.SerializerMethodField()
+    excerpt = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Character
+        fields = [
+            "id", "name", "nickname", "category", "source_work", "job", "language", "visibility", "tags",
+            "is_preset", "is_owner", "avatar_ref", "portrait_url", "excerpt", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_owner(self, obj: Character) -> bool:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and obj.owner_id == user.pk)
+
+    def get_portrait_url(self, obj: Character) -> str | None:
+        return _portrait_url(obj)
+
+    def get_excerpt(self, obj: Character) -> str:
+        text = obj.description.strip()
+        return text if len(text) <= 200 else text[:199] + "…"
+
+
+class CharacterListQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    category = serializers.ChoiceField(choices=CharacterCategory.choices, required=False, allow_blank=True)
+    scope = serializers.ChoiceField(choices=["all", "mine", "public", "presets"], required=False, default="all")
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, allow_blank=True)
+
+
+class CharacterDraftSerializer(CharacterSerializer):
+    generations_left = serializers.IntegerField(read_only=True)
+    max_generations = serializers.SerializerMethodField()
+
+    class Meta(CharacterSerializer.Meta):
+        fields = [*CharacterSerializer.Meta.fields, "generation_count", "generations_left", "max_generations"]
+        read_only_fields = [*CharacterSerializer.Meta.read_only_fields, "generation_count"]
+
+    def get_max_generations(self, obj: Character) -> int:
+        return CharacterLimits.WIZARD_MAX_GENERATIONS
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_links(self, obj: Character) -> dict[str, str]:
+        return {
+            "page": reverse("persona_wizard_edit", args=[obj.pk]),
+            "regenerate": reverse("api:character-wizard-regenerate", args=[obj.pk]),
+            "finish": reverse("api:character-wizard-finish", args=[obj.pk]),
+        }
+
+
+class WizardStartSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    category = serializers.ChoiceField(choices=CharacterCategory.choices, default=CharacterCategory.ORIGINAL)
+    source_work = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False,
+                                       help_text="Language of the generated text; default: the request's language.")
+
+
+class WizardRegenerateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    category = serializers.ChoiceField(choices=CharacterCategory.choices, required=False)
+    source_work = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class CardImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A Character Card: PNG with a `ccv3` or `chara` chunk (at most 5 MB), "
+                                           "or JSON (V1, V2 or V3; at most 1 MB).")
+    visibility = serializers.ChoiceField(choices=CharacterVisibility.choices, default=CharacterVisibility.PRIVATE)
+
+
+class CardExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["v2", "v3"], default="v3")
+    # "as" is a Python keyword: declared through the fields mapping below.
+
+
+CardExportQuerySerializer._declared_fields["as"] = serializers.ChoiceField(choices=["json", "png"], default="json")

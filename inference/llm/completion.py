@@ -1,0 +1,131 @@
+"""One non-streaming answer (sync), optionally JSON that matches a schema.
+
+JSON is asked for as strongly as the endpoint allows (response_format json_schema, then
+json_object, then a plain instruction), the level that worked is remembered per model, and the
+first JSON object is extracted from the text (models wrap JSON in prose or ``` fences).
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .client import sync_client
+from .config import ModelConfig, get_model
+from .errors import LLMError, bad_response
+from .retry import attempts
+
+_json_support: dict[str, str] = {}  # model name -> the response_format level that worked
+
+
+def request_params(cfg: ModelConfig, messages: list[dict], max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
+    """The chat.completions parameters both call kinds send (max_tokens capped by the model)."""
+    if not messages:
+        raise ValueError("messages must not be empty")
+    return {
+        "model": cfg.model,
+        "messages": messages,
+        "max_tokens": min(max_tokens or cfg.max_tokens, cfg.max_tokens),
+        "temperature": cfg.temperature if temperature is None else temperature,
+    }
+
+
+def extract_json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in text (models wrap JSON in prose or ``` fences); None if none."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def _validate(value: dict[str, Any], schema: dict) -> None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        raise bad_response(
+            _("The language model's answer did not have the expected fields. Try again."),
+            {"error": exc.message[:300], "path": list(exc.absolute_path)[:10]},
+        ) from None
+
+
+def _response_formats(cfg: ModelConfig, schema: dict) -> list[tuple[str, dict[str, Any] | None]]:
+    levels = {
+        "json_schema": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": False}},
+        "json_object": {"type": "json_object"},
+        "none": None,
+    }
+    mode = cfg.json_mode if cfg.json_mode != "auto" else _json_support.get(cfg.name, "auto")
+    if mode == "auto":
+        order = ["json_schema", "json_object", "none"]
+    else:
+        order = [mode] if mode == "none" else [mode, "none"]
+    return [(level, levels[level]) for level in order]
+
+
+def _schema_instruction(schema: dict) -> dict[str, str]:
+    return {
+        "role": "system",
+        "content": "Answer with one JSON object only, no prose, matching this JSON schema:\n" + json.dumps(schema, ensure_ascii=False),
+    }
+
+
+def complete(
+    *,
+    model: str | None,
+    messages: list[dict],
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    json_schema: dict | None = None,
+) -> str:
+    """One answer; with json_schema, JSON text validated against it. Raises LLMError."""
+    cfg = get_model(model)
+    params = request_params(cfg, messages, max_tokens, temperature)
+    if json_schema is None:
+        return _complete_once(cfg, params)
+    params["messages"] = [_schema_instruction(json_schema), *messages]
+    last_error: LLMError | None = None
+    for level, response_format in _response_formats(cfg, json_schema):
+        attempt = dict(params)
+        if response_format is not None:
+            attempt["response_format"] = response_format
+        try:
+            text = _complete_once(cfg, attempt)
+        except LLMError as exc:
+            # An endpoint that does not know this response_format answers 400/422: go down a level.
+            upstream_status = (exc.details or {}).get("upstream_status") if isinstance(exc.details, dict) else None
+            if exc.code == "llm_bad_request" and upstream_status in (400, 422) and response_format is not None:
+                last_error = exc
+                continue
+            raise
+        _json_support[cfg.name] = level
+        value = extract_json_object(text)
+        if value is None:
+            raise bad_response(_("The language model did not answer with JSON. Try again."), {"model": cfg.name})
+        _validate(value, json_schema)
+        return json.dumps(value, ensure_ascii=False)
+    assert last_error is not None
+    raise last_error
+
+
+def _complete_once(cfg: ModelConfig, params: dict[str, Any]) -> str:
+    client = sync_client(cfg)
+    for attempt in attempts(cfg):
+        with attempt:
+            content = client.chat.completions.create(**params).choices[0].message.content
+            if content is None:
+                raise ValueError("no content in the answer")
+            return content
+        time.sleep(attempt.delay)
+    raise AssertionError("unreachable: attempts() never ends by itself")
