@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 
@@ -85,10 +86,22 @@ def check_worker() -> str | None:
     return f"{len(replies)} worker(s)"
 
 
+def _named_check(path: str) -> Callable[[], str | None]:
+    """A check a feature app provides, named in settings.HEALTH_CHECKS (imported when it runs,
+    so this platform module depends on no feature app)."""
+
+    def run() -> str | None:
+        return import_string(path)()
+
+    return run
+
+
 register_check("database", check_database, core=True)
 register_check("channel_layer", check_channel_layer, core=True)
 register_check("storage", check_storage, core=True)
 register_check("worker", check_worker, core=False)
+for _name, _path in settings.HEALTH_CHECKS.items():
+    register_check(_name, _named_check(_path), core=False)
 
 
 def run_checks() -> tuple[bool, dict[str, dict[str, object]]]:

@@ -75,6 +75,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "avatarforge.urls"
 WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing", "live.routing"]  # avatarforge.ws_routing
+# Non-core /api/health components that feature apps provide (name -> function returning a detail).
+HEALTH_CHECKS = {"stt": "inference.speech.health.stt_status", "tts": "inference.speech.health.tts_status"}
 ASGI_APPLICATION = "avatarforge.asgi.application"
 WSGI_APPLICATION = None
 
@@ -241,6 +243,29 @@ EMBEDDED_LLM_PORT = env_int("EMBEDDED_LLM_PORT", 8001, minimum=1, maximum=65535)
 # The model (a name from LLM_MODELS) the character creation wizard asks; empty = the default model.
 CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
 
+# --- speech (inference/speech/; docs/voice.md) -------------------------------------------------
+# Engines: "embedded" (CPU, packaged models: faster-whisper, Piper + espeak-ng) or a GPU server.
+SPEECH_STT_ENGINE = env_choice("SPEECH_STT_ENGINE", "embedded", ("embedded", "openai"))
+SPEECH_STT_URL = env_url("SPEECH_STT_URL", "", schemes=("http", "https"))
+SPEECH_STT_API_KEY = env_str("SPEECH_STT_API_KEY", "")
+SPEECH_STT_MODEL = env_str("SPEECH_STT_MODEL", "whisper-1")
+SPEECH_STT_MAX_TOKENS = env_int("SPEECH_STT_MAX_TOKENS", 96, minimum=8, maximum=448)
+SPEECH_TTS_ENGINE = env_choice("SPEECH_TTS_ENGINE", "embedded", ("embedded", "openai", "gpt-sovits"))
+SPEECH_TTS_URL = env_url("SPEECH_TTS_URL", "", schemes=("http", "https"))
+SPEECH_TTS_API_KEY = env_str("SPEECH_TTS_API_KEY", "")
+SPEECH_TTS_MODEL = env_str("SPEECH_TTS_MODEL", "tts-1")
+# The GPU engine's voices: JSON list of {"id", "name", "language", "gender", "engine_voice",
+# and for GPT-SoVITS "ref_audio_path", "prompt_text", "prompt_lang"}.
+SPEECH_TTS_VOICES = env_json("SPEECH_TTS_VOICES", [])
+if SPEECH_TTS_ENGINE != "embedded" and not SPEECH_TTS_URL:
+    raise ImproperlyConfigured("Environment variable SPEECH_TTS_URL is required when SPEECH_TTS_ENGINE is not embedded.")
+if SPEECH_STT_ENGINE != "embedded" and not SPEECH_STT_URL:
+    raise ImproperlyConfigured("Environment variable SPEECH_STT_URL is required when SPEECH_STT_ENGINE is not embedded.")
+SPEECH_MODELS_DIR = Path(env_str("SPEECH_MODELS_DIR", str(VAR_DIR / "models")))
+TTS_MAX_CHARS = env_int("TTS_MAX_CHARS", 500, minimum=1)
+# Characters of synthesized text per user per day by plan code (cached repeats are free).
+TTS_DAILY_CHARS = env_json("TTS_DAILY_CHARS", {"free": 5000, "pro": 50000, "studio": 200000, "enterprise": 1000000})
+
 # --- WebRTC -----------------------------------------------------------------------------------
 STUN_URLS = env_list("STUN_URLS", [])
 TURN_URLS = env_list("TURN_URLS", [])
@@ -299,6 +324,7 @@ REST_FRAMEWORK = {
         "auth": "20/min",
         "upload": "60/hour",
         "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
+        "tts": env_str("THROTTLE_TTS", "30/min"),
     },
     # One JSON parser with size and depth limits for every API body (avatarforge/json_body.py).
     "DEFAULT_PARSER_CLASSES": [
@@ -325,6 +351,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TtsLanguageEnum": "inference.speech.serializers.LANGUAGE_CHOICES"},
 }
 
 # --- security (production values make `check --deploy` clean) --------------------------------

@@ -24,6 +24,7 @@ api_patterns = [
     path("chat/", include("chat.api_urls")),
     path("generate/", include("generation.api_urls")),
     path("live/", include("live.api_urls")),
+    path("", include("inference.speech.api_urls")),
 ]
 
 urlpatterns = [

