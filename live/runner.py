@@ -160,8 +160,15 @@ class LiveRunner:
                         continue
                 else:
                     self._reply_task = asyncio.create_task(self._reply(batch))
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._reply_task
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise  # the loop itself is stopping; else an emergency stop cut the reply
+            except Exception as exc:  # one failed reply (model down, no voice) must not end the session
+                log.warning("live reply failed in %s: %r", self.session_id, exc)
+                await self._dashboard({"type": "log", "stage": "error", "code": getattr(exc, "code", "server_error"),
+                                       "detail": str(getattr(exc, "message", "") or type(exc).__name__)[:300]})
             self._reply_task = None
 
     def _quiet_turn_due(self) -> bool:

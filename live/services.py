@@ -221,3 +221,18 @@ def purge_expired_viewer_memory(*, now: dt.datetime | None = None) -> int:
         cutoff = now - dt.timedelta(days=max(days))
         deleted += ViewerMemory.objects.filter(owner_id=owner_id, last_seen__lt=cutoff).delete()[0]
     return deleted
+
+
+@transaction.atomic
+def ensure_conversation(*, session_id: Any) -> Any:
+    """The chat conversation a live session's turns go into (history, summaries, memory are the
+    normal chat ones); created on first use. Called by the worker for the session's owner."""
+    from chat.services import create_conversation
+
+    session = LiveSession.objects.select_for_update().select_related("owner").get(pk=session_id)
+    if session.conversation_id is None:
+        conversation = create_conversation(user=session.owner, character_id=session.character_id,
+                                           title=f"Live: {session.title}"[:100])
+        session.conversation = conversation
+        session.save(update_fields=["conversation", "updated_at"])
+    return session.conversation_id

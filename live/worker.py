@@ -18,6 +18,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from avatarforge.errors import AppError
+
 from .intake.base import Intake
 from .leases import Leases
 from .models import LiveSession, Platform, SessionStatus
@@ -71,7 +73,14 @@ class LiveWorker:
         for session_id, session in running.items():
             if session_id in self.runners or not await self.leases.take(session_id):
                 continue
-            intake = self.intake_for(session) if session.platform != Platform.TEST else None
+            try:
+                # Synchronous: reads (and may refresh) the streamer's tokens in the database.
+                intake = await database_sync_to_async(self.intake_for)(session) if session.platform != Platform.TEST else None
+            except AppError as exc:  # not linked, tokens revoked: the session cannot run
+                await database_sync_to_async(LiveSession.objects.filter(pk=session_id).update)(
+                    status=SessionStatus.FAILED, status_detail=f"{exc.code}: {exc.message}"[:300])
+                await self.leases.release(session_id)
+                continue
             runner = LiveRunner(session, intake=intake, responder=self.responder_for(session), store_clip=self.store_clip)
             self.runners[session_id] = (runner, asyncio.create_task(runner.run()))
             await database_sync_to_async(LiveSession.objects.filter(pk=session_id).update)(status_detail=f"held by {self.owner}")

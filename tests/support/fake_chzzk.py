@@ -45,6 +45,10 @@ class FakeChzzk:
     subscriptions: list[tuple[str, str]] = field(default_factory=list)
     connections: int = 0
     refuse_auth: bool = False
+    channel_name: str = "Streamer Channel"
+    auth_codes: set[str] = field(default_factory=set)  # codes the consent page "issued" (issue_code)
+    refresh_tokens: set[str] = field(default_factory=set)
+    token_grants: list[str] = field(default_factory=list)  # grantType of every token request
     _tokens: set[str] = field(default_factory=set)
     _sessions: dict[str, str] = field(default_factory=dict)  # sid -> session key
     _port: int = 0
@@ -57,6 +61,8 @@ class FakeChzzk:
         self.app.router.add_get("/open/v1/sessions/auth/client", self._auth_client)
         self.app.router.add_get("/open/v1/sessions/auth", self._auth_user)
         self.app.router.add_post("/open/v1/sessions/events/subscribe/{kind}", self._subscribe)
+        self.app.router.add_post("/auth/v1/token", self._token)
+        self.app.router.add_get("/open/v1/users/me", self._me)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self._runner: web.AppRunner | None = None
@@ -114,6 +120,43 @@ class FakeChzzk:
             self.subscribed.set()
         return web.json_response({"code": 200, "message": None})
 
+    # OAuth (Chzzk's account-interlock flow) ---------------------------------------------------------
+    def issue_code(self) -> str:
+        """What Chzzk's consent page hands our callback after the streamer agrees."""
+        code = secrets.token_urlsafe(12)
+        self.auth_codes.add(code)
+        return code
+
+    def _new_tokens(self) -> web.Response:
+        self.access_token = secrets.token_urlsafe(16)
+        refresh = secrets.token_urlsafe(16)
+        self.refresh_tokens.add(refresh)
+        return web.json_response({"code": 200, "message": None, "content": {
+            "accessToken": self.access_token, "refreshToken": refresh, "tokenType": "Bearer", "expiresIn": "86400"}})
+
+    async def _token(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"code": 400, "message": "INVALID_REQUEST"}, status=400)
+        grant = str(body.get("grantType", ""))
+        self.token_grants.append(grant)
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return web.json_response({"code": 401, "message": "INVALID_CLIENT"}, status=401)
+        if grant == "authorization_code" and body.get("code") in self.auth_codes and body.get("state"):
+            self.auth_codes.discard(body["code"])  # a code is good once
+            return self._new_tokens()
+        if grant == "refresh_token" and body.get("refreshToken") in self.refresh_tokens:
+            self.refresh_tokens.discard(body["refreshToken"])  # Chzzk rotates refresh tokens
+            return self._new_tokens()
+        return web.json_response({"code": 401, "message": "INVALID_TOKEN"}, status=401)
+
+    async def _me(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
+            return web.json_response({"code": 401, "message": "INVALID_TOKEN"}, status=401)
+        return web.json_response({"code": 200, "message": None, "content": {
+            "channelId": self.channel_id, "channelName": self.channel_name}})
+
     # Socket.IO ---------------------------------------------------------------------------------
     async def _on_connect(self, sid: str, environ: dict) -> bool:
         token = (parse_qs(environ.get("QUERY_STRING", "")).get("auth") or [""])[0]
@@ -170,3 +213,23 @@ class FakeChzzk:
         self.subscribed.clear()
         for sid in list(self._sessions):
             await self.sio.disconnect(sid)
+
+
+class ThreadedFakeChzzk:
+    """A FakeChzzk on its own event loop in a thread, for synchronous callers (the OAuth views)."""
+
+    def __init__(self, **fields: Any) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.fake: FakeChzzk = self.call(FakeChzzk(**fields).start())
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(15)
+
+    def close(self) -> None:
+        self.call(self.fake.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
