@@ -76,7 +76,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "avatarforge.urls"
 WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing", "live.routing"]  # avatarforge.ws_routing
 # Non-core /api/health components that feature apps provide (name -> function returning a detail).
-HEALTH_CHECKS = {"stt": "inference.speech.health.stt_status", "tts": "inference.speech.health.tts_status"}
+HEALTH_CHECKS = {"stt": "inference.speech.health.stt_status", "tts": "inference.speech.health.tts_status",
+                 "live": "live.health.live_status"}
 ASGI_APPLICATION = "avatarforge.asgi.application"
 WSGI_APPLICATION = None
 
@@ -153,6 +154,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generation.sweep_stale_jobs",
         "schedule": env_int("GENERATION_SWEEP_INTERVAL", 60, minimum=5),
         "options": {"queue": "default", "expires": 60},
+    },
+    # Viewer memory past each streamer's retention is deleted (live mode, seed 003 privacy).
+    "live-purge-viewer-memory": {
+        "task": "live.purge_viewer_memory",
+        "schedule": env_int("LIVE_PURGE_INTERVAL", 3600, minimum=60),
+        "options": {"queue": "default", "expires": 3600},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

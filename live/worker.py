@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 
 POLL_S = 2.0
 RENEW_S = 5.0
+HEARTBEAT_TTL_S = 20  # /api/health counts workers whose heartbeat key is alive (live.health)
+
+
+def heartbeat_key(owner: str) -> str:
+    return f"live:worker:{owner}"
 
 
 class LiveWorker:
@@ -62,6 +67,8 @@ class LiveWorker:
             renew.cancel()
             for session_id in list(self.runners):
                 await self._drop(session_id)
+            with contextlib.suppress(Exception):
+                await self.redis.delete(heartbeat_key(self.owner))
             await self.redis.aclose()
 
     async def tick(self) -> None:
@@ -86,8 +93,13 @@ class LiveWorker:
             await database_sync_to_async(LiveSession.objects.filter(pk=session_id).update)(status_detail=f"held by {self.owner}")
             log.info("live session %s picked up by %s", session_id, self.owner)
 
+    async def _heartbeat(self) -> None:
+        await self.redis.set(heartbeat_key(self.owner), len(self.runners), ex=HEARTBEAT_TTL_S)
+
     async def _renew_loop(self) -> None:
         while True:
+            with contextlib.suppress(Exception):  # Redis blips must not stop lease renewals
+                await self._heartbeat()
             await asyncio.sleep(RENEW_S)
             for session_id in list(self.runners):
                 if not await self.leases.renew(session_id):
