@@ -116,7 +116,9 @@ def test_overlay_keeps_hostile_chat_as_text_and_moves_the_mouth_while_speaking(l
             f" nickname={XSS_NICK!r}, text='hello from chat, how are you?')\n"
             "print(json.dumps({'ok': True}))\n"
         )
-        page.wait_for_function("window.__overlay.stats.said >= 2", timeout=90_000)
+        # The fake reply is three clauses ("Hello there," / "welcome to the stream!" / "I am so glad
+        # you came."): wait for all, or a pause between two clips would look like the end.
+        page.wait_for_function("window.__overlay.stats.said >= 3", timeout=90_000)
         page.wait_for_function("window.__mouth.speaking > 0.3", timeout=30_000)
         page.wait_for_function("window.__overlay.playing === null && window.__overlay.clips.length === 0", timeout=60_000)
         page.wait_for_timeout(1000)
@@ -137,8 +139,8 @@ def _dashboard_flow(server, browser, artifacts, language: str, width: int) -> No
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     if language != "en":
         page.goto(f"{server.base_url}/live/")
-        page.select_option("#lang-select", language)
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.select_option("#lang-select", language)  # the switcher submits itself
     page.goto(f"{server.base_url}/live/")
     page.wait_for_selector("[data-chzzk-state=not-configured]")
     page.screenshot(path=str(artifacts / f"live-home-{language}-{width}.png"), full_page=True)
