@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "chat",
     "inference",
     "generation",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -73,9 +74,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "avatarforge.urls"
-WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing"]  # avatarforge.ws_routing
+WEBSOCKET_ROUTING = ["rooms.routing", "chat.routing", "generation.routing", "live.routing"]  # avatarforge.ws_routing
 # Non-core /api/health components that feature apps provide (name -> function returning a detail).
-HEALTH_CHECKS = {"stt": "inference.speech.health.stt_status", "tts": "inference.speech.health.tts_status"}
+HEALTH_CHECKS = {"stt": "inference.speech.health.stt_status", "tts": "inference.speech.health.tts_status",
+                 "live": "live.health.live_status"}
 ASGI_APPLICATION = "avatarforge.asgi.application"
 WSGI_APPLICATION = None
 
@@ -152,6 +154,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "generation.sweep_stale_jobs",
         "schedule": env_int("GENERATION_SWEEP_INTERVAL", 60, minimum=5),
         "options": {"queue": "default", "expires": 60},
+    },
+    # Viewer memory past each streamer's retention is deleted (live mode, seed 003 privacy).
+    "live-purge-viewer-memory": {
+        "task": "live.purge_viewer_memory",
+        "schedule": env_int("LIVE_PURGE_INTERVAL", 3600, minimum=60),
+        "options": {"queue": "default", "expires": 3600},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -277,6 +285,12 @@ TTS_DAILY_CHARS = env_json("TTS_DAILY_CHARS", {"free": 5000, "pro": 50000, "stud
 STUN_URLS = env_list("STUN_URLS", [])
 TURN_URLS = env_list("TURN_URLS", [])
 TURN_SECRET = env_str("TURN_SECRET", "")
+
+# AI VTuber live mode: the Chzzk open-API application (developers.chzzk.naver.com).
+CHZZK_CLIENT_ID = env_str("CHZZK_CLIENT_ID", "")
+CHZZK_CLIENT_SECRET = env_str("CHZZK_CLIENT_SECRET", "")
+CHZZK_API_BASE = env_url("CHZZK_API_BASE", "https://openapi.chzzk.naver.com", schemes=("http", "https"))
+CHZZK_AUTH_URL = env_url("CHZZK_AUTH_URL", "https://chzzk.naver.com/account-interlock", schemes=("http", "https"))
 TURN_TTL = env_int("TURN_TTL", 3600, minimum=60, maximum=86400)
 if TURN_URLS and not TURN_SECRET:
     raise ImproperlyConfigured("Environment variable TURN_SECRET is required when TURN_URLS is set.")

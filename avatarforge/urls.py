@@ -24,6 +24,7 @@ api_patterns = [
     path("chat/", include("chat.api_urls")),
     path("generate/", include("generation.api_urls")),
     path("system/", include("inference.gpu.api_urls")),
+    path("live/", include("live.api_urls")),
     path("", include("inference.speech.api_urls")),
 ]
 
@@ -39,6 +40,7 @@ urlpatterns = [
     path("rooms/", include("rooms.urls")),
     path("chat/", include("chat.urls")),
     path("generate/", include("generation.urls")),
+    path("live/", include("live.urls")),
 ]
 
 handler400 = "avatarforge.views.bad_request"

@@ -145,8 +145,12 @@ def _normalize_roles(history: list[dict[str, str]]) -> list[dict[str, str]]:
     return merged
 
 
-def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: int | None = None) -> PromptPlan:
+def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: int | None = None,
+                 context: str = "") -> PromptPlan:
     """The messages to send for a reply after message `upto_seq` (default: the last one).
+
+    `context`: extra system text for this prompt only (live mode's recent chat and viewer
+    memory); capped at the summaries' share so it can never crowd out the history.
 
     Never waits for a summary: what does not fit is left out. Raises AppError when even the
     newest message alone cannot fit this model.
@@ -166,6 +170,8 @@ def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: 
         used += cost
     if kept:
         system += "\n\n" + _summary_block(kept)
+    if context.strip():
+        system += "\n\n" + truncate_tokens(context.strip(), budget.summary_tokens)
     system_tokens = message_tokens(system)
 
     live = Message.objects.filter(conversation=conversation, seq__gt=covered_until).exclude(text="")

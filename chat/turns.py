@@ -53,6 +53,9 @@ class TurnRequest:
     # whose caller keeps its message and gets only the error).
     keep_partial: bool = True
     cancel: asyncio.Event | None = None
+    # Extra system context for this turn only (live mode: recent stream chat, what the character
+    # remembers of these viewers). Goes into the prompt, never into the stored history.
+    context: str = ""
 
 
 @dataclass
@@ -222,7 +225,7 @@ class _Turn:
         if self.slot is None:
             self.slot = await self._wait_for_slot()
         self.queue_ms = int((time.monotonic() - self.started) * 1000)
-        self.plan = await _db(_build_prompt)(self.request.conversation_id, self.cfg, self.user_message.seq)
+        self.plan = await _db(_build_prompt)(self.request.conversation_id, self.cfg, self.user_message.seq, self.request.context)
         self.prompt_tokens = self.plan.prompt_tokens
         await _db(services.mark_streaming)(message_id=reply_id, queue_ms=self.queue_ms)
         await _notify(self.listener.on_start(reply_id, self.queue_ms, self.plan.prompt_tokens))
@@ -296,9 +299,9 @@ class _Turn:
         return TurnResult(status=status, user_message=self.user_message, reply=final, error=error)
 
 
-def _build_prompt(conversation_id: Any, cfg: llm.ModelConfig, upto_seq: int) -> memory.PromptPlan:
+def _build_prompt(conversation_id: Any, cfg: llm.ModelConfig, upto_seq: int, context: str = "") -> memory.PromptPlan:
     conversation = Conversation.objects.select_related("character", "user").get(pk=conversation_id)
-    return memory.build_prompt(conversation, cfg=cfg, upto_seq=upto_seq)
+    return memory.build_prompt(conversation, cfg=cfg, upto_seq=upto_seq, context=context)
 
 
 async def _notify(call: Any) -> None:

@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { describeLog } from "../src/live/dashboard.js";
+
+test("incoming chat lines say whether the message was queued or why it was skipped", () => {
+  const queued = describeLog({ type: "log", stage: "incoming", event: { nickname: "Jin", text: "hi", amount: 0 }, accepted: true, queued: 2 });
+  assert.deepEqual(queued, { stage: "incoming", text: "Jin: hi → queued, queue 2" });
+  const skipped = describeLog({ type: "log", stage: "incoming", event: { nickname: "Bo", text: "x", amount: 1000 }, accepted: false, reason: "too_short", queued: 0 });
+  assert.equal(skipped.text, "Bo [1000]: x → skipped (too_short), queue 0");
+});
+
+test("replies carry their chat-to-voice latency; other messages map to their stage", () => {
+  assert.deepEqual(describeLog({ type: "log", stage: "reply", text: "Hello!", first_audio_ms: 812.4 }), { stage: "reply", text: "said: Hello!", ms: 812.4 });
+  assert.equal(describeLog({ type: "intake", state: "connected", detail: "" }).text, "connected");
+  assert.equal(describeLog({ type: "vts_status", state: "authenticated" }).stage, "vts");
+  assert.equal(describeLog({ type: "status", status: "running" }), null);
+  assert.equal(describeLog(null), null);
+});

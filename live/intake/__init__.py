@@ -1,0 +1,1 @@
+"""Stream-chat intake: one class per platform, all producing `StreamEvent`s (see base.py)."""

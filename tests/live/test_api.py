@@ -1,0 +1,112 @@
+"""Live-mode API: ownership first, validation, controls announced on the channel layer."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from characters.models import Character
+from live import events
+from live.models import LiveSession, ViewerMemory
+
+
+@pytest.fixture
+def character(user):
+    return Character.objects.create(owner=user, name="Miro")
+
+
+@pytest.fixture
+def session(user, character):
+    return LiveSession.objects.create(owner=user, character=character, title="My stream")
+
+
+def test_create_list_and_settings_validation(api_client, character):
+    bad = api_client.post("/api/live/sessions", {"title": "S", "character": str(character.pk),
+                                                  "settings": {"batch_size": 0, "nope": 1}}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid_live_settings"
+    assert set(bad.json()["details"]) == {"batch_size", "settings"}
+    assert LiveSession.objects.count() == 0
+    ok = api_client.post("/api/live/sessions", {"title": "S", "character": str(character.pk),
+                                                 "settings": {"batch_size": 2}}, format="json")
+    assert ok.status_code == 201, ok.json()
+    body = ok.json()
+    assert body["effective_settings"]["batch_size"] == 2 and body["effective_settings"]["min_length"] == 2
+    assert body["overlay_path"] == f"/live/overlay/{body['overlay_key']}/"
+    assert [s["id"] for s in api_client.get("/api/live/sessions").json()] == [body["id"]]
+
+
+def test_foreign_character_refused(api_client, other_user):
+    foreign = Character.objects.create(owner=other_user, name="Theirs")
+    response = api_client.post("/api/live/sessions", {"title": "S", "character": str(foreign.pk)}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_character"
+
+
+def test_foreign_session_is_404_before_validation(make_user, session):
+    from rest_framework.test import APIClient
+
+    intruder = APIClient()
+    intruder.force_authenticate(make_user("eve@example.com"))
+    url = f"/api/live/sessions/{session.pk}"
+    assert intruder.get(url).status_code == 404
+    assert intruder.patch(url, {"settings": {"batch_size": "bad"}}, format="json").status_code == 404
+    assert intruder.post(url + "/say", {"text": ""}, format="json").status_code == 404
+    assert intruder.post(url + "/start").status_code == 404
+    assert intruder.delete(url).status_code == 404
+    session.refresh_from_db()
+    assert session.status == "stopped" and session.title == "My stream"
+
+
+def _receiver(layer, channel):
+    async def receive():
+        return await asyncio.wait_for(layer.receive(channel), 5)
+    return async_to_sync(receive)
+
+
+@pytest.mark.django_db(transaction=True)  # controls are announced after commit
+def test_start_stop_and_controls_reach_the_worker_group(api_client, session):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(events.control_group(session.pk), channel)
+    receive = _receiver(layer, channel)
+    url = f"/api/live/sessions/{session.pk}"
+    assert api_client.post(url + "/say", {"text": "hi"}, format="json").json()["code"] == "live_session_not_running"
+    assert api_client.post(url + "/start").json()["status"] == "running"
+    assert receive()["payload"]["type"] == "status"
+    assert api_client.post(url + "/say", {"text": "Hello chat!"}, format="json").status_code == 202
+    assert receive()["payload"] == {"type": "say", "text": "Hello chat!"}
+    assert api_client.post(url + "/emergency-stop").json()["ai_paused"] is True
+    kinds = [receive()["payload"]["type"] for _ in range(2)]
+    assert kinds == ["pause", "emergency_stop"]
+    assert api_client.delete(url).json()["code"] == "live_session_running"
+    assert api_client.post(url + "/stop").json()["status"] == "stopped"
+    assert api_client.delete(url).status_code == 204
+
+
+def test_rotating_the_overlay_key_revokes_the_old_one(api_client, anon_api_client, session):
+    old = session.overlay_key
+    assert anon_api_client.get(f"/api/live/overlay/{old}/state").json()["character_name"] == "Miro"
+    new = api_client.post(f"/api/live/sessions/{session.pk}/overlay/rotate-key").json()["overlay_key"]
+    assert new != old
+    assert anon_api_client.get(f"/api/live/overlay/{old}/state").status_code == 404
+    assert anon_api_client.get(f"/api/live/overlay/{new}/state").status_code == 200
+
+
+def test_viewer_memory_is_kept_only_with_memory_on_and_wipeable(api_client, session, user):
+    from live import services
+
+    services.remember_viewer(session=session, platform="chzzk", viewer_id="v1", nickname="Mina", text="I like cats")
+    services.remember_viewer(session=session, platform="chzzk", viewer_id="v1", nickname="Mina", text="and dogs",
+                             donation=500)
+    memory = ViewerMemory.objects.get()
+    assert (memory.recent, memory.message_count, memory.donated_total) == (["I like cats", "and dogs"], 2, 500)
+    listed = api_client.get("/api/live/viewers").json()
+    assert [v["nickname"] for v in listed] == ["Mina"]
+    assert api_client.delete("/api/live/viewers").status_code == 204
+    assert ViewerMemory.objects.count() == 0
+    session.settings = {"memory_enabled": False}
+    session.save()
+    assert services.remember_viewer(session=session, platform="chzzk", viewer_id="v2", nickname="X", text="hi") is None
+    assert ViewerMemory.objects.count() == 0
