@@ -158,6 +158,14 @@ class ScriptedVoiceClient:
                 return at
         return None
 
+    def voiced_ms(self, start: float, end: float) -> float:
+        """Milliseconds of the character's voice received between two moments."""
+        total = 0
+        for at, pcm in self.audio:
+            if start <= at <= end and np.sqrt(np.mean((pcm.astype(np.float32) / 32768) ** 2)) > VOICED_LEVEL:
+                total += pcm.size
+        return total * 1000 / RATE
+
     def last_voiced(self) -> float | None:
         for at, pcm in reversed(self.audio):
             if np.sqrt(np.mean((pcm.astype(np.float32) / 32768) ** 2)) > VOICED_LEVEL:

@@ -19,7 +19,7 @@ from django.conf import settings
 REQUESTS = "voice:requests"
 WORKERS = "voice:workers"
 PCM_FRAME_BYTES = 640  # 20 ms of 16 kHz mono int16, the socket fallback's frame both ways
-CLAIM_TIMEOUT = 3.0  # seconds the socket waits for a worker to take its session
+CLAIM_TIMEOUT = 5.0  # seconds the socket waits for a worker to take its session
 HEARTBEAT = 5.0
 WORKER_STALE = 15.0
 

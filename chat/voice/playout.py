@@ -47,7 +47,8 @@ class Playout:
         self.queue: deque[Clause] = deque()
         self.heard: list[str] = []  # texts of the clauses of the current reply played to the end
         self.partial = ""  # the words of an interrupted clause that were played
-        self.level = 0.0  # RMS of the last frame read (the echo guard compares the mic with it)
+        self.level = 0.0  # RMS of the last 100 ms read out (the echo guard compares the mic with it)
+        self._levels: deque[float] = deque(maxlen=5)
 
     def push(self, clause: Clause) -> None:
         self.queue.append(clause)
@@ -78,7 +79,8 @@ class Playout:
             out += bytes(FRAME_BYTES - len(out))
         frame = bytes(out)
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float32) / 32768.0
-        self.level = float(np.sqrt(np.mean(samples * samples)))
+        self._levels.append(float(np.sqrt(np.mean(samples * samples))))
+        self.level = sum(self._levels) / len(self._levels)
         return frame, events
 
     def flush(self) -> str:
@@ -89,6 +91,7 @@ class Playout:
             count = math.floor(len(words) * clause.played / max(1, len(clause.pcm)))
             self.partial = " ".join(words[:count])
         self.queue.clear()
+        self._levels.clear()
         self.level = 0.0
         return self.heard_text()
 

@@ -9,9 +9,10 @@ event) flushes the playout, stops TTS, sets the turn's cancel event (the upstrea
 closed) and cuts the stored reply to what was heard.
 
 Echo guard: while our audio plays, a mic chunk only counts as the user's speech when the VAD
-says speech AND the mic is at least ECHO_RATIO times as loud as what we are playing (browsers
-cancel most echo; what leaks back is much quieter than our own output and than a person
-speaking into the mic). It must hold for BARGE_IN_MS in a row, so short echo bursts never cut.
+says speech AND the mic is at least ECHO_RATIO (1/4) times as loud as what we played over the
+last 100 ms. Browsers cancel most echo (what leaks back is typically 20 dB or more below our
+output, i.e. under 1/10 of its level), while a person speaking into the mic is measured at about
+half of Piper's level. It must hold for BARGE_IN_MS in a row, so short echo bursts never cut.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ VAD_CHUNK_MS = CHUNK_SAMPLES * 1000 // 16000  # 32
 END_OF_TURN_MS = 256  # pause that ends the user's turn (8 VAD chunks)
 MIN_SPEECH_MS = 160  # shorter blips are not a turn
 BARGE_IN_MS = 256  # user speech that interrupts the character (8 chunks)
-ECHO_RATIO = 0.5
+ECHO_RATIO = 0.25
 MAX_UTTERANCE_S = 30  # a turn is transcribed at most this long (bounded memory)
 PRE_ROLL_CHUNKS = 6  # keep ~200 ms before the VAD fired: Whisper needs the word onsets
 

@@ -89,13 +89,14 @@ class VoiceWorker:
             await self.layer.send(reply_channel, {"type": "voice.to_client", "payload": payload})
 
         try:
+            # Claim first: the socket gives up on an unclaimed request after a few seconds.
+            await self.layer.send(reply_channel, {"type": "voice.claimed", "worker_channel": channel, "worker": self.worker_id})
             user = await database_sync_to_async(get_user_model().objects.get)(pk=request["user"])
             language = request.get("language") or "en"
             voice = voice_for(language)
             if voice is None:
                 await to_client({"type": "error", "code": "language_unsupported", "message": f"No voice speaks {language}.", "details": None})
                 return
-            await self.layer.send(reply_channel, {"type": "voice.claimed", "worker_channel": channel, "worker": self.worker_id})
             await self._run_session(channel, request, user, voice, to_client)
         except Exception:
             logger.exception("voice session %s failed", request.get("session"))

@@ -74,7 +74,7 @@ async def test_barge_in_stops_the_audio_and_keeps_only_what_was_heard(voice_work
                   "The fishermen loved it very much. One day a storm came over the hills. The boat was brave and strong. "
                   "It brought everyone home safely before night.")
     # Slow tokens: the model is still writing when the user interrupts.
-    fake_llm.reply("[neutral] " + long_reply, token_rate=6)
+    fake_llm.reply("[neutral] " + long_reply, token_rate=3)
     client, ws = await start_client(conversation, user, "en")
     try:
         client.mic.say(speak("Tell me a story please.", "en"))
@@ -86,11 +86,14 @@ async def test_barge_in_stops_the_audio_and_keeps_only_what_was_heard(voice_work
         client.mic.say(speak("Wait, stop, I have a question.", "en"))
         interrupt = await client.wait_for(lambda e: e["type"] == "interrupt", timeout=60, after=index)
         assert interrupt["reason"] == "speech"
-        # The audio stops: nothing voiced arrives a second after the interrupt (the client's
-        # own voice is not echoed back; only the character's track is received).
-        await asyncio.sleep(1.5)
-        late = client.audio_between(interrupt["_at"] + 0.5, interrupt["_at"] + 1.5)
-        assert late.size and (abs(late.astype(int)) < 400).all()
+        # The audio stops: after the interrupt only what was already on the wire arrives, until
+        # the character answers the interruption (its next reply starts with bot_speaking).
+        await asyncio.sleep(2.0)
+        after = client.events.index(interrupt) + 1
+        following = [e for e in client.events[after:] if e["type"] == "bot_speaking" and e["speaking"]]
+        until = following[0]["_at"] if following else time.monotonic()
+        assert until - interrupt["_at"] > 0.5
+        assert client.voiced_ms(interrupt["_at"], until) <= 300
         heard = interrupt["heard"]
     finally:
         await client.close()
@@ -99,8 +102,9 @@ async def test_barge_in_stops_the_audio_and_keeps_only_what_was_heard(voice_work
     story = [r for r in rows if r[0] == "assistant" and r[1] and long_reply.startswith(r[1].rstrip("."))]
     assert story, rows
     kept = story[-1]
-    assert kept[2] == "cancelled"
+    assert kept[2] == "cancelled", rows
     assert kept[1] == " ".join(long_reply.split()[:len(heard.split())])
     assert 0 < len(kept[1]) < len(long_reply)
     # The upstream LLM request was closed (the model server was told to stop).
-    assert fake_llm.completions[-1].disconnected
+    story_request = fake_llm.completions[0]
+    assert story_request.disconnected and story_request.tokens_sent < len(long_reply.split())
