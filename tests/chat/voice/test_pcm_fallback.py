@@ -59,7 +59,7 @@ class PcmClient:
         while True:
             try:
                 message = await self.ws.receive_output(timeout=max(0.001, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             if message.get("bytes") is not None:
                 self.frames.append((time.monotonic(), message["bytes"]))
