@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from django.utils.translation import gettext as _
 
 from avatarforge.consumers import CLOSE_NOT_FOUND, AppJsonConsumer
@@ -100,7 +101,8 @@ class VoiceConsumer(AppJsonConsumer):
             return
         if self._over(self._pcm_window, MAX_PCM_FRAMES_PER_S, 1.0) or self.worker_channel is None:
             return  # faster than real time, or before a worker joined: dropped, like a lost packet
-        await self.channel_layer.send(self.worker_channel, {"type": "voice.pcm", "pcm": bytes_data})
+        with contextlib.suppress(ChannelFull):  # a worker that falls behind loses frames, like UDP would
+            await self.channel_layer.send(self.worker_channel, {"type": "voice.pcm", "pcm": bytes_data})
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self._over(self._json_window, MAX_JSON_PER_10S, 10.0):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 
@@ -48,6 +49,7 @@ class VoiceWorker:
         self.live: dict[str, VoiceSession] = {}
         self.stopping = asyncio.Event()
         self.layer = get_channel_layer()
+        self.pcm_frames_in = 0  # PCM-socket frames received (tests and diagnostics)
 
     async def run(self) -> None:
         redis = dispatch.client()
@@ -143,6 +145,7 @@ class VoiceWorker:
                     await link.add_candidate(message.get("candidate"))
                 elif kind == "voice.pcm" and link is None:
                     pcm = message.get("pcm") or b""
+                    self.pcm_frames_in += 1
                     if len(pcm) == PCM_FRAME_BYTES:
                         await session.feed(pcm16_to_float(pcm))
                 elif kind == "voice.barge_in":
@@ -169,4 +172,5 @@ class VoiceWorker:
             for event in events:
                 await to_client(event)
             samples = np.frombuffer(pcm, dtype="<i2")[::3]  # 48 kHz -> 16 kHz (speech band, no aliasing worth filtering)
-            await self.layer.send(reply_channel, {"type": "voice.pcm_out", "pcm": samples.astype("<i2").tobytes()})
+            with contextlib.suppress(ChannelFull):  # a socket that falls behind loses frames, like UDP would
+                await self.layer.send(reply_channel, {"type": "voice.pcm_out", "pcm": samples.astype("<i2").tobytes()})

@@ -13,6 +13,7 @@ from chat.models import Message
 from chat.voice.client import ScriptedVoiceClient
 from inference.speech import config as speech_config
 
+from . import privacy
 from .conftest import open_socket, speak, words
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -41,7 +42,7 @@ def history(conversation) -> list[tuple[str, str, str]]:
     ("en", "What is your favorite color?", "[happy] My favorite color is blue, like the sea.", ["favorite", "color", "blue", "sea"]),
     ("ko", "안녕하세요 반갑습니다", "[happy] 반갑습니다. 오늘 날씨가 좋네요.", ["반", "갑", "습", "니", "다", "오", "늘", "날", "씨", "좋"]),
 ])
-async def test_spoken_question_gets_the_spoken_reply(voice_worker, user, conversation, fake_llm, language, said, reply, key_words):
+async def test_spoken_question_gets_the_spoken_reply(voice_worker, user, conversation, fake_llm, language, said, reply, key_words, caplog):
     fake_llm.reply(reply)
     client, ws = await start_client(conversation, user, language)
     try:
@@ -67,6 +68,12 @@ async def test_spoken_question_gets_the_spoken_reply(voice_worker, user, convers
     rows = await database_sync_to_async(history)(conversation)
     assert rows[-2] == ("user", transcript["text"], "complete")
     assert rows[-1] == ("assistant", reply_text, "complete")
+    # Privacy: only the transcript was kept; no audio in the database, Redis, storage or logs.
+    await asyncio.sleep(1.0)  # the worker ends the session
+    assert await database_sync_to_async(privacy.db_binary_values)() == []
+    assert privacy.redis_blobs() == []
+    assert privacy.media_audio_files() == []
+    assert not any(magic in caplog.text.encode() for magic in privacy.AUDIO_MAGIC)
 
 
 async def test_barge_in_stops_the_audio_and_keeps_only_what_was_heard(voice_worker, user, conversation, fake_llm):
