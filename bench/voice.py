@@ -107,9 +107,16 @@ def bench_stt(clauses: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clauses", type=int, default=6)
+    parser.add_argument("--turns", type=int, default=20, help="voice session turns (bench/voice_sessions.py)")
+    parser.add_argument("--no-sessions", action="store_true", help="engines only, no voice sessions")
     args = parser.parse_args()
     asyncio.run(bench_tts(args.clauses))
     bench_stt(args.clauses)
+    if not args.no_sessions:
+        # voice_to_voice_ms_p50/p95, barge_in_ms_p95, voice_sessions_max (a Daphne and a voice worker).
+        from bench import voice_sessions
+
+        voice_sessions.main(["--turns", str(args.turns)])
 
 
 if __name__ == "__main__":

@@ -20,3 +20,7 @@ class ChatConfig(AppConfig):
         # embedded model server (inference's AppConfig stays bare so it holds no app wiring).
         register_check("llm", lambda: llm.ping(llm.get_model(None)), core=False)
         register_process(process_for_embedded_run)
+        # Voice sessions run in their own worker process, never in Daphne (chat/voice/worker.py).
+        from .voice.embedded_run import voice_worker_process
+
+        register_process(voice_worker_process)

@@ -2,7 +2,9 @@
 from django.urls import path
 
 from .consumers import ChatConsumer
+from .voice.consumer import VoiceConsumer
 
 websocket_urlpatterns: list = [
     path("ws/chat/<uuid:conversation_id>/", ChatConsumer.as_asgi()),
+    path("ws/voice/<uuid:conversation_id>/", VoiceConsumer.as_asgi()),
 ]

@@ -270,3 +270,34 @@ def summarize_conversation(*, conversation_id: Any) -> int:
         return memory.summarize(conversation_id)
     finally:
         memory.release_summary_lock(conversation_id)
+
+
+@transaction.atomic
+def truncate_reply_to_heard(*, user: Any, message_id: int, text: str) -> Message | None:
+    """Cut a stored character reply back to what the user actually heard (voice barge-in).
+
+    The model may have written more than was played before the user interrupted; the history
+    (and so the next prompt) must hold only what was heard, or the character "remembers" saying
+    things nobody heard. Only ever shortens: `text` must be a prefix of the stored text (after
+    whitespace normalization), otherwise it is refused. Nothing heard deletes the reply.
+    Returns the message, or None when it was deleted."""
+    message = (
+        Message.objects.select_for_update().select_related("conversation")
+        .filter(pk=message_id, role=Message.Role.ASSISTANT).first()
+    )
+    if message is None or message.conversation.user_id != getattr(user, "pk", None):
+        raise NotFound(_("This message does not exist."), code="not_found")
+    heard = " ".join((text or "").split())
+    stored = " ".join(message.text.split())
+    if not stored.startswith(heard):
+        raise AppError(_("Only what the character said can be kept."), code="invalid", details={"text": ["not_a_prefix"]})
+    if not heard:
+        conversation = message.conversation
+        message.delete()
+        Conversation.objects.filter(pk=conversation.pk).update(message_count=F("message_count") - 1)
+        return None
+    message.text = heard
+    message.token_count = count_tokens(heard)
+    message.status = Message.Status.CANCELLED
+    message.save(update_fields=["text", "token_count", "status"])
+    return message

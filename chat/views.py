@@ -87,6 +87,9 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     config = {
         "conversationId": str(conv.pk),
         "wsPath": f"/ws/chat/{conv.pk}/",
+        "voicePath": f"/ws/voice/{conv.pk}/",
+        # The STT model and the voice follow the page language (Korean or English); see docs/voice-protocol.md.
+        "voiceLanguage": "ko" if (getattr(request, "LANGUAGE_CODE", "") or "").startswith("ko") else "en",
         "messagesUrl": reverse("api:chat-messages", args=[conv.pk]),
         "cancelUrl": reverse("api:chat-cancel", args=[conv.pk]),
         "conversationUrl": reverse("api:chat-conversation", args=[conv.pk]),
@@ -114,6 +117,14 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
             ("neutral", _("neutral")), ("excited", _("excited")),
         )},
         "olderFailed": _("Could not load older messages."),
+        "talk": _("Talk"),
+        "hangUp": _("Hang up"),
+        "mute": _("Mute"),
+        "unmute": _("Unmute"),
+        "voiceConnecting": _("Connecting the voice conversation…"),
+        "voiceListening": _("Listening. Speak when you are ready."),
+        "micRefused": _("The microphone is blocked. Allow it in your browser to talk, or type instead."),
+        "noVoiceWorker": _("No voice worker is free right now. Try again in a moment, or type."),
     }
     return render(request, "chat/conversation.html", {
         "conversation": conv, "messages_list": rows, "config": config, "strings": strings, "models": _models(),

@@ -8,6 +8,7 @@ import { ExpressionAnimator } from "./expression.js";
 import { frameToParams } from "./avatar_params.js";
 import { withCsrf } from "../csrf.js";
 import { ReconnectingSocket, wsUrl } from "../ws.js";
+import { VoiceTalk } from "./voice.js";
 
 function readJson(id) {
   const el = document.getElementById(id);
@@ -43,6 +44,8 @@ export class ChatPage {
 
   start() {
     this.setupAvatar();
+    this.voice = new VoiceTalk(document, this.cfg, this.t, { onEmotion: (name) => this.setEmotion(name) });
+    this.voice.start();
     this.form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       this.send();
@@ -71,7 +74,14 @@ export class ChatPage {
     const source = (t) => {
       const dt = Math.min(100, t - last);
       last = t;
-      return frameToParams(this.animator.update(t, dt), this.params, this.animator.speaking);
+      const frame = this.animator.update(t, dt);
+      // In a voice conversation the mouth follows the character's audio (visemes on the playout
+      // clock), blended over the emotion pose; it rests when the audio is silent.
+      const voiced = this.voice && this.voice.active ? this.voice.mouth(t) : null;
+      if (voiced) frame.mouth = voiced.weight;
+      const params = frameToParams(frame, this.params, voiced ? voiced.weight > 0 : this.animator.speaking);
+      if (voiced && voiced.weight > 0) params.expressions[voiced.viseme] = voiced.weight;
+      return params;
     };
     if (!this.stage) return;
     this.view = new AvatarView(this.stage, { source, maxFps: 60 });

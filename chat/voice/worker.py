@@ -1,0 +1,176 @@
+"""The voice worker: takes session requests from Redis and runs each session's pipeline.
+
+One asyncio process holds several sessions (`max_sessions`); run more workers, on other hosts
+too, to scale: they share REQUESTS (chat/voice/dispatch.py). Per session the worker opens its
+own channel-layer channel, tells the socket about it (`voice.claimed`) and from then on the
+socket relays the browser's signaling (or PCM frames) there. Daphne never runs STT/TTS.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+
+from inference.speech import config as speech_config
+from inference.speech.audio import pcm16_to_float
+
+from . import dispatch
+from .playout import FRAME_SAMPLES, RATE
+from .session import VoiceSession
+
+logger = logging.getLogger(__name__)
+
+PCM_FRAME_BYTES = dispatch.PCM_FRAME_BYTES
+
+
+def voice_for(language: str):
+    for voice in speech_config.voices():
+        if voice.language == language:
+            return voice
+    return None
+
+
+class VoiceWorker:
+    def __init__(self, *, max_sessions: int = 4, worker_id: str | None = None) -> None:
+        self.max_sessions = max_sessions
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.sessions: dict[str, asyncio.Task] = {}
+        self.live: dict[str, VoiceSession] = {}
+        self.stopping = asyncio.Event()
+        self.layer = get_channel_layer()
+        self.pcm_frames_in = 0  # PCM-socket frames received (tests and diagnostics)
+
+    async def run(self) -> None:
+        redis = dispatch.client()
+        beat = asyncio.ensure_future(self._heartbeat(redis))
+        try:
+            while not self.stopping.is_set():
+                if len(self.sessions) >= self.max_sessions:
+                    await asyncio.sleep(0.05)
+                    continue
+                request = await dispatch.take(redis, self.worker_id, 1.0)
+                if request is None:
+                    continue
+                task = asyncio.ensure_future(self._session(redis, request))
+                self.sessions[request["session"]] = task
+                task.add_done_callback(lambda _t, key=request["session"]: self.sessions.pop(key, None))
+        finally:
+            beat.cancel()
+            for task in list(self.sessions.values()):
+                task.cancel()
+            await asyncio.gather(*self.sessions.values(), return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await dispatch.leave(redis, self.worker_id)
+            await redis.aclose()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def _heartbeat(self, redis: Any) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await dispatch.heartbeat(redis, self.worker_id, len(self.sessions))
+            await asyncio.sleep(dispatch.HEARTBEAT)
+
+    async def _session(self, redis: Any, request: dict[str, Any]) -> None:
+        reply_channel = request["reply_channel"]
+        channel = await self.layer.new_channel("voice.")
+
+        async def to_client(payload: dict[str, Any]) -> None:
+            await self.layer.send(reply_channel, {"type": "voice.to_client", "payload": payload})
+
+        try:
+            # Claim first: the socket gives up on an unclaimed request after a few seconds.
+            await self.layer.send(reply_channel, {"type": "voice.claimed", "worker_channel": channel, "worker": self.worker_id})
+            user = await database_sync_to_async(get_user_model().objects.get)(pk=request["user"])
+            language = request.get("language") or "en"
+            voice = voice_for(language)
+            if voice is None:
+                await to_client({"type": "error", "code": "language_unsupported", "message": f"No voice speaks {language}.", "details": None})
+                return
+            await self._run_session(channel, request, user, voice, to_client)
+        except Exception:
+            logger.exception("voice session %s failed", request.get("session"))
+            with contextlib.suppress(Exception):
+                await to_client({"type": "error", "code": "server_error", "message": "The voice session failed.", "details": None})
+        finally:
+            with contextlib.suppress(Exception):
+                await dispatch.finish(redis, self.worker_id, request)
+            with contextlib.suppress(Exception):
+                await self.layer.send(reply_channel, {"type": "voice.ended"})
+
+    async def _run_session(self, channel: str, request: dict[str, Any], user: Any, voice: Any, to_client) -> None:
+        from .rtc import RtcLink
+
+        transport = request.get("transport") or "webrtc"
+        link: RtcLink | None = None
+
+        async def send_event(event: dict[str, Any]) -> None:
+            if link is not None:
+                link.send_event(event)
+            else:
+                await to_client(event)
+
+        session = VoiceSession(
+            user=user, conversation_id=request["conversation"], language=request.get("language") or "en", voice=voice,
+            stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send_event,
+        )
+        self.live[request["session"]] = session
+        pacer = None
+        if transport == "webrtc":
+            link = RtcLink(session, to_client)
+        else:
+            pacer = asyncio.ensure_future(self._pcm_out(session, to_client, request["reply_channel"]))
+        await to_client({"type": "session", "transport": transport, "language": session.language, "voice": voice.as_dict()})
+        try:
+            while True:
+                message = await self.layer.receive(channel)
+                kind = message.get("type")
+                if kind == "voice.end":
+                    return
+                if kind == "voice.offer" and link is not None:
+                    await link.answer(message["sdp"])
+                elif kind == "voice.candidate" and link is not None:
+                    await link.add_candidate(message.get("candidate"))
+                elif kind == "voice.pcm" and link is None:
+                    pcm = message.get("pcm") or b""
+                    self.pcm_frames_in += 1
+                    if len(pcm) == PCM_FRAME_BYTES:
+                        await session.feed(pcm16_to_float(pcm))
+                elif kind == "voice.barge_in":
+                    await session.barge_in(reason="browser_vad")
+        finally:
+            self.live.pop(request["session"], None)
+            if pacer is not None:
+                pacer.cancel()
+            await session.close()
+            if link is not None:
+                await link.close()
+
+    async def _pcm_out(self, session: VoiceSession, to_client, reply_channel: str) -> None:
+        """The socket fallback's clock: 20 ms frames at real time, 16 kHz, only while speaking."""
+        started, sent = time.monotonic(), 0
+        while True:
+            sent += 1
+            wait = started + sent * FRAME_SAMPLES / RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if not session.playout.playing:
+                continue
+            pcm, events = session.playout.read()
+            for event in events:
+                await to_client(event)
+            samples = np.frombuffer(pcm, dtype="<i2")[::3]  # 48 kHz -> 16 kHz (speech band, no aliasing worth filtering)
+            with contextlib.suppress(ChannelFull):  # a socket that falls behind loses frames, like UDP would
+                await self.layer.send(reply_channel, {"type": "voice.pcm_out", "pcm": samples.astype("<i2").tobytes()})
