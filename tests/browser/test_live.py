@@ -138,9 +138,8 @@ def _dashboard_flow(server, browser, artifacts, language: str, width: int) -> No
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     if language != "en":
-        page.goto(f"{server.base_url}/live/")
-        with page.expect_navigation():
-            page.select_option("#lang-select", language)  # the switcher submits itself
+        # Django's language cookie, as the switcher sets it (at phone width it sits in the menu).
+        context.add_cookies([{"name": "django_language", "value": language, "url": server.base_url}])
     page.goto(f"{server.base_url}/live/")
     page.wait_for_selector("[data-chzzk-state=not-configured]")
     page.screenshot(path=str(artifacts / f"live-home-{language}-{width}.png"), full_page=True)

@@ -36,7 +36,7 @@ export function splitEmojis(text, emojis) {
 }
 
 export class OverlayChat {
-  constructor(list, { doc = document, fadeAfterS = 600, setTimer = setTimeout } = {}) {
+  constructor(list, { doc = document, fadeAfterS = 600, setTimer = (fn, ms) => setTimeout(fn, ms) } = {}) {
     Object.assign(this, { list, doc, fadeAfterS, setTimer });
     this.hideStreamer = false;
   }

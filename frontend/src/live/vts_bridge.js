@@ -24,7 +24,7 @@ export const PARAM_MAP = {
 export class VtsBridge {
   constructor({
     url = "ws://localhost:8001", WebSocketImpl = globalThis.WebSocket, storage, pluginName = "AvatarForge Live",
-    pluginDeveloper = "AvatarForge", injectHz = 10, onStatus = () => {}, setTimer = setTimeout, clearTimer = clearTimeout,
+    pluginDeveloper = "AvatarForge", injectHz = 10, onStatus = () => {}, setTimer = (fn, ms) => setTimeout(fn, ms), clearTimer = (id) => clearTimeout(id),
     emotionMap = {},
   } = {}) {
     Object.assign(this, { url, WebSocketImpl, storage, pluginName, pluginDeveloper, injectHz, onStatus, setTimer, clearTimer, emotionMap });
