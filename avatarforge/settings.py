@@ -366,7 +366,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"TtsLanguageEnum": "inference.speech.serializers.LANGUAGE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "TtsLanguageEnum": "inference.speech.serializers.LANGUAGE_CHOICES",
+        "LanguageEnum": "avatarforge.settings.LANGUAGES",  # the interface languages (en, ko)
+    },
 }
 
 # --- security (production values make `check --deploy` clean) --------------------------------

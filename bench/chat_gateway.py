@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.stats import log, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -38,19 +40,6 @@ SLOTS = 12
 
 def reply_tokens() -> list[str]:
     return ["[happy]"] + [f" w{i}" for i in range(TOKENS - 1)]
-
-
-def log(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def make_users(n: int) -> list[tuple[str, str]]:

@@ -32,25 +32,14 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.stats import log, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SLEEP_S, WAKE_WEIGHTS_S, WAKE_KV_S, TOKEN_S = 0.4, 0.3, 0.1, 0.03
 TTS_START_S, TTS_WEIGHTS_S = 0.5, 0.05
-
-
-def log(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """A real AvatarForge server and headless Chromium for browser tests and bench/browser_call.py.
 
 The server is Daphne in a subprocess (`python -m daphne avatarforge.asgi:application`) on a free
-loopback port, against its own database (PostgreSQL `<name>_live` next to DATABASE_URL's
+loopback port, against its own database (PostgreSQL `<name>_live_<port>` next to DATABASE_URL's
 database, or an SQLite file when DATABASE_URL is unset), migrated once, with REDIS_URL shared so
 the channel layer and cache are the production kind. Test data is written through the app's own
 services in a `manage.py shell` subprocess against the same database.
@@ -57,13 +57,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _live_database_url(tmp: Path) -> str:
+def _live_database_url(tmp: Path, port: int) -> str:
+    """Each live server gets its own database: several run in one session (the shared browser
+    server plus per-module ones), and one dropping its database must not take another's."""
     url = os.environ.get("DATABASE_URL", "")
     if not url or url.startswith("sqlite"):
         return f"sqlite:///{tmp / 'live.sqlite3'}"
     parts = urlparse(url)
     name = parts.path.lstrip("/") or "avatarforge"
-    return urlunparse(parts._replace(path=f"/{name}_live"))
+    return urlunparse(parts._replace(path=f"/{name}_live_{port}"))
 
 
 def _recreate_postgres_db(url: str) -> None:
@@ -85,7 +87,7 @@ class LiveServer:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.database_url = _live_database_url(self.tmp)
+        self.database_url = _live_database_url(self.tmp, self.port)
         self.proc: subprocess.Popen | None = None
         self.log_path = self.tmp / "daphne.log"
         env = dict(os.environ)
@@ -96,7 +98,7 @@ class LiveServer:
             MEDIA_ROOT=str(self.tmp / "media"),
             AVATARFORGE_VAR_DIR=str(self.tmp / "var"),
             SITE_URL=self.base_url,  # the practice partner connects back here
-            CHANNEL_PREFIX=(os.environ.get("CHANNEL_PREFIX") or "asgi") + "_live",
+            CHANNEL_PREFIX=f"{os.environ.get('CHANNEL_PREFIX') or 'asgi'}_live_{self.port}",
             PYTHONUNBUFFERED="1",
         )
         env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -50,7 +50,7 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         page.goto(f"{server.base_url}/chat/{conversation}/")
         page.wait_for_selector("#chat-avatar canvas")
         assert not page.is_visible("[data-chat-stop]") and not page.is_visible("[data-chat-older]")
-        page.wait_for_function("window.__chatPage && window.__chatPage.ready")
+        page.wait_for_function("() => window.__chatPage && window.__chatPage.ready")
         assert page.inner_text(".msg-assistant .msg-text") == "Hi chatter!"
 
         fake.default = Reply("[happy] So nice to see you again, my friend!", token_rate=25)
@@ -68,7 +68,7 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         fake.default = Reply("[sad] " + "slowly " * 300, token_rate=20)
         page.fill("[data-chat-input]", "Tell me a long story")
         page.keyboard.press("Enter")
-        page.wait_for_function("document.querySelectorAll('.chat-log .msg-assistant').length === 3 && "
+        page.wait_for_function("() => document.querySelectorAll('.chat-log .msg-assistant').length === 3 && "
                                "document.querySelector('.chat-log .msg-assistant:last-child .msg-text').textContent.length > 10")
         page.click("[data-chat-stop]")
         page.wait_for_selector(".chat-log .msg-cancelled")

@@ -98,7 +98,7 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
         assert page.locator("#gen-progress").evaluate("el => el.value") == 100
         assert page.locator(".gen-stage-done").count() == 9
         assert page.locator("img.gen-stage-preview").count() >= 7
-        page.wait_for_function("window.__generationViewer && window.__generationViewer.vrm")
+        page.wait_for_function("() => window.__generationViewer && window.__generationViewer.vrm")
         names = page.evaluate("window.__generationViewer.expressionNames()")
         assert {"blink", "blinkLeft", "blinkRight", "aa", "ih", "ou", "ee", "oh", "happy", "angry", "sad", "surprised"} <= set(names)
         clips = page.evaluate("[...window.__generationViewer.clips.keys()]")

@@ -16,7 +16,7 @@ from django.db import connection
 
 from accounts.services import create_api_token
 from avatarforge.ws_auth import WebSocketAuthMiddleware
-from rooms import routing
+from rooms import practice, routing
 from rooms.selectors import GUEST_SESSION_KEY
 from rooms.services import create_room
 
@@ -169,3 +169,11 @@ def redis_hits(needles: Iterable[bytes | str]) -> list[str]:
     finally:
         client.close()
     return hits
+
+
+@pytest.fixture
+def fake_spawn(monkeypatch):
+    """Practice partners requested by the API, recorded instead of starting a peer process."""
+    calls = []
+    monkeypatch.setattr(practice, "spawn", lambda **kwargs: calls.append(kwargs))
+    return calls

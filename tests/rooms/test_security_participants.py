@@ -8,18 +8,11 @@ from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from rooms import practice, services, state
+from rooms import services, state
 from rooms.models import RoomInvite
 from rooms.services import create_room
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def spawned(monkeypatch):
-    calls = []
-    monkeypatch.setattr(practice, "spawn", lambda **kwargs: calls.append(kwargs))
-    return calls
 
 
 def _client(user) -> APIClient:
@@ -33,17 +26,17 @@ def _assert_not_found(response) -> None:
     assert response.json()["code"] == "room_not_found" and set(response.json()) == {"code", "message", "details"}
 
 
-def test_a_stranger_with_the_code_cannot_start_a_practice_partner(user, other_user, spawned):
+def test_a_stranger_with_the_code_cannot_start_a_practice_partner(user, other_user, fake_spawn):
     room = create_room(owner=user, title="Mine")
     _assert_not_found(_client(other_user).post(f"/api/rooms/{room.code}/practice"))
-    assert spawned == []
+    assert fake_spawn == []
     assert not RoomInvite.objects.filter(room=room).exists()
     assert cache.get(state.practice_key(room.code)) is None
     assert cache.get(services._practice_person_key(f"u:{other_user.pk}")) is None
     assert state.get_seats_sync(room.code) == [None, None]
     # The owner still can: the stranger took nothing.
     assert _client(user).post(f"/api/rooms/{room.code}/practice").status_code == 202
-    assert len(spawned) == 1
+    assert len(fake_spawn) == 1
 
 
 def test_a_stranger_with_the_code_gets_no_ice_servers(user, other_user, settings):
@@ -54,7 +47,7 @@ def test_a_stranger_with_the_code_gets_no_ice_servers(user, other_user, settings
     assert _client(user).get(f"/api/rooms/{room.code}/ice-servers").status_code == 200
 
 
-def test_a_user_holding_a_seat_is_a_participant(user, other_user, spawned):
+def test_a_user_holding_a_seat_is_a_participant(user, other_user, fake_spawn):
     room = create_room(owner=user, title="Mine")
     async_to_sync(state.claim_seat)(
         code=room.code, identity=f"u:{other_user.pk}", name=other_user.name, role="member", channel="test.chan"
@@ -62,4 +55,4 @@ def test_a_user_holding_a_seat_is_a_participant(user, other_user, spawned):
     member = _client(other_user)
     assert member.get(f"/api/rooms/{room.code}/ice-servers").status_code == 200
     assert member.post(f"/api/rooms/{room.code}/practice").status_code == 202
-    assert len(spawned) == 1
+    assert len(fake_spawn) == 1

@@ -16,13 +16,6 @@ from rooms.services import create_room
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fake_spawn(monkeypatch):
-    calls = []
-    monkeypatch.setattr(practice, "spawn", lambda **kwargs: calls.append(kwargs))
-    return calls
-
-
 def _client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)

@@ -13,6 +13,7 @@ route calls a function the test passes in (the embedded Whisper engine).
 """
 from __future__ import annotations
 
+import abc
 import json
 import subprocess
 import threading
@@ -43,7 +44,7 @@ class Recorded:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _Server:
+class _Server(abc.ABC):
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.fail_status: int | None = None
@@ -77,8 +78,9 @@ class _Server:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    @abc.abstractmethod
     def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
-        raise NotImplementedError
+        """Answer one request the way the engine's real server does."""
 
     @staticmethod
     def read_body(request: BaseHTTPRequestHandler) -> bytes:
