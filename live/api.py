@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from avatarforge.errors import NotFound
+
 from . import selectors, services
 from .serializers import (
     LiveSessionCreateSerializer,
@@ -115,18 +117,16 @@ class ViewerListApi(APIView):
         return Response(ViewerMemorySerializer(selectors.viewer_memories(user=request.user, platform=platform)[:500],
                                                many=True).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="live_viewers_wipe_all", responses={204: None})
     def delete(self, request: Request) -> Response:
         services.wipe_viewer_memory(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ViewerDetailApi(APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="live_viewers_wipe_one", responses={204: None})
     def delete(self, request: Request, viewer_pk: int) -> Response:
         if not services.wipe_viewer_memory(user=request.user, viewer_pk=viewer_pk):
-            from avatarforge.errors import NotFound
-
             raise NotFound("No such viewer memory.", code="viewer_not_found")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

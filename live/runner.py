@@ -54,7 +54,7 @@ class LiveRunner:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self._reply_task: asyncio.Task | None = None
-        self.last_reply_started = 0.0
+        self.last_reply_ended = 0.0
         self.last_activity = time.monotonic()
         self.said: list[str] = []  # lines queued by "say this", spoken before any chat
 
@@ -170,6 +170,7 @@ class LiveRunner:
                 await self._dashboard({"type": "log", "stage": "error", "code": getattr(exc, "code", "server_error"),
                                        "detail": str(getattr(exc, "message", "") or type(exc).__name__)[:300]})
             self._reply_task = None
+            self.last_reply_ended = time.monotonic()
 
     def _quiet_turn_due(self) -> bool:
         return bool(self.settings["keep_talking"]) and time.monotonic() - self.last_activity >= self.settings["quiet_s"]
@@ -177,7 +178,7 @@ class LiveRunner:
     async def _wait_for_work(self) -> None:
         while True:
             pace = float(self.settings["reply_pace_s"])
-            wait_pace = self.last_reply_started + pace - time.monotonic()
+            wait_pace = self.last_reply_ended + pace - time.monotonic()
             if wait_pace > 0:
                 await asyncio.sleep(wait_pace)
             if self.said or (not self.paused and (len(self.selector) or self._quiet_turn_due())):
@@ -216,25 +217,29 @@ class LiveRunner:
         return "\n".join(lines)
 
     async def _run_turn(self, batch: list[StreamEvent] | None, prompt: str, *, context: str, verbatim: bool = False) -> None:
-        self.last_reply_started = time.monotonic()
-        received = min((e.received_at for e in batch), default=self.last_reply_started) if batch else self.last_reply_started
+        started = time.monotonic()
+        received = min((e.received_at for e in batch), default=started) if batch else started
         turn = LiveTurn(session_id=self.session_id, owner_id=self.session.owner_id,
                         character_id=str(self.session.character_id), conversation_id=None, prompt=prompt, context=context)
         first_audio_ms: float | None = None
         texts: list[str] = []
         iterator = self.responder.say(turn) if verbatim else self.responder.reply(turn)
-        async for clause in iterator:
-            clip_id = ""
-            if clause.audio_wav and self.store_clip is not None:
-                clip_id = uuid.uuid4().hex
-                await self.store_clip(clip_key(self.session_id, clip_id), clause.audio_wav)
-            if first_audio_ms is None:
-                first_audio_ms = (time.monotonic() - received) * 1000
-            texts.append(clause.text)
-            await events.apublish(events.overlay_group(self.session_id), {
-                "type": "say", "text": clause.text, "emotion": clause.emotion, "clip": clip_id,
-                "duration": clause.duration_s, "visemes": clause.visemes,
-            })
+        # aclosing: when an emergency stop cancels this task between two clauses (storing a clip,
+        # publishing), the generator is closed now, which aborts the model stream upstream;
+        # otherwise it would wait for garbage collection while the model kept generating.
+        async with contextlib.aclosing(iterator) as clauses:
+            async for clause in clauses:
+                clip_id = ""
+                if clause.audio_wav and self.store_clip is not None:
+                    clip_id = uuid.uuid4().hex
+                    await self.store_clip(clip_key(self.session_id, clip_id), clause.audio_wav)
+                if first_audio_ms is None:
+                    first_audio_ms = (time.monotonic() - received) * 1000
+                texts.append(clause.text)
+                await events.apublish(events.overlay_group(self.session_id), {
+                    "type": "say", "text": clause.text, "emotion": clause.emotion, "clip": clip_id,
+                    "duration": clause.duration_s, "visemes": clause.visemes,
+                })
         await events.apublish(events.overlay_group(self.session_id), {"type": "reply", "text": " ".join(texts)})
         await self._dashboard({"type": "log", "stage": "reply", "text": " ".join(texts),
                                "first_audio_ms": round(first_audio_ms or 0, 1)})

@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "repeat_window": 30,
     "queue_size": 50,
     "batch_size": 3,
-    "reply_pace_s": 4.0,  # at least this long between the starts of two replies
+    "reply_pace_s": 4.0,  # a pause at least this long after each reply before the next one
     "keep_talking": False,  # speak on its own when chat is quiet
     "quiet_s": 45.0,
     "memory_enabled": True,  # per-viewer memory
