@@ -35,6 +35,9 @@ CLIP_TTL_S = 300
 RECENT_CHAT = 20
 
 
+STOP_WAIT_S = 10.0
+
+
 def clip_key(session_id: str, clip_id: str) -> str:
     return f"live:clip:{session_id}:{clip_id}"
 
@@ -74,9 +77,15 @@ class LiveRunner:
                 await self.intake.stop()
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # Bounded: a channel-layer receive() cancelled while other runners of this worker
+            # receive on the same layer can fail to wake (channels-redis); the session must still
+            # be released. The reply task gets the time to store its cut reply.
+            done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_S)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.warning("live runner task ended with %r", task.exception())
+            if pending:
+                log.warning("live runner %s: %d task(s) did not stop in %ss", self.session_id, len(pending), STOP_WAIT_S)
             await layer.group_discard(events.control_group(self.session_id), channel)
 
     def stop(self) -> None:
