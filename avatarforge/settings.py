@@ -276,6 +276,10 @@ if SPEECH_TTS_ENGINE != "embedded" and not SPEECH_TTS_URL:
     raise ImproperlyConfigured("Environment variable SPEECH_TTS_URL is required when SPEECH_TTS_ENGINE is not embedded.")
 if SPEECH_STT_ENGINE != "embedded" and not SPEECH_STT_URL:
     raise ImproperlyConfigured("Environment variable SPEECH_STT_URL is required when SPEECH_STT_ENGINE is not embedded.")
+# The GPU host mode (docs/gpu.md) the speech engines need when they run on a switching GPU host:
+# every synthesis / transcription then waits for and holds that mode. Empty: no GPU host involved.
+SPEECH_TTS_GPU_MODE = env_choice("SPEECH_TTS_GPU_MODE", "", ("", "chat", "tts", "gen3d", "style"))
+SPEECH_STT_GPU_MODE = env_choice("SPEECH_STT_GPU_MODE", "", ("", "chat", "tts", "gen3d", "style"))
 SPEECH_MODELS_DIR = Path(env_str("SPEECH_MODELS_DIR", str(VAR_DIR / "models")))
 TTS_MAX_CHARS = env_int("TTS_MAX_CHARS", 500, minimum=1)
 # Characters of synthesized text per user per day by plan code (cached repeats are free).

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError, TooManyRequests
 from inference import llm, slots
+from inference.gpu.hold import hold_mode
 
 from . import memory, services, tasks
 from .emotions import NEUTRAL, EmotionStreamParser
@@ -116,10 +117,28 @@ def _db(func: Any) -> Any:
 async def run_turn(request: TurnRequest, listener: TurnListener | None = None) -> TurnResult:
     """Run one turn to its end and return how it ended; AppErrors are reported, not raised."""
     listener = listener or TurnListener()
+    try:
+        cfg = await _db(_model_of)(request)
+        # A model on a switching GPU host: wait for its mode first and hold it for the whole turn
+        # (before the slot: a switch away from chat waits for the slots in flight to drain).
+        # The turn itself reports its AppErrors, so one raised here is the GPU host's (503/507).
+        async with hold_mode(cfg.gpu_mode):
+            return await _run_turn_in_mode(request, listener, cfg)
+    except AppError as exc:
+        await _notify(listener.on_error(exc, reply_id=None, returned_text=None))
+        return TurnResult(status="refused", error=exc)
+
+
+def _model_of(request: TurnRequest) -> llm.ModelConfig:
+    conversation = get_conversation(user=request.user, conversation_id=request.conversation_id)
+    return llm.get_model(request.model_name or conversation.model_name or None)
+
+
+async def _run_turn_in_mode(request: TurnRequest, listener: TurnListener, cfg: llm.ModelConfig) -> TurnResult:
     slot: slots.Slot | None = None
     if not request.wait_for_slot:
         try:
-            slot = await _take_free_slot(request)
+            slot = await _take_free_slot(cfg)
         except AppError as exc:
             await _notify(listener.on_error(exc, reply_id=None, returned_text=None))
             return TurnResult(status="refused", error=exc)
@@ -139,9 +158,7 @@ async def run_turn(request: TurnRequest, listener: TurnListener | None = None) -
     return await _Turn(request, listener, cfg, user_message, reply, slot).run()
 
 
-async def _take_free_slot(request: TurnRequest) -> slots.Slot:
-    conversation = await _db(get_conversation)(user=request.user, conversation_id=request.conversation_id)
-    cfg = llm.get_model(request.model_name or conversation.model_name or None)
+async def _take_free_slot(cfg: llm.ModelConfig) -> slots.Slot:
     slot = await slots.atry_acquire(cfg.pool, cfg.max_concurrency)
     if slot is None:
         stats = await slots.astats(cfg.pool)

@@ -35,6 +35,9 @@ class ModelConfig:
     json_mode: str = "auto"
     max_concurrency: int = 12
     embedded: bool = False
+    # The GPU host mode this model's server needs ("chat" for vLLM on a switching GPU host,
+    # docs/gpu.md): chat turns wait for it and hold it while they stream. Empty: no GPU host.
+    gpu_mode: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -84,7 +87,7 @@ def _model_from_dict(raw: dict[str, Any], index: int) -> ModelConfig:
     max_tokens = _positive_int(raw, "max_tokens", settings.LLM_MAX_TOKENS)
     if max_tokens >= context_length // 2:
         raise ValueError(f"LLM model {name!r}: max_tokens must be less than half of context_length")
-    known = {"name", "base_url", "model", "api_key", "label", "context_length", "max_tokens", "temperature", "timeout", "json_mode", "max_concurrency", "embedded"}
+    known = {"name", "base_url", "model", "api_key", "label", "context_length", "max_tokens", "temperature", "timeout", "json_mode", "max_concurrency", "embedded", "gpu_mode"}
     return ModelConfig(
         name=name,
         base_url=base_url.rstrip("/"),
@@ -98,8 +101,16 @@ def _model_from_dict(raw: dict[str, Any], index: int) -> ModelConfig:
         json_mode=json_mode,
         max_concurrency=_positive_int(raw, "max_concurrency", settings.LLM_MAX_CONCURRENCY),
         embedded=bool(raw.get("embedded", False)),
+        gpu_mode=_gpu_mode(raw, name),
         extra={k: v for k, v in raw.items() if k not in known},
     )
+
+
+def _gpu_mode(raw: dict, name: str) -> str:
+    mode = str(raw.get("gpu_mode") or "")
+    if mode and not mode.isidentifier():
+        raise ValueError(f"LLM model {name!r}: gpu_mode must be a GPU mode name such as chat")
+    return mode
 
 
 def embedded_model_config() -> ModelConfig:

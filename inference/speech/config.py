@@ -59,8 +59,9 @@ def _cached(key: tuple, build):
 
 def stt_engine() -> SpeechToText:
     if settings.SPEECH_STT_ENGINE == "openai":
-        key = ("stt-openai", settings.SPEECH_STT_URL, settings.SPEECH_STT_API_KEY, settings.SPEECH_STT_MODEL)
-        return _cached(key, lambda: OpenAiStt(base_url=settings.SPEECH_STT_URL, api_key=settings.SPEECH_STT_API_KEY, model=settings.SPEECH_STT_MODEL))
+        key = ("stt-openai", settings.SPEECH_STT_URL, settings.SPEECH_STT_API_KEY, settings.SPEECH_STT_MODEL, settings.SPEECH_STT_GPU_MODE)
+        return _cached(key, lambda: _held_stt(OpenAiStt(base_url=settings.SPEECH_STT_URL, api_key=settings.SPEECH_STT_API_KEY,
+                                                        model=settings.SPEECH_STT_MODEL)))
     key = ("stt-embedded", str(multilingual_whisper_path()), settings.SPEECH_STT_MAX_TOKENS)
     return _cached(key, lambda: WhisperStt(
         english_model=english_whisper_path(), multilingual_model=multilingual_whisper_path(), max_tokens=settings.SPEECH_STT_MAX_TOKENS,
@@ -100,13 +101,32 @@ def tts_engine(name: str) -> TextToSpeech:
     if name == "openai":
         from .openai_tts import OpenAiTts
 
-        key = ("tts-openai", settings.SPEECH_TTS_URL, settings.SPEECH_TTS_API_KEY, settings.SPEECH_TTS_MODEL)
-        return _cached(key, lambda: OpenAiTts(base_url=settings.SPEECH_TTS_URL, api_key=settings.SPEECH_TTS_API_KEY, model=settings.SPEECH_TTS_MODEL))
+        key = ("tts-openai", settings.SPEECH_TTS_URL, settings.SPEECH_TTS_API_KEY, settings.SPEECH_TTS_MODEL, settings.SPEECH_TTS_GPU_MODE)
+        return _cached(key, lambda: _held_tts(OpenAiTts(base_url=settings.SPEECH_TTS_URL, api_key=settings.SPEECH_TTS_API_KEY,
+                                                        model=settings.SPEECH_TTS_MODEL)))
     if name == "gpt-sovits":
         from .sovits_tts import SovitsTts
 
-        return _cached(("tts-sovits", settings.SPEECH_TTS_URL), lambda: SovitsTts(base_url=settings.SPEECH_TTS_URL))
+        return _cached(("tts-sovits", settings.SPEECH_TTS_URL, settings.SPEECH_TTS_GPU_MODE),
+                       lambda: _held_tts(SovitsTts(base_url=settings.SPEECH_TTS_URL)))
     raise ImproperlyConfigured(f"Unknown TTS engine {name!r}")
+
+
+def _held_tts(engine: TextToSpeech) -> TextToSpeech:
+    """A GPU engine on a switching GPU host holds the host's mode while it speaks."""
+    if not settings.SPEECH_TTS_GPU_MODE:
+        return engine
+    from .gpu_held import ModeHeldTts
+
+    return ModeHeldTts(engine, settings.SPEECH_TTS_GPU_MODE)
+
+
+def _held_stt(engine: SpeechToText) -> SpeechToText:
+    if not settings.SPEECH_STT_GPU_MODE:
+        return engine
+    from .gpu_held import ModeHeldStt
+
+    return ModeHeldStt(engine, settings.SPEECH_STT_GPU_MODE)
 
 
 def tts_engines_in_use() -> dict[str, TextToSpeech]:

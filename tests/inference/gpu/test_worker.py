@@ -188,3 +188,54 @@ def test_system_api_switches_reports_vram_health_and_admin(start_worker, gpu_env
     assert refused.status_code == 507
     assert refused.json()["code"] == "vram_insufficient" and refused.json()["details"]["mode"] == "tts"
     assert not vllm.is_sleeping
+
+
+def test_a_chat_turn_wakes_a_sleeping_llm_by_asking_for_the_chat_mode(start_worker, gpu_env, gpu_store, vllm, settings,
+                                                                     user):
+    """The chat turn engine holds its model's GPU mode: with the host switched to tts (vLLM
+    asleep, answering 503), a turn waits for the switch back and then streams its reply."""
+    from asgiref.sync import async_to_sync
+
+    from characters.models import Character
+    from chat import services as chat_services
+    from chat.turns import TurnRequest, run_turn
+
+    settings.LLM_MODELS = [{**settings.LLM_MODELS[0], "gpu_mode": "chat"}]
+    host = gpu_env["GPU_HOST"]
+    start_worker()
+    request_mode("tts", host=host, timeout=60).release()
+    assert vllm.is_sleeping
+    character = Character.objects.create(owner=user, name="Miro", personality="Bright.", language="en")
+    conversation = chat_services.create_conversation(user=user, character_id=character.pk)
+
+    result = async_to_sync(run_turn)(TurnRequest(user=user, conversation_id=conversation.pk, text="Hello there"))
+
+    assert result.status == "complete", result.error
+    assert not vllm.is_sleeping
+    assert gpu_store.get_state(host)["mode"] == "chat"
+
+
+def test_a_gpu_voice_holds_the_tts_mode_while_it_speaks(start_worker, gpu_env, gpu_store, vllm, settings):
+    """SPEECH_TTS_GPU_MODE: the GPT-SoVITS engine (started by the host only in tts mode) is
+    reached after the host switched for it; the chat model sleeps meanwhile."""
+    import json as json_module
+
+    from asgiref.sync import async_to_sync
+
+    from inference.speech import config as speech_config
+
+    services = json_module.loads(gpu_env["GPU_SERVICES"])
+    settings.SPEECH_TTS_ENGINE = "gpt-sovits"
+    settings.SPEECH_TTS_URL = services["tts"]["url"]
+    settings.SPEECH_TTS_GPU_MODE = "tts"
+    settings.SPEECH_TTS_VOICES = [{"id": "mika", "language": "en", "ref_audio_path": "ref/mika.wav",
+                                   "prompt_text": "Hello.", "prompt_lang": "en"}]
+    start_worker()
+    assert gpu_store.get_state(gpu_env["GPU_HOST"])["mode"] == "chat"
+    voice = speech_config.remote_voices()[0]
+
+    speech = async_to_sync(speech_config.tts_engine("gpt-sovits").synthesize)("Hello from the GPU.", voice=voice)
+
+    assert speech.pcm and speech.sample_rate == 32000
+    assert gpu_store.get_state(gpu_env["GPU_HOST"])["mode"] == "tts"
+    assert vllm.is_sleeping
