@@ -32,7 +32,6 @@ import { CallUi, readJson } from "./ui.js";
 const REMOTE_MAX_FPS = { vrm: 30 };
 const LOCAL_MAX_FPS = { "2d": 30, vrm: 30, "vrm-software": 10 };
 const IDLE_AFTER_MS = 150; // no tracking result for this long: idle animation frames instead
-const LEAVE_AFTER_HANGUP_MS = 1200; // long enough to read "the other person left"
 
 export class CallApp {
   constructor(root) {
@@ -88,9 +87,8 @@ export class CallApp {
       onRemoteAvatar: (avatar) => this.remote.show(avatar),
       onPractice: () => this.remote.show(this.local.description),
       onRemoteReset: () => this.remote.reset(),
-      onPeerLeft: (reason) => {
-        if (reason === "hangup") setTimeout(() => this.leave({ hangup: true }), LEAVE_AFTER_HANGUP_MS);
-      },
+      // The other person hung up or did not come back: we stay on the page, waiting (the session
+      // shows "waiting"); when they (or anyone with the link) join again, the call resumes.
       onPeerClosed: () => this.clock.stop(),
       onChannel: (label, ch) => this.wireChannel(label, ch),
       onRemoteAudio: (stream) => ui.playRemoteAudio(stream),
@@ -131,7 +129,10 @@ export class CallApp {
       if (now - this.media.lastResultAt > IDLE_AFTER_MS) this.onParams(this.pipeline.tick(now), now);
     }, 1000 / 30);
     this.uiTimer = setInterval(() => this.updatePanel(), 500);
-    window.addEventListener("beforeunload", () => this.teardown({ hangup: true }));
+    // A reload or a closed tab is not a hang-up: the server holds our seat for the grace period,
+    // the other side shows "Reconnecting" and the reloaded page resumes the call. Only the
+    // Hang up button (leave()) tells the other side we are gone for good.
+    window.addEventListener("pagehide", () => this.teardown({ hangup: false }));
   }
 
   async applyAvatarChoice(choice, { announce = true } = {}) {
@@ -255,7 +256,8 @@ export class CallApp {
 
   async updatePanel() {
     const s = this.stats;
-    if (this.session.peer) s.rtt = await this.session.peer.rttMs();
+    const peer = this.session.peer; // it may be replaced or closed while we await its stats
+    if (peer) s.rtt = await peer.rttMs();
     const lat = s.latency.recent(300);
     const rx = this.remote.receiver;
     const rf = rx.lastFrame;

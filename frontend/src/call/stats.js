@@ -81,9 +81,13 @@ export function exposeStats(app) {
     get sentRoll() { return s.sentRoll.values.slice(); },
     get recvRoll() { return s.recvRoll.values.slice(); },
     get recvSmile() { return s.recvSmile.values.slice(); },
-    get senderKinds() { return peer() ? peer().senderKinds() : []; },
+    get senderKinds() {
+      const p = peer();
+      return p ? p.senderKinds() : [];
+    },
     get transceiverKinds() {
-      return peer() ? peer().pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
+      const p = peer();
+      return p ? p.pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
     },
     get rtt() { return s.rtt; },
     get clockSynced() { return app.clock.synced; },
