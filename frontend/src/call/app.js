@@ -20,6 +20,7 @@ import { LocalMedia } from "./local_media.js";
 import { FrameReceiver } from "./receiver.js";
 import { RemoteAvatar } from "./remote_avatar.js";
 import { ParamSender } from "./sender.js";
+import { VoiceMouth } from "./voice_mouth.js";
 import { CallSession } from "./session.js";
 import { RateMeter, SampleBuffer, exposeStats, percentile } from "./stats.js";
 import { CallUi, readJson } from "./ui.js";
@@ -74,6 +75,7 @@ export class CallApp {
       ui: this.ui, clock: this.clock, stats: this.stats,
       sendControl: (msg) => this.session.sendControl(msg), ownVrm: () => this.local.ownVrm,
     });
+    this.voiceMouth = new VoiceMouth(); // the mouth follows the voice when the camera can't see it
     this.leaving = false;
     exposeStats(this);
   }
@@ -141,9 +143,14 @@ export class CallApp {
     if (this.session.practice) this.remote.show(avatar);
   }
 
-  /** Every new parameter set (tracking or idle): speaking and held expressions, then out. */
+  /** Every new parameter set (tracking or idle): speaking, the voice's mouth and held expressions, then out. */
   onParams(params, captureTs) {
     params.speaking = this.media.speakingNow();
+    this.voiceMouth.apply(params, {
+      level: this.media.voiceLevel(),
+      faceTracked: Boolean(this.media.tracker) && !params.faceLost,
+      t: captureTs,
+    });
     params.expressions = this.shortcuts.weights();
     this.sender.push(params, captureTs);
   }

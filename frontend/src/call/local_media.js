@@ -134,6 +134,11 @@ export class LocalMedia {
     return this.speaking ? this.speaking.update(!this.micMuted) : false;
   }
 
+  /** The microphone's smoothed RMS as of the last speakingNow() (0 while muted or without a mic). */
+  voiceLevel() {
+    return this.speaking && !this.micMuted ? this.speaking.level : 0;
+  }
+
   /** For the speaking ring around our card. */
   isSpeaking() {
     return Boolean(this.speaking && this.speaking.speaking && !this.micMuted);

@@ -90,6 +90,8 @@ export function exposeStats(app) {
       return p ? p.pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
     },
     get rtt() { return s.rtt; },
+    get voiceMouthWeight() { return app.voiceMouth.weight; },
+    get voiceMouthOpenness() { return app.voiceMouth.openness; },
     get clockSynced() { return app.clock.synced; },
     get clockOffset() { return app.clock.offset; },
     get messages() { return [...app.ui.messages.keys()]; },
