@@ -49,6 +49,7 @@ export class CallApp {
       sentRoll: new SampleBuffer(4000), // [captureTs, raw tracked roll]
       recvRoll: new SampleBuffer(4000), // [senderTs, received roll]
       recvSmile: new SampleBuffer(4000),
+      recvJaw: new SampleBuffer(4000), // [senderTs, received jawOpen]
       trackingResults: 0, trackingFaces: 0,
       trackingProcMs: 0, trackingQueueMs: 0, // sums over the results: detectForVideo time, frame wait
       rtt: null,

@@ -81,6 +81,11 @@ export function exposeStats(app) {
     get sentRoll() { return s.sentRoll.values.slice(); },
     get recvRoll() { return s.recvRoll.values.slice(); },
     get recvSmile() { return s.recvSmile.values.slice(); },
+    get recvJaw() { return s.recvJaw.values.slice(); },
+    get remoteJaw() {
+      const last = s.recvJaw.values[s.recvJaw.values.length - 1];
+      return last ? last[1] : null;
+    },
     get senderKinds() {
       const p = peer();
       return p ? p.senderKinds() : [];
@@ -102,6 +107,7 @@ export function exposeStats(app) {
       s.recvRoll.clear();
       s.sentRoll.clear();
       s.recvSmile.clear();
+      s.recvJaw.clear();
     },
   };
 }
