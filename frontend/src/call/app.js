@@ -58,6 +58,8 @@ export class CallApp {
       ui: this.ui, tracker: { workerUrl: d.workerUrl, modelUrl: d.modelUrl, wasmBase: d.wasmBase },
       pipeline: this.pipeline, stats: this.stats, trackRate: this.trackRate,
       onParams: (params, ts) => this.onParams(params, ts),
+      // A new microphone from the picker: swapped into the current call (later calls ask getMicTrack).
+      onMicTrack: (track) => (this.session.peer ? this.session.peer.setMicTrack(track) : null),
     });
     this.local = new LocalAvatar({
       ui: this.ui, pipeline: this.pipeline, shortcuts: this.shortcuts,
@@ -126,6 +128,11 @@ export class CallApp {
     this.ui.setState("waiting");
     await Promise.all([this.media.startCamera(), this.media.startMic()]);
     this.session.connect();
+    // Device labels are readable once the camera or microphone was allowed, so list them now.
+    await this.refreshDevices();
+    if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener("devicechange", () => this.refreshDevices());
+    }
     // Idle frames when no tracking result came recently (camera off, refused, face lost).
     this.idleTimer = setInterval(() => {
       const now = nowMs();
@@ -136,6 +143,11 @@ export class CallApp {
     // the other side shows "Reconnecting" and the reloaded page resumes the call. Only the
     // Hang up button (leave()) tells the other side we are gone for good.
     window.addEventListener("pagehide", () => this.teardown({ hangup: false }));
+  }
+
+  async refreshDevices() {
+    const devices = await this.media.listDevices();
+    this.ui.buildDevicePickers(devices, { camera: this.media.cameraDeviceId(), mic: this.media.micDeviceId() });
   }
 
   async applyAvatarChoice(choice, { announce = true } = {}) {
@@ -203,6 +215,9 @@ export class CallApp {
       avatar: (choice) => this.applyAvatarChoice(choice),
       mute: () => this.media.toggleMute(),
       camera: () => this.media.toggleCamera(),
+      cameraDevice: (id) => this.media.setCameraDevice(id).then(() => this.refreshDevices()),
+      micDevice: (id) => this.media.setMicDevice(id).then(() => this.refreshDevices()),
+      framing: () => this.media.setFraming(!this.media.framingOn),
       calibrate: () => this.media.calibrate(),
       hangup: () => this.leave({ hangup: true }),
       practice: () => this.startPractice(),

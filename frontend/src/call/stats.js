@@ -1,4 +1,5 @@
 // Small statistics helpers for the stats panel and the measurement hooks.
+import { trackDeviceId } from "./audio.js";
 
 export function percentile(values, p) {
   if (!values.length) return null;
@@ -95,6 +96,21 @@ export function exposeStats(app) {
       return p ? p.pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
     },
     get rtt() { return s.rtt; },
+    get cameraDevice() { return app.media.cameraDeviceId(); },
+    get micDevice() { return app.media.micDeviceId(); },
+    /** The device of the audio track the peer connection sends (the picker swaps it live). */
+    get sentMicDevice() {
+      const p = peer();
+      const sender = p ? p.pc.getSenders().find((x) => x.track && x.track.kind === "audio") : null;
+      return sender ? trackDeviceId(sender.track) : null;
+    },
+    get framing() {
+      const v = app.ui.el("framing");
+      return {
+        on: app.media.framingOn, hidden: v.hidden, playing: !v.paused && v.readyState >= 2,
+        width: v.videoWidth, height: v.videoHeight, time: v.currentTime,
+      };
+    },
     get voiceMouthWeight() { return app.voiceMouth.weight; },
     get voiceMouthOpenness() { return app.voiceMouth.openness; },
     get clockSynced() { return app.clock.synced; },
