@@ -208,11 +208,17 @@ class RoomConsumer(AppJsonConsumer):
             return
         self.left = True
         try:
-            other = await state.release_seat(
+            released = await state.release_seat(
                 code=self.code, peer_id=self.seat.peer_id, channel=self.channel_name, hangup=hangup
             )
         except state.StateBusy:
-            other = None  # the seat's lease runs out by itself
+            return  # the seat's lease runs out by itself
+        if not released.released:
+            # The seat moved to a newer socket of the same participant (a reload whose new page
+            # joined before this close was handled): the other side was told peer_joined already,
+            # and a peer_disconnected now would cut it off from the resumed call.
+            return
+        other = released.other
         if other is not None and other.connected and other.channel:
             if hangup:
                 event = {"type": "rooms.peer_left", "peer_id": self.seat.peer_id, "reason": "hangup"}
@@ -284,6 +290,15 @@ class RoomConsumer(AppJsonConsumer):
 
     async def rooms_peer_disconnected(self, event: dict[str, Any]) -> None:
         if self.left or event["peer_id"] != self.other_peer:
+            return
+        # Two consumers of one participant (a reload: the old page's close, the new page's join)
+        # send to us independently, so this can arrive after the comeback's peer_joined: believe
+        # the seats, not the order of events.
+        try:
+            seats = await state.get_seats(self.code)
+        except state.StateBusy:
+            seats = []
+        if any(seat is not None and seat.peer_id == event["peer_id"] and seat.connected for seat in seats):
             return
         self.other_channel = None
         await self.send_json({"type": "peer_disconnected", "peer_id": event["peer_id"], "grace_s": event["grace_s"]})

@@ -151,15 +151,25 @@ def _take_practice_slot(room_code: str) -> str | None:
     return None
 
 
+def _practice_seat_available(seats: list[state.Seat | None], identity: str) -> bool:
+    """A seat the partner can take: an empty one, or one held (grace period) for the other
+    participant of a requester who is in the call (freed for the partner, see start_practice)."""
+    if any(seat is None for seat in seats):
+        return True
+    mine = [seat for seat in seats if seat is not None and seat.identity == identity]
+    others = [seat for seat in seats if seat is not None and seat.identity != identity]
+    return bool(mine) and mine[0].connected and all(not seat.connected for seat in others)
+
+
 def start_practice(*, room: Room, participant: Participant, base_url: str) -> None:
     """Start the practice-partner mirror peer for this room: at most one per room (a cache key
     taken with `add`, shared by all processes), one per person at a time, PRACTICE_MAX_RUNNING
     on the whole deployment (each is a child process working for up to 10 minutes: without these
     caps, one account with 20 rooms could start 20 of them), only while a seat is free, outside
-    the request (a supervised subprocess with a hard time limit)."""
+    the request (a supervised subprocess with a hard time limit). A seat held for the requester's
+    dropped partner is freed for the practice partner."""
     _require_open(room)
-    seats = state.get_seats_sync(room.code)
-    if all(seat is not None and seat.identity != participant.identity for seat in seats):
+    if not _practice_seat_available(state.get_seats_sync(room.code), participant.identity):
         raise Conflict(_("Two people are already in this room."), code="room_full")
     key = state.practice_key(room.code)
     if not cache.add(key, "starting", timeout=practice.HARD_LIMIT_S + 60):
@@ -176,7 +186,11 @@ def start_practice(*, room: Room, participant: Participant, base_url: str) -> No
         raise ServiceUnavailable(
             _("All practice partners are busy right now. Try again in a few minutes."), code="practice_busy"
         )
+    # The other participant dropped and their seat is held for the grace period: the requester
+    # chose to practice instead of waiting, so the partner takes that seat (else it would be
+    # refused with room_full and leave at once). If they come back meanwhile, the room is full.
     try:
+        state.free_held_seat_sync(code=room.code, identity=participant.identity)
         with transaction.atomic():
             invite = RoomInvite.objects.create(
                 room=room,

@@ -164,9 +164,9 @@ return 0
 # ARGV: peer id, channel, hangup (1/0), grace
 _LUA_RELEASE = _LUA_COMMON + """
 local index = find('peer_id', ARGV[1])
-if not index then return cjson.encode({other = seats['0'] or seats['1'] or false}) end
+if not index then return cjson.encode({other = seats['0'] or seats['1'] or false, released = false}) end
 local seat, other = seats[index], seats[other_of(index)]
-if seat.channel ~= ARGV[2] then return cjson.encode({other = other or false}) end
+if seat.channel ~= ARGV[2] then return cjson.encode({other = other or false, released = false}) end
 if ARGV[3] == '1' then
   seats[index] = nil
   if (not other) or (not other.connected) then seats = {} end
@@ -174,7 +174,7 @@ else
   seat.connected = false; seat.channel = nil; seat.deadline = now + tonumber(ARGV[4])
 end
 save()
-return cjson.encode({other = other or false})
+return cjson.encode({other = other or false, released = true})
 """
 
 # ARGV: peer id
@@ -187,7 +187,21 @@ save()
 return 1
 """
 
-_SCRIPTS = {"peek": _LUA_PEEK, "claim": _LUA_CLAIM, "renew": _LUA_RENEW, "release": _LUA_RELEASE, "drop": _LUA_DROP}
+# ARGV: identity of a participant holding a connected seat. Frees the other seat when its holder
+# is disconnected (held for the grace period): that participant chose to do something else.
+_LUA_FREE_HELD = _LUA_COMMON + """
+local mine = find('identity', ARGV[1])
+if not mine or not seats[mine].connected then return cjson.encode({freed = false}) end
+local k = other_of(mine)
+local held = seats[k]
+if not held or held.connected then return cjson.encode({freed = false}) end
+seats[k] = nil
+save()
+return cjson.encode({freed = held})
+"""
+
+_SCRIPTS = {"peek": _LUA_PEEK, "claim": _LUA_CLAIM, "renew": _LUA_RENEW, "release": _LUA_RELEASE, "drop": _LUA_DROP,
+            "free_held": _LUA_FREE_HELD}
 
 
 def _seat(data: Any) -> Seat | None:
@@ -302,17 +316,34 @@ async def renew_seat(*, code: str, peer_id: str, channel: str) -> bool:
     return bool(await _redis().run("renew", code, peer_id, channel, LEASE_S))
 
 
-async def release_seat(*, code: str, peer_id: str, channel: str, hangup: bool) -> Seat | None:
+@dataclass
+class Released:
+    other: Seat | None  # the other seat, if any
+    released: bool  # False: the seat was not this socket's any more (moved to a newer socket, or gone)
+
+
+async def release_seat(*, code: str, peer_id: str, channel: str, hangup: bool) -> Released:
     """The socket is gone. Hang-up frees the seat; a drop holds it for GRACE_S. When no one is
-    connected after a hang-up, the whole call is forgotten. Returns the other seat, if any."""
+    connected after a hang-up, the whole call is forgotten.
+
+    A socket whose seat already moved to a newer socket (a reload whose new page joined before
+    the old page's close was handled) changes nothing: `released` is False, and the other side
+    must not be told that its peer went away."""
     result = json.loads(await _redis().run("release", code, peer_id, channel, "1" if hangup else "0", GRACE_S))
-    return _seat(result.get("other"))
+    return Released(other=_seat(result.get("other")), released=bool(result.get("released")))
 
 
 async def drop_if_gone(*, code: str, peer_id: str) -> bool:
     """After the grace period: free the seat of `peer_id` if it did not come back. True if it is
     gone. A seat that came back, or dropped again later (its own, later deadline), stays."""
     return bool(await _redis().run("drop", code, peer_id))
+
+
+def free_held_seat_sync(*, code: str, identity: str) -> Seat | None:
+    """`identity`, connected, no longer waits for the other participant, whose seat is held for
+    the grace period (practice partner requested): free that seat. Returns it, or None when
+    `identity` holds no connected seat or the other seat is empty or connected."""
+    return _seat(json.loads(_redis().run_sync("free_held", code, identity)).get("freed"))
 
 
 def forget_sync(code: str) -> list[Seat]:

@@ -145,6 +145,17 @@ def call(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "rooms/call.html", context)
 
 
+@login_required
+@require_GET
+def stream(request: HttpRequest) -> HttpResponse:
+    """Stream mode: only your avatar, tracked from your camera, on a transparent page for an OBS
+    browser source. The avatar is `?avatar=` (builtin:<key> or actor:<id>) or your call choice."""
+    return render(request, "rooms/stream.html", {
+        "call_actors": _call_actors(request.user),
+        "avatar_choice": request.GET.get("avatar", "")[:64],
+    })
+
+
 def _call_actors(user) -> list[dict]:
     """The user's actors whose avatar the license lets them use in a call, with the avatar card
     (file URL, fileHash, license card) and tracker settings, for the call page's avatar picker."""

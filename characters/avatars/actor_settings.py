@@ -3,10 +3,13 @@
 Stored in Actor.settings as:
     {
       "faceTracking": true, "bodyTracking": false, "handTracking": false,
-      "sensitivity": {"gaze": 1.0, "eyebrows": 1.0, "mouth": 1.0},          # each 0..1
+      "sensitivity": {"gaze": 1.0, "eyebrows": 1.0, "mouth": 1.0},   # each 0..SENSITIVITY_MAX (2.0)
       "curves": {"jawOpen": {"inMin": 0, "inMax": 0.5, "outMin": 0, "outMax": 1, "gamma": 1}},
       "shortcuts": [{"key": "Ctrl+1", "label": "Smile", "weights": {"happy": 1.0}}]
     }
+Sensitivity scales a region's tracked scores before its curves: 0 freezes the region at rest, 1
+passes the face through, above 1 boosts a subtle face (the boosted score is clamped to 1); the
+browser applies it (frontend/src/tracking/actor_settings.js, same maximum).
 A curve maps the input range linearly (then shaped by gamma) onto the output range and clamps:
 with inMax 0.5 and outMax 1, an input of 0.4 already gives 0.8. Curve keys are ARKit names.
 Shortcut weights name expressions the avatar has (presets or its custom expressions).
@@ -30,6 +33,7 @@ MAX_WEIGHTS_PER_SHORTCUT = 32
 KEY_PATTERN = re.compile(r"^(?:(?:Ctrl|Alt|Shift|Meta)\+){0,3}(?:[A-Z0-9]|F(?:[1-9]|1[0-2])|Numpad[0-9])$")
 
 SENSITIVITY_KEYS = ("gaze", "eyebrows", "mouth")
+SENSITIVITY_MAX = 2.0  # boost up to twice the tracked movement
 CURVE_KEYS = ("inMin", "inMax", "outMin", "outMax", "gamma")
 
 
@@ -93,7 +97,11 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "sensitivity": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {k: {**_UNIT, "default": 1} for k in SENSITIVITY_KEYS},
+            "properties": {
+                k: {"type": "number", "minimum": 0, "maximum": SENSITIVITY_MAX, "default": 1,
+                    "description": "0 freezes the region, 1 passes it through, above 1 boosts it."}
+                for k in SENSITIVITY_KEYS
+            },
         },
         # Curve keys are ARKit names: one property each (not `propertyNames`, which OpenAPI 3.0 lacks).
         "curves": {

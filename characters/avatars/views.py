@@ -24,7 +24,7 @@ from avatarforge.throttling import check_rate
 
 from ..models import Actor, Avatar
 from . import actors, selectors, services
-from .actor_settings import ARKIT_52, default_settings
+from .actor_settings import ARKIT_52, SENSITIVITY_MAX, default_settings
 from .formats.vrm_meta import RANK_STAT_LABELS, RANK_THRESHOLDS
 from .license_card import license_card, license_implies, license_summary
 from .policy import can_use_avatar
@@ -286,6 +286,7 @@ def actor_edit(request: HttpRequest, actor_id: int) -> HttpResponse:
         actor=actor,
         current=current,
         errors=errors,
+        sensitivity_max=SENSITIVITY_MAX,
         curves_json=json.dumps(current.get("curves", {}), indent=1),
         shortcuts_json=json.dumps(current.get("shortcuts", []), indent=1),
         editor_config={
@@ -313,6 +314,12 @@ def actor_edit(request: HttpRequest, actor_id: int) -> HttpResponse:
                 "example": _("an input of %(in)s gives %(out)s"),
                 "loading": _("Loading the 3D preview…"),
                 "failed": _("The 3D preview could not be shown in this browser."),
+                "liveStart": _("Preview with my camera"),
+                "liveStop": _("Stop the camera preview"),
+                "liveStarting": _("Starting the camera and face tracker…"),
+                "liveOn": _("Following your face."),
+                "liveNoFace": _("No face in view."),
+                "liveFailed": _("The camera or face tracker could not start: allow the camera for this site and try again."),
             },
         },
     )

@@ -29,7 +29,7 @@ function setup({ own = null } = {}) {
     updateOverlay() { this.overlays.push("<state>"); },
   };
   const sent = [];
-  const stats = { framesReceived: 0, faceFramesReceived: 0, frameBytes: 0, recvRoll: new SampleBuffer(), recvSmile: new SampleBuffer() };
+  const stats = { framesReceived: 0, faceFramesReceived: 0, frameBytes: 0, recvRoll: new SampleBuffer(), recvSmile: new SampleBuffer(), recvJaw: new SampleBuffer() };
   const remote = new RemoteAvatar({ ui, clock: { ageOf: () => 0 }, stats, sendControl: (m) => sent.push(m), ownVrm: () => own });
   remote.attach(view);
   calls.length = 0;

@@ -190,6 +190,80 @@ test("hangup: the other side is told at once, drops the connection and waits aga
   assert.equal(ann.rec.pcs[0].signalingState, "closed");
 });
 
+test("after a hangup the one who stayed waits; when the other comes back both connect with no action", async () => {
+  const { room, timers, ann, ben } = await connectedPair();
+  ben.session.close({ hangup: true });
+  await settle();
+  assert.equal(ann.session.state, "waiting");
+  assert.equal(ann.session.signalingState, "open"); // still in the room, not sent anywhere
+  // Ben opens the call page again: a new session with the same identity gets a fresh seat.
+  const ben2 = client(room, "ben", timers);
+  ben2.session.connect();
+  await settle();
+  assert.equal(ben2.session.joined.resumed, false);
+  assert.equal(ben2.session.joined.initiator, true);
+  for (const side of [ann, ben2]) assert.equal(side.session.state, "connected");
+  assert.equal(ann.session.remotePeer.name, "ben");
+  assert.equal(ann.rec.notices.has("peer_left"), false);
+  assert.equal(room.received("ann", "join").length, 1); // ann did nothing
+  assert.deepEqual(ann.rec.remoteAvatars.at(-1), avatarOf("ben"));
+});
+
+test("a reload is not a hangup: the seat is held, the other side reconnects, the new page resumes", async () => {
+  const { room, timers, ann, ben } = await connectedPair();
+  const benPeerId = ben.session.joined.peer_id;
+  ben.session.close({ hangup: false }); // the page unloads
+  await settle();
+  assert.equal(room.received("ben", "hangup").length, 0);
+  assert.equal(ann.session.state, "reconnecting");
+  assert.equal(ann.rec.notices.get("peer_disconnected"), "warning");
+  assert.deepEqual(ann.rec.peerLeft, []);
+  const ben2 = client(room, "ben", timers); // the reloaded page
+  ben2.session.connect();
+  await settle();
+  assert.equal(ben2.session.joined.resumed, true);
+  assert.equal(ben2.session.joined.peer_id, benPeerId);
+  for (const side of [ann, ben2]) assert.equal(side.session.state, "connected");
+  assert.equal(ann.rec.notices.has("peer_disconnected"), false);
+  assert.deepEqual(ann.rec.peerLeft, []);
+});
+
+test("ICE failing while the other side is away offers nothing; the one coming back offers", async () => {
+  const { room, timers, ann, ben } = await connectedPair(); // ben joined second: the initiator
+  ann.session.socket.ws.drop();
+  await settle();
+  assert.equal(ben.session.state, "reconnecting");
+  ben.rec.pcs[0].fail();
+  await settle();
+  assert.equal(room.received("ben", "offer").length, 1); // no offer into the void
+  assert.equal(ben.rec.pcs.length, 1);
+  assert.equal(ben.session.state, "reconnecting");
+  assert.equal(ben.rec.logs.length, 0); // and no peer_not_connected error or failed restart
+  timers.advance(backoffDelay(1, SIGNALING_BACKOFF, () => 0.5));
+  await settle();
+  assert.equal(ann.session.joined.resumed, true);
+  assert.equal(room.received("ann", "offer").length, 1);
+  for (const side of [ann, ben]) assert.equal(side.session.state, "connected");
+});
+
+test("joining while the other participant is held for the grace period shows reconnecting", async () => {
+  const { room, timers, ann, ben } = await connectedPair();
+  ben.session.socket.ws.drop();
+  ann.session.close({ hangup: false });
+  await settle();
+  const ann2 = client(room, "ann", timers);
+  ann2.session.connect();
+  await settle();
+  assert.equal(ann2.session.joined.initiator, false);
+  assert.equal(ann2.session.state, "reconnecting");
+  assert.equal(ann2.rec.notices.get("peer_disconnected"), "warning");
+  assert.equal(ann2.session.remotePeer.name, "ben");
+  timers.advance(backoffDelay(1, SIGNALING_BACKOFF, () => 0.5));
+  await settle();
+  for (const side of [ann2, ben]) assert.equal(side.session.state, "connected");
+  assert.equal(ann2.rec.notices.has("peer_disconnected"), false);
+});
+
 test("a participant who does not come back within the grace period has left (timeout)", async () => {
   const { room, ann, ben } = await connectedPair();
   ben.session.socket.ws.drop();

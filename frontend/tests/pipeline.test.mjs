@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { BS, encodeFrame } from "../src/call/frame_codec.js";
 import { FrameReceiver } from "../src/call/receiver.js";
 import { ClockSync } from "../src/call/clock.js";
-import { applySettings, normalizeSettings, ShortcutState, eventKey, normalizeKey } from "../src/tracking/actor_settings.js";
+import { SENSITIVITY_MAX, applySettings, normalizeSettings, ShortcutState, eventKey, normalizeKey } from "../src/tracking/actor_settings.js";
+import { previewBlendshapes } from "../src/tracking/live_preview.js";
 import { OneEuroFilter } from "../src/tracking/one_euro.js";
 import { HOLD_MS, EASE_MS, STALL_MS, TrackingPipeline } from "../src/tracking/pipeline.js";
 import { poseFromMatrix } from "../src/tracking/pose.js";
@@ -137,4 +138,23 @@ test("built-in 2D characters: at least three, keyed builtin:*", () => {
   assert.ok(BUILTIN_CHARACTERS.length >= 3);
   for (const c of BUILTIN_CHARACTERS) assert.ok(c.key.startsWith("builtin:") && isBuiltinKey(c.key));
   assert.equal(getCharacter("nope").key, BUILTIN_CHARACTERS[0].key);
+});
+
+test("actor settings: sensitivity boosts above 1 up to SENSITIVITY_MAX, the boosted score clamped to 1", () => {
+  assert.equal(SENSITIVITY_MAX, 2);
+  const s = normalizeSettings({ sensitivity: { gaze: 5, eyebrows: 1.5, mouth: 2 }, curves: { mouthSmileLeft: { inMin: 0, inMax: 1, outMin: 0, outMax: 0.5 } } });
+  assert.deepEqual(s.sensitivity, { gaze: 2, eyebrows: 1.5, mouth: 2 }); // 5 is past the maximum
+  const bs = new Float32Array(52);
+  bs[BS.browInnerUp] = 0.2;
+  bs[BS.jawOpen] = 0.3;
+  bs[BS.mouthFunnel] = 0.7;
+  bs[BS.mouthSmileLeft] = 0.4;
+  bs[BS.eyeLookUpLeft] = 0.1;
+  const out = previewBlendshapes(bs, s);
+  assert.ok(Math.abs(out[BS.browInnerUp] - 0.3) < 1e-6);
+  assert.ok(Math.abs(out[BS.jawOpen] - 0.6) < 1e-6);
+  assert.equal(out[BS.mouthFunnel], 1); // 1.4 clamped
+  assert.ok(Math.abs(out[BS.mouthSmileLeft] - 0.4) < 1e-6, "boosted to 0.8, then the curve halves it");
+  assert.ok(Math.abs(out[BS.eyeLookUpLeft] - 0.2) < 1e-6);
+  assert.ok(Math.abs(bs[BS.jawOpen] - 0.3) < 1e-6, "the preview works on a copy: the raw scores stay");
 });

@@ -44,9 +44,11 @@ def _enter_same_room(af_server, a, b) -> str:
 
 def _hang_up(af_server, code, caller, other) -> None:
     caller.click("[data-el=hangup]")
-    lobby = f"{af_server.base_url}/rooms/{code}/lobby/"
-    caller.wait_for_url(lobby)
-    other.wait_for_url(lobby)  # told by the server (peer_left), it leaves too
+    caller.wait_for_url(f"{af_server.base_url}/rooms/{code}/lobby/")
+    # Told by the server (peer_left), the other stays on the call page and waits for a comeback
+    # (tests/browser/test_call_holds.py).
+    other.wait_for_function("() => window.__afStats.state === 'waiting'")
+    assert other.url == f"{af_server.base_url}/rooms/{code}/"
 
 
 def _assert_no_video(page) -> None:

@@ -59,6 +59,7 @@ def _pages(base: str, seeded: dict, room: str) -> list[str]:
         f"{base}/chat/{seeded['conversation']}/",
         f"{base}/rooms/",
         f"{base}/rooms/{room}/lobby/",
+        f"{base}/rooms/stream/",
         f"{base}/generate/",
         f"{base}/generate/{seeded['job']}/",
         f"{base}/accounts/profile/",

@@ -202,3 +202,26 @@ def test_practice_spawn_failure_frees_the_slot(api_client, room, monkeypatch):
     response = api_client.post(f"/api/rooms/{room.code}/practice")
     assert response.status_code == 503 and response.json()["code"] == "practice_unavailable"
     assert cache.get(state.practice_key(room.code)) is None
+
+
+def test_practice_takes_the_seat_held_for_a_dropped_participant(api_client, user, room, fake_spawn):
+    # The owner is in the call; the other participant's socket dropped and its seat is held for
+    # the grace period. Asking for the practice partner frees that seat for it (instead of the
+    # partner being refused as room_full and leaving at once).
+    mine = async_to_sync(state.claim_seat)(code=room.code, identity=f"u:{user.pk}", name="o", role="owner", channel="c1")
+    held = async_to_sync(state.claim_seat)(code=room.code, identity="u:999", name="x", role="member", channel="c2")
+    async_to_sync(state.release_seat)(code=room.code, peer_id=held.seat.peer_id, channel="c2", hangup=False)
+    response = api_client.post(f"/api/rooms/{room.code}/practice")
+    assert response.status_code == 202 and len(fake_spawn) == 1
+    seats = state.get_seats_sync(room.code)
+    assert seats[mine.seat_index].peer_id == mine.seat.peer_id and seats[held.seat_index] is None
+
+
+def test_practice_is_refused_while_the_other_participant_is_connected(api_client, user, room, fake_spawn):
+    async_to_sync(state.claim_seat)(code=room.code, identity=f"u:{user.pk}", name="o", role="owner", channel="c1")
+    other = async_to_sync(state.claim_seat)(code=room.code, identity="u:999", name="x", role="member", channel="c2")
+    response = api_client.post(f"/api/rooms/{room.code}/practice")
+    # No seat for the partner: refused up front, not started only to be turned away at the door.
+    assert response.status_code == 409 and response.json()["code"] == "room_full" and fake_spawn == []
+    assert state.get_seats_sync(room.code)[other.seat_index].connected
+    assert cache.get(state.practice_key(room.code)) is None

@@ -1,6 +1,7 @@
 """The signaling consumer through the real auth stack and channel layer (Redis in CI)."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -234,6 +235,54 @@ async def test_reconnection_within_grace_keeps_the_seat(room_setup):
 
     await b2.send({"type": "offer", "sdp": SDP})
     assert (await a.recv())["from"] == joined_b["peer_id"]
+    await a.close()
+    await b2.close()
+
+
+async def test_a_reload_whose_new_page_joins_first_does_not_disconnect_the_call(room_setup):
+    # The reloaded page's socket claims the seat (here straight through the state, as another
+    # Daphne process would) before the old page's close is handled: the old close must not tell
+    # the other side that its peer went away, nor cut the relay to the resumed seat.
+    setup = await room_setup()
+    code = setup["room"].code
+    a, _ja, b, joined_b = await two_joined(setup)
+    old_b = (await state.get_seats(code))[1].channel
+    layer = get_channel_layer()
+    new_channel = await layer.new_channel()
+    claim = await state.claim_seat(code=code, identity=f"u:{setup['member'].pk}", name="m", role="member", channel=new_channel)
+    assert claim.resumed and claim.replaced_channel == old_b
+    a_channel = (await state.get_seats(code))[0].channel
+    await layer.send(a_channel, {"type": "rooms.peer_joined", "peer": claim.seat.public(), "channel": new_channel, "resumed": True})
+    assert (await a.recv_type("peer_joined"))["resumed"] is True
+    await b.close()
+    assert await a.nothing(0.5)
+    seats = await state.get_seats(code)
+    assert seats[1].connected and seats[1].channel == new_channel
+    await a.send({"type": "offer", "sdp": SDP})  # relayed to the new socket's channel
+    relayed = await asyncio.wait_for(layer.receive(new_channel), 5)
+    assert relayed["type"] == "rooms.relay" and relayed["message"]["sdp"] == SDP
+    assert joined_b["peer_id"] == claim.seat.peer_id
+    await a.close()
+
+
+async def test_a_late_peer_disconnected_after_the_comeback_is_ignored(room_setup):
+    # The old page's close and the new page's join reach the other side through two consumers:
+    # a peer_disconnected arriving after the resumed peer_joined must not cut the call off.
+    setup = await room_setup()
+    code = setup["room"].code
+    a, _ja, b, joined_b = await two_joined(setup)
+    await b.close()
+    assert (await a.recv_type("peer_disconnected"))["peer_id"] == joined_b["peer_id"]
+    b2 = await open_socket(code, token=setup["member_token"])
+    assert (await b2.join())["resumed"] is True
+    assert (await a.recv_type("peer_joined"))["resumed"] is True
+    a_channel = (await state.get_seats(code))[0].channel
+    await get_channel_layer().send(
+        a_channel, {"type": "rooms.peer_disconnected", "peer_id": joined_b["peer_id"], "grace_s": state.GRACE_S}
+    )
+    assert await a.nothing(0.5)
+    await a.send({"type": "offer", "sdp": SDP})
+    assert (await b2.recv_type("offer"))["from"] == _ja["peer_id"]
     await a.close()
     await b2.close()
 

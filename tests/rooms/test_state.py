@@ -77,16 +77,17 @@ async def test_release_with_grace_then_hangup_forgets_everything(room_code):
     code = room_code
     a = await state.claim_seat(code=code, identity="u:1", name="a", role="owner", channel="c1")
     b = await state.claim_seat(code=code, identity="u:2", name="b", role="member", channel="c2")
-    other = await state.release_seat(code=code, peer_id=b.seat.peer_id, channel="c2", hangup=False)
-    assert other.peer_id == a.seat.peer_id
+    released = await state.release_seat(code=code, peer_id=b.seat.peer_id, channel="c2", hangup=False)
+    assert released.released and released.other.peer_id == a.seat.peer_id
     held = (await state.get_seats(code))[1]
     assert held.connected is False and held.deadline == pytest.approx(time.time() + state.GRACE_S, abs=2)
     # Dropping early is refused while the grace runs; the seat holder can resume.
     assert await state.drop_if_gone(code=code, peer_id=b.seat.peer_id) is False
     resumed = await state.claim_seat(code=code, identity="u:2", name="b", role="member", channel="c3")
     assert resumed.resumed and resumed.seat.peer_id == b.seat.peer_id and resumed.replaced_channel is None
-    # A stale socket's release does not free the seat its successor holds.
-    await state.release_seat(code=code, peer_id=b.seat.peer_id, channel="c2", hangup=True)
+    # A stale socket's release does not free the seat its successor holds, and says so.
+    stale = await state.release_seat(code=code, peer_id=b.seat.peer_id, channel="c2", hangup=True)
+    assert stale.released is False and stale.other.peer_id == a.seat.peer_id
     assert (await state.get_seats(code))[1].channel == "c3"
     await state.release_seat(code=code, peer_id=a.seat.peer_id, channel="c1", hangup=True)
     await state.release_seat(code=code, peer_id=b.seat.peer_id, channel="c3", hangup=True)
@@ -111,3 +112,46 @@ def test_forget_returns_the_held_seats_and_removes_the_key(room_code):
     asyncio.run(state.claim_seat(code=room_code, identity="u:1", name="a", role="owner", channel="c1"))
     assert [s.identity for s in state.forget_sync(room_code)] == ["u:1"]
     assert state.get_seats_sync(room_code) == [None, None]
+
+
+async def test_a_reloaded_page_that_joins_first_keeps_its_seat(room_code):
+    # A reload: the new page's socket claims the seat while the old page's socket is still on it;
+    # the old socket's close, handled afterwards, must neither hold nor free the seat.
+    a = await state.claim_seat(code=room_code, identity="u:1", name="a", role="owner", channel="c1")
+    b = await state.claim_seat(code=room_code, identity="u:2", name="b", role="member", channel="old")
+    back = await state.claim_seat(code=room_code, identity="u:2", name="b", role="member", channel="new")
+    assert back.resumed and back.replaced_channel == "old" and back.seat.peer_id == b.seat.peer_id
+    late = await state.release_seat(code=room_code, peer_id=b.seat.peer_id, channel="old", hangup=False)
+    assert late.released is False
+    seats = await state.get_seats(room_code)
+    assert seats[1].connected and seats[1].channel == "new" and seats[0].peer_id == a.seat.peer_id
+
+
+async def test_a_connected_participant_frees_the_seat_held_for_the_other(room_code):
+    a = await state.claim_seat(code=room_code, identity="u:1", name="a", role="owner", channel="c1")
+    b = await state.claim_seat(code=room_code, identity="u:2", name="b", role="member", channel="c2")
+    # While b is connected, nothing is freed.
+    assert await asyncio.to_thread(state.free_held_seat_sync, code=room_code, identity="u:1") is None
+    await state.release_seat(code=room_code, peer_id=b.seat.peer_id, channel="c2", hangup=False)
+    # Someone without a seat (or the held participant itself) frees nothing.
+    assert await asyncio.to_thread(state.free_held_seat_sync, code=room_code, identity="u:3") is None
+    assert await asyncio.to_thread(state.free_held_seat_sync, code=room_code, identity="u:2") is None
+    assert (await state.get_seats(room_code))[1] is not None
+    freed = await asyncio.to_thread(state.free_held_seat_sync, code=room_code, identity="u:1")
+    assert freed is not None and freed.peer_id == b.seat.peer_id
+    seats = await state.get_seats(room_code)
+    assert seats[0].peer_id == a.seat.peer_id and seats[1] is None
+    # The seat is free for someone else; b coming back now gets a new seat, not its old one.
+    c = await state.claim_seat(code=room_code, identity="u:3", name="c", role="guest", channel="c3")
+    assert c.seat_index == 1 and not c.resumed
+    with pytest.raises(state.RoomFull):
+        await state.claim_seat(code=room_code, identity="u:2", name="b", role="member", channel="c4")
+
+
+async def test_a_disconnected_participant_frees_nothing(room_code):
+    a = await state.claim_seat(code=room_code, identity="u:1", name="a", role="owner", channel="c1")
+    b = await state.claim_seat(code=room_code, identity="u:2", name="b", role="member", channel="c2")
+    await state.release_seat(code=room_code, peer_id=a.seat.peer_id, channel="c1", hangup=False)
+    await state.release_seat(code=room_code, peer_id=b.seat.peer_id, channel="c2", hangup=False)
+    assert await asyncio.to_thread(state.free_held_seat_sync, code=room_code, identity="u:1") is None
+    assert all(seat is not None for seat in await state.get_seats(room_code))

@@ -28,17 +28,19 @@ export class AvatarView {
    * @param {HTMLElement} container
    * @param {{source: (tMs:number) => import("./params.js").AvatarParams, onRendered?: (tMs:number) => void,
    *          needsRender?: (tMs:number) => boolean, maxFps?: number | {"2d"?: number, vrm?: number},
-   *          mirror?: boolean, onFallback?: (code:string) => void}} opts
+   *          mirror?: boolean, transparent?: boolean, onFallback?: (code:string) => void}} opts
    *   maxFps: a cap for every kind, or one per kind (0 or missing: the display's rate).
    *   needsRender: false when the source has nothing new to show (the draw is skipped).
+   *   transparent: no backdrop behind the 2D character (stream mode; a VRM is always drawn on alpha).
    */
-  constructor(container, { source, onRendered = null, needsRender = null, maxFps = 0, mirror = false, onFallback = null }) {
+  constructor(container, { source, onRendered = null, needsRender = null, maxFps = 0, mirror = false, transparent = false, onFallback = null }) {
     this.container = container;
     this.source = source;
     this.onRendered = onRendered;
     this.needsRender = needsRender;
     this.maxFps = maxFps;
     this.mirror = mirror;
+    this.transparent = transparent;
     this.onFallback = onFallback || (() => {});
     this.renderer = null;
     this.canvas = null;
@@ -84,7 +86,9 @@ export class AvatarView {
       this._dirty = true;
     } else {
       const canvas = this._newCanvas();
-      this._swap(canvas, new Canvas2DRenderer(canvas, key));
+      const renderer = new Canvas2DRenderer(canvas, key);
+      renderer.background = !this.transparent;
+      this._swap(canvas, renderer);
     }
     this.desc = { renderer: "2d", key: this.renderer.key };
     return this.desc;

@@ -20,6 +20,7 @@ import { LocalMedia } from "./local_media.js";
 import { FrameReceiver } from "./receiver.js";
 import { RemoteAvatar } from "./remote_avatar.js";
 import { ParamSender } from "./sender.js";
+import { VoiceMouth } from "./voice_mouth.js";
 import { CallSession } from "./session.js";
 import { RateMeter, SampleBuffer, exposeStats, percentile } from "./stats.js";
 import { CallUi, readJson } from "./ui.js";
@@ -32,7 +33,6 @@ import { CallUi, readJson } from "./ui.js";
 const REMOTE_MAX_FPS = { vrm: 30 };
 const LOCAL_MAX_FPS = { "2d": 30, vrm: 30, "vrm-software": 10 };
 const IDLE_AFTER_MS = 150; // no tracking result for this long: idle animation frames instead
-const LEAVE_AFTER_HANGUP_MS = 1200; // long enough to read "the other person left"
 
 export class CallApp {
   constructor(root) {
@@ -49,6 +49,7 @@ export class CallApp {
       sentRoll: new SampleBuffer(4000), // [captureTs, raw tracked roll]
       recvRoll: new SampleBuffer(4000), // [senderTs, received roll]
       recvSmile: new SampleBuffer(4000),
+      recvJaw: new SampleBuffer(4000), // [senderTs, received jawOpen]
       trackingResults: 0, trackingFaces: 0,
       trackingProcMs: 0, trackingQueueMs: 0, // sums over the results: detectForVideo time, frame wait
       rtt: null,
@@ -57,6 +58,8 @@ export class CallApp {
       ui: this.ui, tracker: { workerUrl: d.workerUrl, modelUrl: d.modelUrl, wasmBase: d.wasmBase },
       pipeline: this.pipeline, stats: this.stats, trackRate: this.trackRate,
       onParams: (params, ts) => this.onParams(params, ts),
+      // A new microphone from the picker: swapped into the current call (later calls ask getMicTrack).
+      onMicTrack: (track) => (this.session.peer ? this.session.peer.setMicTrack(track) : null),
     });
     this.local = new LocalAvatar({
       ui: this.ui, pipeline: this.pipeline, shortcuts: this.shortcuts,
@@ -75,6 +78,7 @@ export class CallApp {
       ui: this.ui, clock: this.clock, stats: this.stats,
       sendControl: (msg) => this.session.sendControl(msg), ownVrm: () => this.local.ownVrm,
     });
+    this.voiceMouth = new VoiceMouth(); // the mouth follows the voice when the camera can't see it
     this.leaving = false;
     exposeStats(this);
   }
@@ -88,9 +92,8 @@ export class CallApp {
       onRemoteAvatar: (avatar) => this.remote.show(avatar),
       onPractice: () => this.remote.show(this.local.description),
       onRemoteReset: () => this.remote.reset(),
-      onPeerLeft: (reason) => {
-        if (reason === "hangup") setTimeout(() => this.leave({ hangup: true }), LEAVE_AFTER_HANGUP_MS);
-      },
+      // The other person hung up or did not come back: we stay on the page, waiting (the session
+      // shows "waiting"); when they (or anyone with the link) join again, the call resumes.
       onPeerClosed: () => this.clock.stop(),
       onChannel: (label, ch) => this.wireChannel(label, ch),
       onRemoteAudio: (stream) => ui.playRemoteAudio(stream),
@@ -125,13 +128,26 @@ export class CallApp {
     this.ui.setState("waiting");
     await Promise.all([this.media.startCamera(), this.media.startMic()]);
     this.session.connect();
+    // Device labels are readable once the camera or microphone was allowed, so list them now.
+    await this.refreshDevices();
+    if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      navigator.mediaDevices.addEventListener("devicechange", () => this.refreshDevices());
+    }
     // Idle frames when no tracking result came recently (camera off, refused, face lost).
     this.idleTimer = setInterval(() => {
       const now = nowMs();
       if (now - this.media.lastResultAt > IDLE_AFTER_MS) this.onParams(this.pipeline.tick(now), now);
     }, 1000 / 30);
     this.uiTimer = setInterval(() => this.updatePanel(), 500);
-    window.addEventListener("beforeunload", () => this.teardown({ hangup: true }));
+    // A reload or a closed tab is not a hang-up: the server holds our seat for the grace period,
+    // the other side shows "Reconnecting" and the reloaded page resumes the call. Only the
+    // Hang up button (leave()) tells the other side we are gone for good.
+    window.addEventListener("pagehide", () => this.teardown({ hangup: false }));
+  }
+
+  async refreshDevices() {
+    const devices = await this.media.listDevices();
+    this.ui.buildDevicePickers(devices, { camera: this.media.cameraDeviceId(), mic: this.media.micDeviceId() });
   }
 
   async applyAvatarChoice(choice, { announce = true } = {}) {
@@ -140,9 +156,14 @@ export class CallApp {
     if (this.session.practice) this.remote.show(avatar);
   }
 
-  /** Every new parameter set (tracking or idle): speaking and held expressions, then out. */
+  /** Every new parameter set (tracking or idle): speaking, the voice's mouth and held expressions, then out. */
   onParams(params, captureTs) {
     params.speaking = this.media.speakingNow();
+    this.voiceMouth.apply(params, {
+      level: this.media.voiceLevel(),
+      faceTracked: Boolean(this.media.tracker) && !params.faceLost,
+      t: captureTs,
+    });
     params.expressions = this.shortcuts.weights();
     this.sender.push(params, captureTs);
   }
@@ -194,6 +215,9 @@ export class CallApp {
       avatar: (choice) => this.applyAvatarChoice(choice),
       mute: () => this.media.toggleMute(),
       camera: () => this.media.toggleCamera(),
+      cameraDevice: (id) => this.media.setCameraDevice(id).then(() => this.refreshDevices()),
+      micDevice: (id) => this.media.setMicDevice(id).then(() => this.refreshDevices()),
+      framing: () => this.media.setFraming(!this.media.framingOn),
       calibrate: () => this.media.calibrate(),
       hangup: () => this.leave({ hangup: true }),
       practice: () => this.startPractice(),
@@ -255,7 +279,8 @@ export class CallApp {
 
   async updatePanel() {
     const s = this.stats;
-    if (this.session.peer) s.rtt = await this.session.peer.rttMs();
+    const peer = this.session.peer; // it may be replaced or closed while we await its stats
+    if (peer) s.rtt = await peer.rttMs();
     const lat = s.latency.recent(300);
     const rx = this.remote.receiver;
     const rf = rx.lastFrame;

@@ -1,11 +1,23 @@
 // Microphone (echo cancellation on) and a speaking detector: RMS level over ~20 ms windows with
 // hysteresis and a short hangover, so words don't flicker the indicator.
 
-export async function openMic() {
-  return navigator.mediaDevices.getUserMedia({
-    audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    video: false,
-  });
+/** The device id a track was opened on ("" when the browser does not say). */
+export function trackDeviceId(track) {
+  const settings = track && track.getSettings ? track.getSettings() : null;
+  return (settings && settings.deviceId) || "";
+}
+
+/** `deviceId`: a microphone chosen in the picker; when it is gone the default one is opened. */
+export async function openMic(deviceId = "") {
+  const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+  if (deviceId) {
+    try {
+      return await navigator.mediaDevices.getUserMedia({ audio: { ...audio, deviceId: { exact: deviceId } }, video: false });
+    } catch (err) {
+      if (!err || (err.name !== "OverconstrainedError" && err.name !== "NotFoundError")) throw err;
+    }
+  }
+  return navigator.mediaDevices.getUserMedia({ audio, video: false });
 }
 
 export class SpeakingDetector {

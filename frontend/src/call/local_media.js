@@ -1,25 +1,35 @@
 // Our camera (face tracking in a worker; the image never leaves the device) and microphone
-// (the audio track of the call, and the speaking flag of our frames), with their buttons.
+// (the audio track of the call, and the speaking flag of our frames), with their buttons, the
+// device pickers (remembered in localStorage, switched live) and the framing preview: a clone of
+// the camera track shown in a local <video> so people can check framing and light. The clone is
+// never given to the peer connection (its only sender is the microphone).
 import { poseFromMatrix } from "../tracking/pose.js";
 import { FaceTracker, openCamera } from "../tracking/tracker.js";
-import { SpeakingDetector, openMic } from "./audio.js";
+import { SpeakingDetector, openMic, trackDeviceId } from "./audio.js";
 import { nowMs } from "./clock.js";
 
 const CAMERA_PREF = "af.call.camera";
+const CAMERA_DEVICE_PREF = "af.call.cameraDevice";
+const MIC_DEVICE_PREF = "af.call.micDevice";
 
 export class LocalMedia {
   /**
    * @param {{ui:CallUi, tracker:{workerUrl,modelUrl,wasmBase}, pipeline:TrackingPipeline, stats:object,
    *          trackRate:RateMeter, onParams:(params:object, captureTs:number)=>void}} opts
    */
-  constructor({ ui, tracker, pipeline, stats, trackRate, onParams }) {
+  constructor({ ui, tracker, pipeline, stats, trackRate, onParams, onMicTrack = () => {} }) {
     this.ui = ui;
     this.trackerCfg = tracker;
     this.pipeline = pipeline;
     this.stats = stats;
     this.trackRate = trackRate;
     this.onParams = onParams;
+    this.onMicTrack = onMicTrack; // a new microphone track to send (the picker switched devices)
     this.tracker = null;
+    this.cameraDevice = localStorage.getItem(CAMERA_DEVICE_PREF) || "";
+    this.micDevice = localStorage.getItem(MIC_DEVICE_PREF) || "";
+    this.framingOn = false;
+    this.framingStream = null;
     this.cameraOn = localStorage.getItem(CAMERA_PREF) !== "off";
     this.lastResultAt = -Infinity;
     this.mic = null;
@@ -35,7 +45,7 @@ export class LocalMedia {
     }
     let stream;
     try {
-      stream = await openCamera();
+      stream = await openCamera(this.cameraDevice);
     } catch (err) {
       this.cameraOn = false;
       this.ui.setCameraUi(false);
@@ -50,6 +60,7 @@ export class LocalMedia {
     try {
       await this.tracker.start(stream);
       this.ui.setCameraUi(true);
+      this.refreshFraming();
     } catch (err) {
       this.tracker.stop();
       this.tracker = null;
@@ -62,6 +73,90 @@ export class LocalMedia {
     if (this.tracker) this.tracker.stop();
     this.tracker = null;
     this.ui.setCameraUi(false);
+    this.refreshFraming();
+  }
+
+  /** The camera in use (or chosen, while tracking is off). */
+  cameraDeviceId() {
+    const stream = this.tracker && this.tracker.stream;
+    return (stream && trackDeviceId(stream.getVideoTracks()[0])) || this.cameraDevice;
+  }
+
+  micDeviceId() {
+    return trackDeviceId(this.micTrack()) || this.micDevice;
+  }
+
+  // ---------------------------------------------------------------- device pickers
+  /** Cameras and microphones with their labels (labels are empty before permission). */
+  async listDevices() {
+    const out = { cameras: [], mics: [] };
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return out;
+    try {
+      for (const d of await navigator.mediaDevices.enumerateDevices()) {
+        if (d.kind === "videoinput") out.cameras.push({ id: d.deviceId, label: d.label });
+        else if (d.kind === "audioinput") out.mics.push({ id: d.deviceId, label: d.label });
+      }
+    } catch {
+      /* no list: the pickers stay empty and the defaults are used */
+    }
+    return out;
+  }
+
+  /** The picker chose a camera: remembered, and tracking restarts on it when it runs. */
+  async setCameraDevice(id) {
+    this.cameraDevice = id || "";
+    localStorage.setItem(CAMERA_DEVICE_PREF, this.cameraDevice);
+    if (!this.tracker) return;
+    this.stopCamera();
+    await this.startCamera();
+  }
+
+  /** The picker chose a microphone: remembered, opened, and swapped into the call without renegotiation. */
+  async setMicDevice(id) {
+    this.micDevice = id || "";
+    localStorage.setItem(MIC_DEVICE_PREF, this.micDevice);
+    let next;
+    try {
+      next = await openMic(this.micDevice);
+    } catch (err) {
+      this.ui.showMessage(err && err.name === "NotAllowedError" ? "mic_denied" : "device_failed", "warning");
+      return;
+    }
+    const old = this.mic;
+    const oldSpeaking = this.speaking;
+    this.mic = next;
+    const track = this.micTrack();
+    if (track) track.enabled = !this.micMuted;
+    try {
+      this.speaking = new SpeakingDetector(next);
+    } catch {
+      this.speaking = null;
+    }
+    await this.onMicTrack(track);
+    if (old) for (const t of old.getTracks()) t.stop();
+    if (oldSpeaking) oldSpeaking.close();
+  }
+
+  // ---------------------------------------------------------------- framing preview
+  setFraming(on) {
+    this.framingOn = Boolean(on);
+    this.refreshFraming();
+  }
+
+  /** Show a clone of the tracked camera while the preview is on and the camera runs; else nothing. */
+  refreshFraming() {
+    const stream = this.tracker && this.tracker.stream;
+    const want = this.framingOn && stream;
+    const source = want ? stream.getVideoTracks()[0] : null;
+    if (this.framingStream && (!want || this._framingSource !== source)) {
+      for (const t of this.framingStream.getTracks()) t.stop();
+      this.framingStream = null;
+    }
+    if (want && !this.framingStream && source) {
+      this.framingStream = new MediaStream([source.clone()]);
+      this._framingSource = source;
+    }
+    this.ui.showFraming(this.framingOn, this.framingStream);
   }
 
   async toggleCamera() {
@@ -103,7 +198,7 @@ export class LocalMedia {
   // ---------------------------------------------------------------- microphone
   async startMic() {
     try {
-      this.mic = await openMic();
+      this.mic = await openMic(this.micDevice);
     } catch (err) {
       this.mic = null;
       this.ui.showMessage(err && err.name === "NotAllowedError" ? "mic_denied" : "no_mic", "warning");
@@ -134,12 +229,18 @@ export class LocalMedia {
     return this.speaking ? this.speaking.update(!this.micMuted) : false;
   }
 
+  /** The microphone's smoothed RMS as of the last speakingNow() (0 while muted or without a mic). */
+  voiceLevel() {
+    return this.speaking && !this.micMuted ? this.speaking.level : 0;
+  }
+
   /** For the speaking ring around our card. */
   isSpeaking() {
     return Boolean(this.speaking && this.speaking.speaking && !this.micMuted);
   }
 
   close() {
+    this.framingOn = false;
     this.stopCamera();
     if (this.mic) for (const t of this.mic.getTracks()) t.stop();
     if (this.speaking) this.speaking.close();

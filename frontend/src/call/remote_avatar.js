@@ -113,6 +113,7 @@ export class RemoteAvatar {
     s.frameBytes = data.byteLength;
     s.recvRoll.push([f.timestamp_ms, f.rotation[2]]);
     s.recvSmile.push((f.blendshapes[BS.mouthSmileLeft] + f.blendshapes[BS.mouthSmileRight]) / 2);
+    s.recvJaw.push([f.timestamp_ms, f.blendshapes[BS.jawOpen]]); // the mouth as the other side sent it
   }
 
   setExpressions(weights) {

@@ -71,6 +71,7 @@ export class CallSession {
     this.connection = "new"; // the peer connection's connectionState, "closed" when none
     this.joined = null; // the last `joined` message
     this.remotePeer = null;
+    this.remoteConnected = false; // the other participant's signaling socket is there (not in its grace period)
     this.peer = null;
     this.localAvatar = null;
     this.practiceRequested = false;
@@ -95,7 +96,11 @@ export class CallSession {
     this.socket.connect();
   }
 
-  /** Leave: `hangup` tells the other side at once (otherwise it waits for the grace period). */
+  /**
+   * Leave: `hangup` tells the other side at once that we are gone for good. Without it (a reload,
+   * a closed tab) our seat is held for the grace period and the other side shows "Reconnecting"
+   * until we are back.
+   */
   close({ hangup = true } = {}) {
     this._stopPing();
     if (hangup) this.socket.send({ type: "hangup" });
@@ -188,10 +193,16 @@ export class CallSession {
         this.joined = m;
         if (Array.isArray(m.ice_servers)) this.iceServers = m.ice_servers;
         const other = (m.peers || []).find((p) => p.peer_id !== m.peer_id);
-        if (other) this._setRemotePeer(other);
+        this._setRemotePeer(other || null);
+        this.remoteConnected = Boolean(other && other.connected);
         if (m.initiator) {
           this.announceAvatar();
           await this.newPeer(true);
+        } else if (other && !other.connected) {
+          // We came back (or they dropped first): they are held for the grace period.
+          this.closePeer();
+          this._setState("reconnecting");
+          this.ev.onNotice("peer_disconnected", "warning");
         } else {
           this._setState(other ? "connecting" : "waiting");
         }
@@ -199,6 +210,7 @@ export class CallSession {
       }
       case "peer_joined":
         this._setRemotePeer(m.peer);
+        this.remoteConnected = true;
         this.ev.onClearNotice("peer_left");
         this.ev.onClearNotice("peer_disconnected");
         if (this.practiceRequested) {
@@ -226,6 +238,9 @@ export class CallSession {
         if (!this.practice) this.ev.onRemoteAvatar(normalizeRemoteAvatar(m.avatar));
         break;
       case "peer_disconnected":
+        // Their seat is held: stay in the call, show "Reconnecting" until they are back
+        // (peer_joined, resumed) or the grace period ends (peer_left, timeout).
+        this.remoteConnected = false;
         this._setState("reconnecting");
         this.ev.onNotice("peer_disconnected", "warning");
         break;
@@ -235,6 +250,7 @@ export class CallSession {
         this.practice = false;
         this.practiceRequested = false;
         this._setRemotePeer(null);
+        this.remoteConnected = false;
         this.ev.onRemoteAvatar(null);
         this.ev.onClearNotice("peer_disconnected");
         this.ev.onNotice("peer_left", "warning");
@@ -289,10 +305,15 @@ export class CallSession {
     } else if (state === "disconnected") {
       this._setState("reconnecting");
     } else if (state === "failed") {
-      // ICE gave up: the initiator offers again on a fresh connection.
+      // ICE gave up: the initiator offers again on a fresh connection, but only while the other
+      // side's socket is there: while it is away (reload, grace period) the offer could not be
+      // delivered, and the one coming back offers anyway.
       this._setState("reconnecting");
+      if (!this.remoteConnected) return;
       this.ev.onNotice("network_lost", "warning");
-      if (this.joined && this.joined.initiator && this.remotePeer) this.newPeer(true);
+      if (this.joined && this.joined.initiator && this.remotePeer) {
+        this.newPeer(true).catch((err) => this.log("ICE restart failed", err));
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 // Small statistics helpers for the stats panel and the measurement hooks.
+import { trackDeviceId } from "./audio.js";
 
 export function percentile(values, p) {
   if (!values.length) return null;
@@ -81,11 +82,37 @@ export function exposeStats(app) {
     get sentRoll() { return s.sentRoll.values.slice(); },
     get recvRoll() { return s.recvRoll.values.slice(); },
     get recvSmile() { return s.recvSmile.values.slice(); },
-    get senderKinds() { return peer() ? peer().senderKinds() : []; },
+    get recvJaw() { return s.recvJaw.values.slice(); },
+    get remoteJaw() {
+      const last = s.recvJaw.values[s.recvJaw.values.length - 1];
+      return last ? last[1] : null;
+    },
+    get senderKinds() {
+      const p = peer();
+      return p ? p.senderKinds() : [];
+    },
     get transceiverKinds() {
-      return peer() ? peer().pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
+      const p = peer();
+      return p ? p.pc.getTransceivers().map((t) => (t.receiver.track ? t.receiver.track.kind : null)) : [];
     },
     get rtt() { return s.rtt; },
+    get cameraDevice() { return app.media.cameraDeviceId(); },
+    get micDevice() { return app.media.micDeviceId(); },
+    /** The device of the audio track the peer connection sends (the picker swaps it live). */
+    get sentMicDevice() {
+      const p = peer();
+      const sender = p ? p.pc.getSenders().find((x) => x.track && x.track.kind === "audio") : null;
+      return sender ? trackDeviceId(sender.track) : null;
+    },
+    get framing() {
+      const v = app.ui.el("framing");
+      return {
+        on: app.media.framingOn, hidden: v.hidden, playing: !v.paused && v.readyState >= 2,
+        width: v.videoWidth, height: v.videoHeight, time: v.currentTime,
+      };
+    },
+    get voiceMouthWeight() { return app.voiceMouth.weight; },
+    get voiceMouthOpenness() { return app.voiceMouth.openness; },
     get clockSynced() { return app.clock.synced; },
     get clockOffset() { return app.clock.offset; },
     get messages() { return [...app.ui.messages.keys()]; },
@@ -96,6 +123,7 @@ export function exposeStats(app) {
       s.recvRoll.clear();
       s.sentRoll.clear();
       s.recvSmile.clear();
+      s.recvJaw.clear();
     },
   };
 }

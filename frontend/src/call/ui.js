@@ -78,10 +78,52 @@ export class CallUi {
     this.el("avatar-select").disabled = busy;
   }
 
+  // ---------------------------------------------------------------- device pickers, framing
+  /**
+   * Fill the camera and microphone pickers. devices: {cameras, mics: [{id, label}]};
+   * current: {camera, mic} the ids in use. Unlabelled devices (no permission yet) get numbers.
+   */
+  buildDevicePickers(devices, current) {
+    const fill = (name, list, selected, numbered) => {
+      const select = this.el(name);
+      if (!select) return;
+      select.textContent = "";
+      list.forEach((d, i) => {
+        const o = document.createElement("option");
+        o.value = d.id;
+        o.textContent = d.label || `${numbered} ${i + 1}`;
+        select.appendChild(o);
+      });
+      if (list.some((d) => d.id === selected)) select.value = selected;
+      select.disabled = list.length < 1;
+    };
+    fill("camera-select", devices.cameras, current.camera, this.t.camera_n || "Camera");
+    fill("mic-select", devices.mics, current.mic, this.t.mic_n || "Microphone");
+  }
+
+  /** The framing preview: on/off, and the local camera clone to show (null while the camera is off). */
+  showFraming(on, stream) {
+    const video = this.el("framing");
+    const btn = this.el("framing-toggle");
+    if (!video || !btn) return;
+    btn.setAttribute("aria-pressed", String(on));
+    btn.textContent = on ? this.t.framing_hide || "Hide camera framing" : this.t.framing_show || "Check camera framing";
+    if (video.srcObject !== stream) video.srcObject = stream;
+    video.hidden = !(on && stream);
+    if (on && stream) video.play().catch(() => {});
+    this.el("framing-note").hidden = !(on && !stream);
+  }
+
   // ---------------------------------------------------------------- controls
-  /** handlers: avatar(choice), mute(), camera(), calibrate(), hangup(), practice(), keydown(e), keyup(e), blur() */
+  /**
+   * handlers: avatar(choice), mute(), camera(), calibrate(), hangup(), practice(), cameraDevice(id),
+   * micDevice(id), framing(), keydown(e), keyup(e), blur()
+   */
   bindControls(h) {
     this.el("avatar-select").addEventListener("change", (e) => h.avatar(e.target.value));
+    this.el("camera-select").addEventListener("change", (e) => h.cameraDevice(e.target.value));
+    this.el("mic-select").addEventListener("change", (e) => h.micDevice(e.target.value));
+    this.el("framing-toggle").addEventListener("click", () => h.framing());
     this.el("mute").addEventListener("click", () => h.mute());
     this.el("camera").addEventListener("click", () => h.camera());
     this.el("calibrate").addEventListener("click", () => h.calibrate());

@@ -1,6 +1,11 @@
 // Actor editor: sensitivity slider read-outs, a per-blendshape curve editor (drag the two
 // handles or type numbers), a shortcut editor (capture a key, mix expressions, try it on the
 // preview). The editors write JSON into the form's textareas, which the server validates.
+// "Preview with my camera" tracks your face and shows it on the avatar through the sliders and
+// curves as they are in the form (not yet saved), with a readout of raw and resulting scores.
+import { presetWeights } from "../avatar/vrm_renderer.js";
+import { BLENDSHAPE_NAMES, BS } from "../call/frame_codec.js";
+import { LiveFacePreview } from "../tracking/live_preview.js";
 import { createVrmViewer } from "../viewer/vrm_viewer.js";
 import { applyCurve, keyFromEvent } from "../viewer/curves.js";
 import { el } from "../dom.js";
@@ -37,15 +42,30 @@ if (configNode) {
   if (!Array.isArray(shortcuts)) shortcuts = [];
   let viewer = null;
 
+  let live = null; // the camera preview, while it runs
+  /** The settings as the form holds them now (server schema), for the live preview. */
+  const formSettings = () => {
+    const sensitivity = {};
+    for (const key of ["gaze", "eyebrows", "mouth"]) {
+      const range = document.getElementById(`sens-${key}`);
+      if (range) sensitivity[key] = Number(range.value);
+    }
+    return { sensitivity, curves };
+  };
+  const settingsChanged = () => { if (live) live.setSettings(formSettings()); };
+
   // --- sliders -------------------------------------------------------------------------------
   for (const range of document.querySelectorAll(".av-sliders input[type=range]")) {
     const output = document.querySelector(`output[for="${range.id}"]`);
-    range.addEventListener("input", () => { if (output) output.textContent = Number(range.value).toFixed(2); });
+    range.addEventListener("input", () => {
+      if (output) output.textContent = Number(range.value).toFixed(2);
+      settingsChanged();
+    });
   }
 
   // --- curves ---------------------------------------------------------------------------------
   const curveRoot = document.getElementById("curve-editor");
-  const saveCurves = () => { curvesText.value = JSON.stringify(curves, null, 1); };
+  const saveCurves = () => { curvesText.value = JSON.stringify(curves, null, 1); settingsChanged(); };
 
   function curvePlot(name) {
     const c = curves[name];
@@ -203,7 +223,7 @@ if (configNode) {
   }
 
   // Hand edits of the JSON re-render the editors when they parse.
-  curvesText.addEventListener("change", () => { const v = parseJson(curvesText, null); if (v && typeof v === "object" && !Array.isArray(v)) { curves = v; renderCurves(); } });
+  curvesText.addEventListener("change", () => { const v = parseJson(curvesText, null); if (v && typeof v === "object" && !Array.isArray(v)) { curves = v; renderCurves(); settingsChanged(); } });
   shortcutsText.addEventListener("change", () => { const v = parseJson(shortcutsText, null); if (Array.isArray(v)) { shortcuts = v; renderShortcuts(); } });
   renderCurves();
   renderShortcuts();
@@ -233,4 +253,87 @@ if (configNode) {
     if (hit && viewer) { event.preventDefault(); viewer.setFaceWeights(hit.weights); }
   });
   window.addEventListener("keyup", () => { if (viewer) viewer.resetExpressions(); });
+
+  // --- live preview of your own face ----------------------------------------------------------
+  const liveRoot = document.getElementById("actor-live");
+  const liveButton = document.getElementById("actor-live-toggle");
+  const liveStatus = document.getElementById("actor-live-status");
+  const readout = document.getElementById("actor-live-readout");
+  const READOUT = ["jawOpen", "mouthSmileLeft", "browInnerUp", "eyeLookUpLeft"];
+  const weights = {};
+  let lastRaw = null;
+  let lastOut = null;
+  let lastReadout = 0;
+  const setLiveUi = (on) => {
+    liveButton.setAttribute("aria-pressed", String(on));
+    liveButton.textContent = on ? s.liveStop : s.liveStart;
+    readout.hidden = !on;
+  };
+  const renderReadout = () => {
+    const names = [...new Set([...READOUT, ...Object.keys(curves)])].filter((n) => BS[n] !== undefined);
+    const body = readout.tBodies[0];
+    body.replaceChildren(...names.map((n) => el("tr", { "data-shape": n }, [
+      el("th", { scope: "row", text: n }),
+      el("td", { text: lastRaw[BS[n]].toFixed(2) }),
+      el("td", { text: lastOut[BS[n]].toFixed(2) }),
+    ])));
+  };
+  const onFrame = ({ found, rotation, raw, out }) => {
+    lastRaw = Float32Array.from(raw);
+    lastOut = Float32Array.from(out);
+    liveStatus.textContent = found ? s.liveOn : s.liveNoFace;
+    if (viewer) {
+      viewer.playClip(null); // the face turns the head now
+      viewer.setHeadRotation(rotation);
+      Object.assign(weights, presetWeights({ blendshapes: out }));
+      viewer.setFaceWeights(weights);
+    }
+    const now = performance.now();
+    if (now - lastReadout > 100) { // the table at 10 Hz is plenty to read
+      lastReadout = now;
+      renderReadout();
+    }
+  };
+  const stopLive = () => {
+    if (live) live.stop();
+    live = null;
+    setLiveUi(false);
+    liveStatus.textContent = "";
+    if (viewer) { viewer.resetExpressions(); viewer.setIdle(true); }
+  };
+  if (liveButton && liveRoot) {
+    liveButton.addEventListener("click", async () => {
+      if (live) { stopLive(); return; }
+      const d = liveRoot.dataset;
+      live = new LiveFacePreview({
+        workerUrl: d.workerUrl, modelUrl: d.modelUrl, wasmBase: d.wasmBase, onFrame,
+        onError: () => { stopLive(); liveStatus.textContent = s.liveFailed; },
+      });
+      live.setSettings(formSettings());
+      setLiveUi(true);
+      liveButton.disabled = true;
+      liveStatus.textContent = s.liveStarting;
+      if (viewer) viewer.playClip(null); // the face turns the head now
+      try {
+        await live.start();
+      } catch (err) {
+        console.warn("live preview failed", err);
+        stopLive();
+        liveStatus.textContent = s.liveFailed;
+      } finally {
+        liveButton.disabled = false;
+      }
+    });
+    window.addEventListener("pagehide", () => { if (live) live.stop(); });
+  }
+  /** Read-only numbers for the browser tests. */
+  const named = (arr) => (arr ? Object.fromEntries(BLENDSHAPE_NAMES.map((n, i) => [n, arr[i]])) : null);
+  window.__afActorPreview = {
+    get running() { return Boolean(live && live.running); },
+    get results() { return live ? live.results : 0; },
+    get faces() { return live ? live.faces : 0; },
+    get viewerReady() { return Boolean(viewer); },
+    /** The last frame: raw tracked scores and what the avatar shows, by ARKit name, in one snapshot. */
+    frame() { return { raw: named(lastRaw), out: named(lastOut), weights: { ...weights } }; },
+  };
 }

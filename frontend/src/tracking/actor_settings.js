@@ -1,7 +1,8 @@
 // An actor's tracker settings applied to tracked blendshapes, on the sending side (so the other
 // person sees exactly what the actor settings make of the face):
-//   - sensitivity 0..1 per region: gaze (eyeLook*), eyebrows (brow*), mouth/cheeks (mouth*, jaw*,
-//     cheek*); 1 passes scores unchanged, 0 freezes the region at rest;
+//   - sensitivity 0..SENSITIVITY_MAX (2) per region: gaze (eyeLook*), eyebrows (brow*), mouth/cheeks
+//     (mouth*, jaw*, cheek*); 1 passes scores unchanged, 0 freezes the region at rest, above 1 boosts
+//     (a subtle face moves the avatar more; the boosted score is clamped to 1);
 //   - per-blendshape response curves: an input range mapped to an output range (the seed's
 //     "moving 0.4 already gives 0.8": {in: [0, 0.4], out: [0, 0.8]}), or a list of points;
 //   - expression shortcuts: a key that holds (or toggles) a set of expression weights.
@@ -18,6 +19,10 @@ BLENDSHAPE_NAMES.forEach((name, i) => {
 
 const num = (v, dflt) => (typeof v === "number" && Number.isFinite(v) ? v : dflt);
 const clamp01 = (v) => Math.max(0, Math.min(1, v));
+
+/** The largest sensitivity (boost) a region takes; characters/avatars/actor_settings.py SENSITIVITY_MAX. */
+export const SENSITIVITY_MAX = 2;
+const clampSens = (v) => Math.max(0, Math.min(SENSITIVITY_MAX, v));
 
 /** Piecewise-linear curve through sorted points [[x, y], ...] (x, y in 0..1). */
 function makeCurve(points) {
@@ -95,9 +100,9 @@ export function normalizeSettings(raw) {
   const s = raw && typeof raw === "object" ? raw : {};
   const sens = (s.sensitivity && typeof s.sensitivity === "object") ? s.sensitivity : s;
   const sensitivity = {
-    gaze: clamp01(num(sens.gaze, 1)),
-    eyebrows: clamp01(num(sens.eyebrows ?? sens.eyebrow ?? sens.brows, 1)),
-    mouth: clamp01(num(sens.mouth ?? sens.mouth_cheeks ?? sens.mouthCheeks, 1)),
+    gaze: clampSens(num(sens.gaze, 1)),
+    eyebrows: clampSens(num(sens.eyebrows ?? sens.eyebrow ?? sens.brows, 1)),
+    mouth: clampSens(num(sens.mouth ?? sens.mouth_cheeks ?? sens.mouthCheeks, 1)),
   };
   const curves = new Map();
   const rawCurves = s.curves || s.blendshape_curves || s.blendshapeCurves || {};
@@ -138,7 +143,7 @@ export function applySettings(bs, settings) {
   const { sensitivity, curves } = settings;
   for (let i = 1; i < bs.length; i++) {
     const region = REGION[i];
-    if (region) bs[i] *= sensitivity[region];
+    if (region) bs[i] = Math.min(1, bs[i] * sensitivity[region]);
     const curve = curves.get(i);
     if (curve) bs[i] = curve(bs[i]);
   }

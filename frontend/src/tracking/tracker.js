@@ -11,16 +11,25 @@ export class TrackerError extends Error {
   }
 }
 
-/** Open the camera (no audio here: the microphone is opened separately for the call). */
-export async function openCamera() {
+/**
+ * Open the camera (no audio here: the microphone is opened separately for the call).
+ * `deviceId`: a camera chosen in the picker; when it is gone (unplugged, another browser profile)
+ * the default camera is opened instead.
+ */
+export async function openCamera(deviceId = "") {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new TrackerError("unsupported", "getUserMedia is not available (needs HTTPS or localhost)");
   }
+  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 }, facingMode: "user" };
   try {
-    return await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 }, facingMode: "user" },
-      audio: false,
-    });
+    if (deviceId) {
+      try {
+        return await navigator.mediaDevices.getUserMedia({ video: { ...video, facingMode: undefined, deviceId: { exact: deviceId } }, audio: false });
+      } catch (err) {
+        if (!err || (err.name !== "OverconstrainedError" && err.name !== "NotFoundError")) throw err;
+      }
+    }
+    return await navigator.mediaDevices.getUserMedia({ video, audio: false });
   } catch (err) {
     const name = err && err.name;
     if (name === "NotAllowedError" || name === "SecurityError") throw new TrackerError("camera_denied", String(err.message));

@@ -206,6 +206,23 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
     },
     resetExpressions() { manual.clear(); },
     playClip(name) { clip = name && CLIPS[name] ? name : null; },
+    /**
+     * Turn the head as a tracked face is turned: [yaw, pitch, roll] in radians as the camera sees
+     * the face (tracking/pose.js), shared between neck and head. Stop the clip first (it owns the
+     * head bone while it plays).
+     */
+    setHeadRotation(rotation) {
+      const neck = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode("neck") : null;
+      const head = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode("head") : null;
+      const clampTo = (v, m) => Math.max(-m, Math.min(m, Number(v) || 0));
+      // VRM 0.x normalized bones live in a space turned 180 degrees: pitch and roll flip sign.
+      const yaw = clampTo(rotation[0], 1.2);
+      const pitch = clampTo(rotation[1], 0.9) * zSign;
+      const roll = clampTo(rotation[2], 0.9) * zSign;
+      for (const [node, w] of neck ? [[neck, 0.4], [head, 0.6]] : [[head, 1]]) {
+        if (node) node.quaternion.setFromEuler(new THREE.Euler(pitch * w, yaw * w, roll * w, "YXZ"));
+      }
+    },
     setIdle(on) { clip = on ? "idle" : null; },
     dispose() {
       disposed = true;

@@ -6,6 +6,8 @@ import pytest
 from avatarforge.errors import AppError
 from characters.avatars import actors, services
 from characters.avatars.actor_settings import (
+    SENSITIVITY_MAX,
+    SETTINGS_SCHEMA,
     SettingsInvalid,
     apply_curve,
     default_settings,
@@ -44,6 +46,15 @@ def test_full_settings_are_normalized():
     assert out["shortcuts"] == [{"key": "Shift+F5", "label": "Wink", "weights": {"blinkLeft": 1.0}}]
 
 
+def test_sensitivity_boosts_up_to_the_documented_maximum():
+    out = validate_settings({"sensitivity": {"gaze": 1.5, "eyebrows": SENSITIVITY_MAX, "mouth": 0}})
+    assert out["sensitivity"] == {"gaze": 1.5, "eyebrows": 2.0, "mouth": 0.0}
+    assert SENSITIVITY_MAX == 2.0
+    assert SETTINGS_SCHEMA["properties"]["sensitivity"]["properties"]["mouth"]["maximum"] == SENSITIVITY_MAX
+    errors = errors_of({"sensitivity": {"eyebrows": 2.5}})
+    assert list(errors) == ["sensitivity.eyebrows"] and "2.0" in errors["sensitivity.eyebrows"]
+
+
 def test_curve_example_from_the_seed():
     curve = {"inMin": 0.0, "inMax": 0.5, "outMin": 0.0, "outMax": 1.0, "gamma": 1.0}
     assert apply_curve(0.4, curve) == pytest.approx(0.8)
@@ -57,7 +68,8 @@ def test_curve_example_from_the_seed():
         ("nope", "settings"),
         ({"unknown": 1}, "unknown"),
         ({"faceTracking": "yes"}, "faceTracking"),
-        ({"sensitivity": {"gaze": 1.5}}, "sensitivity.gaze"),
+        ({"sensitivity": {"gaze": 2.01}}, "sensitivity.gaze"),
+        ({"sensitivity": {"mouth": -0.1}}, "sensitivity.mouth"),
         ({"sensitivity": {"gaze": float("nan")}}, "sensitivity.gaze"),
         ({"sensitivity": {"gaze": True}}, "sensitivity.gaze"),
         ({"sensitivity": {"nose": 1}}, "sensitivity.nose"),

@@ -281,7 +281,7 @@ def test_actor_crud(api_client, user):
     patched = api_client.patch(f"/api/actors/{actor_id}", {"name": "Renamed", "settings": {"faceTracking": False}}, format="json")
     assert patched.status_code == 200 and patched.json()["name"] == "Renamed"
     assert patched.json()["settings"]["faceTracking"] is False
-    invalid = api_client.patch(f"/api/actors/{actor_id}", {"settings": {"sensitivity": {"gaze": 2}}}, format="json")
+    invalid = api_client.patch(f"/api/actors/{actor_id}", {"settings": {"sensitivity": {"gaze": 2.5}}}, format="json")
     assert invalid.status_code == 400
     assert invalid.json()["code"] == "actor_settings_invalid"
     assert "sensitivity.gaze" in invalid.json()["details"]

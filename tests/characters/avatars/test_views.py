@@ -158,13 +158,16 @@ def test_actor_pages(client_for, user):
         "faceTracking": "on",
         "sensitivity_gaze": "0.3",
         "sensitivity_eyebrows": "0.6",
-        "sensitivity_mouth": "1",
+        "sensitivity_mouth": "1.75",  # a boost: up to 2.0
         "curves": json.dumps({"jawOpen": {"inMin": 0, "inMax": 0.5, "outMin": 0, "outMax": 1}}),
         "shortcuts": json.dumps([{"key": "1", "label": "Joy", "weights": {"happy": 1}}]),
     })
     assert saved.status_code == 302
     actor.refresh_from_db()
     assert actor.settings["sensitivity"]["gaze"] == 0.3
+    assert actor.settings["sensitivity"]["mouth"] == 1.75
+    assert 'id="sens-mouth" name="sensitivity_mouth" type="range" min="0" max="2.0" step="0.05" value="1.75"' in (
+        client.get(edit_url).content.decode())
     assert actor.settings["curves"]["jawOpen"]["outMax"] == 1.0
     assert actor.settings["shortcuts"][0]["weights"] == {"happy": 1.0}
     assert actor.settings["bodyTracking"] is False
@@ -178,6 +181,17 @@ def test_actor_pages(client_for, user):
 
     assert client.post(reverse("actor_delete", kwargs={"actor_id": actor.pk})).status_code == 302
     assert not Actor.objects.exists()
+
+
+def test_actor_editor_in_korean(client_for, user):
+    avatar = services.create_avatar_from_file(owner=user, file=SPHERE, filename="s.vrm")
+    actor = actors.create_actor(user=user, name="Main", avatar_id=avatar.pk)
+    client = client_for(user)
+    client.post("/i18n/setlang/", {"language": "ko", "next": "/"})
+    page = client.get(reverse("actor_edit", kwargs={"actor_id": actor.pk})).content.decode()
+    assert "최대 2.0까지 작은 움직임을 키워요" in page
+    assert "내 카메라로 미리 보기" in page
+    assert json.dumps("카메라 미리 보기 중지")[1:-1] in page  # the script's strings (editor config, JSON)
 
 
 def test_other_users_actor_pages_are_404(client_for, user, other_user):
