@@ -8,6 +8,9 @@ Prints:
     FIGURE bad_responses <n> responses   answers that are neither a success nor a 503
                                          `service_unavailable` in the error family (goal 0)
     FIGURE recovery_s <s> s              longest time from a service being back to the next accepted write
+    FIGURE jobs_lost <n> jobs            generation jobs that, after their Celery worker was killed
+                                         with SIGKILL mid-job, neither succeeded (with their avatar
+                                         stored) nor failed retryable (goal 0)
 
 The run owns every service it touches: a private PostgreSQL cluster (initdb in a temporary
 folder, run as the `postgres` user, on a free loopback port), a private redis-server and one
@@ -16,7 +19,11 @@ Daphne; all are stopped at the end. One client thread creates a character (POST 
 data must come back from the WAL), kept down `--outage-s`, started again; then Redis likewise
 (restarted empty, as without persistence). Afterwards every accepted character id is looked up.
 
-Not covered here (see the closing report): the Celery-worker SIGKILL during a generation job.
+Then a Celery worker (the production command line, prefork) runs `--jobs` generation jobs and is
+killed with SIGKILL, its whole process group, while one is running; a new worker starts, and the
+stale-job sweep runs every second as Celery beat would. The unacked task stays in Redis, so the
+killed job is failed retryable (`worker_lost`) by the sweep once its heartbeat is stale, and the
+others run on the new worker.
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -123,11 +131,73 @@ class Load(threading.Thread):
         return next((at for at, _id in self.accepted if at >= t), None)
 
 
+RETRYABLE_FAILURES = ("worker_lost", "queue_timeout")  # the job page offers Retry for these
+
+
+def start_celery_worker(workdir: Path, n: int) -> subprocess.Popen:
+    log = open(workdir / f"celery-{n}.log", "wb")  # noqa: SIM115 - lives as long as the worker
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "avatarforge", "worker", "-Q", "default", "-c", "1", "-l", "WARNING",
+         "--without-gossip", "--without-mingle"],
+        cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: SIGKILL takes the pool children too
+    )  # fmt: skip
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+def celery_fault(workdir: Path, jobs: int, deadline_s: float) -> tuple[int, dict[str, int]]:
+    """Jobs lost when a worker is SIGKILLed mid-job: (lost, {outcome: count})."""
+    from accounts.models import Plan, User
+    from bench.generation import astronaut_jpeg
+    from generation import services
+    from generation.models import FINISHED, GenerationJob, JobStatus
+    from generation.serializers import clean_options
+
+    plan = Plan.objects.order_by("-generation_jobs_per_day").first()
+    owner = User.objects.create_user(email="faults-jobs@bench.invalid", password="bench-password-1", plan=plan)
+    worker = start_celery_worker(workdir, 1)
+    try:
+        ids = [services.create_job(owner=owner, photo=astronaut_jpeg(), filename="face.jpg",
+                                   options=clean_options({"name": f"Fault {i}"})).pk for i in range(jobs)]
+        end = time.monotonic() + 180
+        while not GenerationJob.objects.filter(pk__in=ids, status=JobStatus.RUNNING).exists():
+            if time.monotonic() > end:
+                raise RuntimeError(f"no job started: {(workdir / 'celery-1.log').read_text()[-2000:]}")
+            time.sleep(0.01)
+        running = GenerationJob.objects.filter(pk__in=ids, status=JobStatus.RUNNING).values_list("pk", "stage").first()
+        kill_group(worker)
+        print(f"# SIGKILL while job {running[0]} was in stage {running[1]}", file=sys.stderr)
+        worker = start_celery_worker(workdir, 2)
+        end = time.monotonic() + deadline_s
+        while GenerationJob.objects.filter(pk__in=ids).exclude(status__in=FINISHED).exists() and time.monotonic() < end:
+            services.sweep_stale_jobs()  # what Celery beat runs every minute
+            time.sleep(1.0)
+    finally:
+        kill_group(worker)
+    outcomes: dict[str, int] = {}
+    lost = 0
+    for job in GenerationJob.objects.filter(pk__in=ids).select_related("avatar"):
+        key = job.status if job.status != JobStatus.FAILED else f"failed:{job.error_code}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+        kept = job.status == JobStatus.SUCCEEDED and job.avatar is not None and job.avatar.file
+        failed_retryable = job.status == JobStatus.FAILED and job.error_code in RETRYABLE_FAILURES
+        lost += 0 if kept or failed_retryable else 1
+    return lost, outcomes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=10.0, help="writes per second")
     parser.add_argument("--outage-s", type=float, default=3.0, help="how long each service stays down")
     parser.add_argument("--settle-s", type=float, default=5.0, help="load before, between and after the faults")
+    parser.add_argument("--jobs", type=int, default=3, help="generation jobs in the Celery worker kill")
     args = parser.parse_args(argv)
 
     pg = PrivatePostgres()
@@ -143,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             "DJANGO_SETTINGS_MODULE": "avatarforge.settings", "AVATARFORGE_TESTING": "1", "DATABASE_URL": pg.url,
             "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "CHANNEL_PREFIX": "benchfaults",
             "AVATARFORGE_VAR_DIR": str(workdir / "var"), "MEDIA_ROOT": str(workdir / "media"), "LOG_LEVEL": "WARNING",
+            # A killed job's heartbeat goes stale after the stage limit + 30 s grace (sweep_stale_jobs).
+            "GENERATION_STAGE_TIMEOUT": "10",
         })  # fmt: skip
         import django
         from django.core.management import call_command
@@ -188,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         ids = [cid for _at, cid in load.accepted]
         found = set(str(pk) for pk in Character.objects.filter(pk__in=ids).values_list("pk", flat=True))
         writes_lost = sum(1 for cid in ids if cid not in found)
+
+        print("# Celery worker SIGKILL during generation jobs", file=sys.stderr)
+        jobs_lost, job_outcomes = celery_fault(workdir, args.jobs, deadline_s=10 + 30 + 120)
     finally:
         if load is not None:
             load.running = False
@@ -202,11 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FIGURE writes_lost {writes_lost} writes")
     print(f"FIGURE bad_responses {len(load.bad)} responses")
     print(f"FIGURE recovery_s {max(recoveries.values()):.2f} s")
+    print(f"FIGURE jobs_lost {jobs_lost} jobs")
+    print(f"# generation jobs after the kill: {job_outcomes}", file=sys.stderr)
     print(f"# sent {load.sent}, accepted {len(ids)}, 503 service_unavailable {load.unavailable}, "
           f"recovery {', '.join(f'{k} {v:.2f} s' for k, v in recoveries.items())}", file=sys.stderr)
     for line in load.bad[:10]:
         print(f"# bad: {line}", file=sys.stderr)
-    return 0 if writes_lost == 0 and not load.bad else 1
+    return 0 if writes_lost == 0 and jobs_lost == 0 and not load.bad else 1
 
 
 if __name__ == "__main__":
