@@ -259,7 +259,7 @@ def visit_all(walk: Walk, browser, server, urls: dict, lang: str, size: str) -> 
             }
             if talk.is_visible() and not talk.is_disabled():
                 talk.click()
-                page.wait_for_timeout(3000)
+                page.wait_for_timeout(8000)  # long enough for the voice socket to answer or give up
                 walk.check(page, "chat-talk-clicked", tag, errors, full_page=False)
                 walk.report[f"chat-talk-clicked-{tag}"]["notice"] = page.inner_text("[data-voice-notice]")
         if size == "390" and name == "home":
