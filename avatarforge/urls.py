@@ -4,6 +4,7 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health, views
@@ -48,7 +49,7 @@ handler403 = "avatarforge.views.permission_denied"
 handler404 = "avatarforge.views.page_not_found"
 handler500 = "avatarforge.views.server_error"
 
-admin.site.site_header = "AvatarForge admin"
+admin.site.site_header = _("AvatarForge admin")
 admin.site.site_title = "AvatarForge"
 if settings.DEBUG:
     admin.site.index_title = "AvatarForge (debug)"

@@ -18,7 +18,7 @@ from avatarforge.errors import AppError
 from avatarforge.views import flash_app_error
 
 from . import chzzk_link, chzzk_oauth, selectors, services
-from .models import ChzzkAccount, Platform
+from .models import ChzzkAccount, Platform, SessionStatus
 from .runner import clip_key
 from .settings_schema import effective_settings
 
@@ -161,6 +161,13 @@ def detail(request: HttpRequest, session_id) -> HttpResponse:
         "status": session.status,
         "paused": session.ai_paused,
         "platform": session.platform,
+        # What the dashboard's script writes into the page, in the page's language.
+        "strings": {
+            "connected": _("connected"),
+            "reconnecting": _("reconnecting…"),
+            "closed": _("connection closed"),
+            "statuses": {value: str(label) for value, label in SessionStatus.choices},
+        },
     }
     return render(request, "live/detail.html", {
         "session": session, "settings": current, "banned_words": ", ".join(current["banned_words"]),

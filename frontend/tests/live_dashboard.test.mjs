@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { describeLog } from "../src/live/dashboard.js";
+import { LiveDashboard, describeLog } from "../src/live/dashboard.js";
 
 test("incoming chat lines say whether the message was queued or why it was skipped", () => {
   const queued = describeLog({ type: "log", stage: "incoming", event: { nickname: "Jin", text: "hi", amount: 0 }, accepted: true, queued: 2 });
@@ -16,4 +16,18 @@ test("replies carry their chat-to-voice latency; other messages map to their sta
   assert.equal(describeLog({ type: "vts_status", state: "authenticated" }).stage, "vts");
   assert.equal(describeLog({ type: "status", status: "running" }), null);
   assert.equal(describeLog(null), null);
+});
+
+test("the session status and socket state show in the page's language", () => {
+  const els = {};
+  const doc = { querySelector: (sel) => (els[sel] ||= { textContent: "", hidden: true }) };
+  const strings = { connected: "연결됨", statuses: { running: "실행 중", stopped: "중지됨" } };
+  const page = new LiveDashboard(doc, { strings });
+  page.showStatus({ status: "running", status_detail: "", ai_paused: false });
+  assert.equal(els["[data-live-status]"].textContent, "실행 중");
+  assert.equal(page.word("connected"), "연결됨");
+  assert.equal(page.word("reconnecting", "reconnecting…"), "reconnecting…");  // no word given: English
+  // A status the page has no word for still shows, as its code.
+  new LiveDashboard(doc, {}).showStatus({ status: "failed" });
+  assert.equal(els["[data-live-status]"].textContent, "failed");
 });

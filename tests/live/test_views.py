@@ -51,6 +51,14 @@ def test_home_says_chzzk_is_not_configured_and_creates_a_test_session(page, char
     assert "Friday stream" in page.get("/live/").content.decode()
 
 
+def test_dashboard_script_gets_its_words_in_the_page_language(page, character):
+    session = LiveSession.objects.create(owner=character.owner, character=character, title="Korean stream")
+    page.cookies["django_language"] = "ko"
+    config = page.get(f"/live/{session.pk}/").context["config"]
+    assert config["strings"]["statuses"]["stopped"] == "중지됨"
+    assert config["strings"]["connected"] == "연결됨"
+
+
 def test_someone_elses_session_page_and_settings_are_404(page, make_user, character):
     foreign = LiveSession.objects.create(owner=make_user("x@example.com"),
                                          character=Character.objects.create(name="T", owner=None), title="Theirs")

@@ -37,6 +37,16 @@ export class LiveDashboard {
     this.root = doc.querySelector("[data-live-dashboard]");
     this.log = doc.querySelector("[data-live-log]");
     this.socket = null;
+    this.strings = config.strings || {};
+  }
+
+  /** The page-language word for a socket state or a session status (the code when none is given). */
+  word(key, fallback = key) {
+    return this.strings[key] || fallback;
+  }
+
+  statusLabel(status) {
+    return (this.strings.statuses || {})[status] || status;
   }
 
   start() {
@@ -47,8 +57,8 @@ export class LiveDashboard {
     if (chat) chat.addEventListener("submit", (ev) => this.onTestChat(ev));
     this.socket = new ReconnectingSocket(wsUrl(this.config.wsPath), {
       terminalCodes: [4401, 4403, 4404],
-      onOpen: () => this.setText("[data-live-socket]", "connected"),
-      onClose: (info) => this.setText("[data-live-socket]", info.terminal ? "closed" : "reconnecting…"),
+      onOpen: () => this.setText("[data-live-socket]", this.word("connected")),
+      onClose: (info) => this.setText("[data-live-socket]", info.terminal ? this.word("closed") : this.word("reconnecting", "reconnecting…")),
       onMessage: (msg) => this.onMessage(msg),
     });
     this.socket.connect();
@@ -135,7 +145,7 @@ export class LiveDashboard {
   }
 
   showStatus(data) {
-    if (data.status) this.setText("[data-live-status]", data.status);
+    if (data.status) this.setText("[data-live-status]", this.statusLabel(data.status));
     if ("status_detail" in data || "detail" in data) this.setText("[data-live-status-detail]", data.status_detail ?? data.detail ?? "");
     const paused = data.ai_paused ?? data.paused;
     if (typeof paused === "boolean") this.doc.querySelector("[data-live-paused]").hidden = !paused;
