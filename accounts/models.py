@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from avatarforge.text import normalize_name
 
+from .plans import PLAN_LABELS
+
 
 class Plan(models.Model):
     """Limits a user's account may use. Edited by operators in admin; enforced in services."""
@@ -31,6 +33,13 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language: a default plan's name is translated, unless an
+        operator renamed it (then their name is shown as written)."""
+        english, translated = PLAN_LABELS.get(self.code, (None, None))
+        return str(translated) if self.name == english else self.name
 
     @classmethod
     def default(cls) -> Plan:

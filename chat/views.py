@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
+from avatarforge.korean import resolve_particles
 from avatarforge.views import flash_app_error
 from inference import llm
 
@@ -102,7 +103,8 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     }
     strings = {
         "queued": _("Waiting for a free model slot — you are number %(position)s in line."),
-        "thinking": _("%(name)s is thinking…"),
+        # Formatted here, not in the browser: the Korean particle after the name depends on it.
+        "thinking": resolve_particles(_("%(name)s is thinking…") % {"name": conv.character.name}),
         "stopped": _("Stopped."),
         "connectionLost": _("Connection lost. Reconnecting…"),
         "connecting": _("Connecting… try again in a moment."),

@@ -148,3 +148,21 @@ def test_every_save_stores_the_email_in_lower_case(plans):
     user.save()
     user.refresh_from_db()
     assert user.email == "bob@example.com"
+
+
+def test_profile_in_korean_translates_the_plan_name(browser, user):
+    browser.force_login(user)
+    body = browser.get("/accounts/profile/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert '<span class="badge">무료</span>' in body
+
+
+def test_token_revoke_question_picks_the_korean_particle(browser, user):
+    browser.force_login(user)
+    page = browser.get("/accounts/profile/", HTTP_ACCEPT_LANGUAGE="ko")
+    browser.post("/accounts/tokens/", {"csrfmiddlewaretoken": csrf_from(page), "name": "앱"}, HTTP_ACCEPT_LANGUAGE="ko")
+    token = user.api_tokens.get()
+    page = browser.get("/accounts/profile/", HTTP_ACCEPT_LANGUAGE="ko")
+    body = page.content.decode()
+    assert "토큰 “앱”을 폐기할까요?" in body, re.findall(r'data-confirm="([^"]*)"', body)
+    assert "(를)" not in body
+    assert token.is_active
