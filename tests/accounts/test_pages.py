@@ -166,3 +166,11 @@ def test_token_revoke_question_picks_the_korean_particle(browser, user):
     assert "토큰 “앱”을 폐기할까요?" in body, re.findall(r'data-confirm="([^"]*)"', body)
     assert "(를)" not in body
     assert token.is_active
+
+
+def test_signup_aria_describedby_points_at_the_help_texts(browser):
+    body = browser.get("/accounts/signup/").content.decode()
+    described = [i for value in re.findall(r'aria-describedby="([^"]+)"', body) for i in value.split()]
+    assert "id_password1_helptext" in described  # Django links the password rules to the field
+    ids = set(re.findall(r'\bid="([^"]+)"', body))
+    assert [i for i in described if i not in ids] == []
