@@ -137,6 +137,11 @@ def _links() -> dict[str, str]:
     return links
 
 
+def _retry_labels() -> dict[str, str]:
+    """The retry button's words by job status: a cancelled job failed at no step."""
+    return {"failed": _("Retry from the failed step"), "cancelled": _("Continue from where it stopped")}
+
+
 @login_required
 @app_errors_as_pages
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
@@ -145,6 +150,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     strings = {
         "cancel_failed": _("Could not cancel the job."),
         "retry_failed": _("Could not retry the job."),
+        "retry_labels": _retry_labels(),
         "connection_lost": _("Live updates paused; checking every few seconds."),
         "loading_model": _("Loading the 3D model…"),
         "model_failed": _("The 3D viewer could not load the model in this browser."),
@@ -162,6 +168,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "payload_json": payload,
         "crop": payload["face"]["crop"] or {"x": 0.5, "y": 0.45, "size": 0.9},
         "strings_json": strings,
+        "retry_labels": strings["retry_labels"],
         "links": _links(),
         "expressions": ["happy", "angry", "sad", "surprised", "relaxed", "blink", "aa", "ih", "ou", "ee", "oh"],
         "clips": [("idle", _("Idle")), ("talk", _("Talk")), ("wave", _("Wave"))],

@@ -148,3 +148,14 @@ def test_form_with_an_invalid_option_says_which(page_client, face_jpeg):
     html = response.content.decode()
     assert "heads: " in html and "license.modification: " in html
     assert not GenerationJob.objects.exists()
+
+
+def test_a_cancelled_job_is_offered_to_continue_not_to_retry_a_failed_step(page_client, user, face_jpeg):
+    job = create_job(user, face_jpeg)
+    page_client.post(reverse("generate_job_cancel", kwargs={"job_id": job.id}))
+    body = page_client.get(reverse("generate_job", kwargs={"job_id": job.id})).content.decode()
+    form = body[body.index('id="gen-retry-form"'):]
+    form = form[: form.index("</form>")]
+    assert "hidden" not in form.split(">")[0]  # a cancelled job may still go on
+    assert "Retry from the failed step" not in form
+    assert "Continue from where it stopped" in form
