@@ -30,11 +30,16 @@ from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError, TooManyRequests
 from inference import llm, slots
+from inference.llm.loops import LoopDetector
 
 from . import memory, services, tasks
 from .emotions import NEUTRAL, EmotionStreamParser
 from .models import Conversation, Message
 from .selectors import get_conversation
+
+# error_code of a complete reply that the loop detector (inference.llm.LoopDetector) ended: its
+# text stops before the repetition, and the page notes that it was cut.
+REPLY_CUT_LOOP = "reply_loop_cut"
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +165,8 @@ class _Turn:
         self.request, self.listener, self.cfg = request, listener, cfg
         self.user_message, self.reply, self.slot = user_message, reply, slot
         self.parser = EmotionStreamParser()
+        self.loops = LoopDetector()
+        self.cut = False  # the loop detector ended the reply
         self.emotion_sent = False
         self.started = time.monotonic()
         self.queue_ms: int | None = None
@@ -241,13 +248,23 @@ class _Turn:
                     await self._send_emotion(self.parser.emotion)
                 if visible:
                     await _notify(self.listener.on_token(reply_id, visible))
+                    if self.loops.feed(visible):
+                        # The model repeats itself: stop it (leaving the block closes the
+                        # upstream stream) and keep the reply up to the repetition.
+                        self.cut = True
+                        break
                 if self._cancel_requested():
                     return  # leaving the block closes the upstream stream: generation stops
-        tail = self.parser.finish()
+        tail = "" if self.cut else self.parser.finish()
         if not self.emotion_sent:
             await self._send_emotion(self.parser.emotion or NEUTRAL)
         if tail:
             await _notify(self.listener.on_token(reply_id, tail))
+
+    def _final_text(self) -> str:
+        # A reply cut by the loop detector ends before its repetition; the done event carries
+        # this text, which replaces what the client streamed.
+        return self.loops.kept_text().strip() if self.cut else self.parser.text
 
     async def _send_emotion(self, emotion: str) -> None:
         self.emotion_sent = True
@@ -276,8 +293,8 @@ class _Turn:
             await _db(services.discard_reply)(user_message_id=self.user_message.pk, reply_id=reply_id)
         else:
             final = await _db(services.finish_reply)(
-                message_id=reply_id, text=self.parser.text, emotion=self.parser.emotion, status=status,
-                error_code=error.code if error else "", ttft_ms=self.ttft_ms,
+                message_id=reply_id, text=self._final_text(), emotion=self.parser.emotion, status=status,
+                error_code=error.code if error else (REPLY_CUT_LOOP if self.cut else ""), ttft_ms=self.ttft_ms,
                 duration_ms=int((time.monotonic() - self.started) * 1000), queue_ms=self.queue_ms,
                 prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
             )

@@ -12,6 +12,7 @@ retried by one loop (retry.py); a stream only before its first token.
     retry.py     the one retry loop
     completion.py  non-streaming answers (`complete`), JSON mode
     stream.py    streaming answers (`stream_chat`)
+    loops.py     the loop detector a streamed reply is checked with (`LoopDetector`)
 """
 from .client import ping
 from .completion import complete, extract_json_object

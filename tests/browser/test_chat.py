@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.fake_openai import FakeOpenAI, Reply, varied_words
 
 from . import harness
 
@@ -65,7 +65,7 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         assert page.evaluate("window.__chatPage.animator.emotion") == "happy"
         page.screenshot(path=str(artifacts / "chat_reply.png"))
 
-        fake.default = Reply("[sad] " + "slowly " * 300, token_rate=20)
+        fake.default = Reply("[sad] " + varied_words(300, "slowly"), token_rate=20)
         page.fill("[data-chat-input]", "Tell me a long story")
         page.keyboard.press("Enter")
         page.wait_for_function("() => document.querySelectorAll('.chat-log .msg-assistant').length === 3 && "

@@ -14,6 +14,7 @@ from accounts.services import create_api_token
 from avatarforge.ws_auth import WebSocketAuthMiddleware
 from chat import routing, services
 from chat.models import Message
+from tests.support.fake_openai import varied_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,7 +109,7 @@ async def test_reply_streams_token_by_token(user, character, fake_llm):
 
 
 async def test_stop_cancels_the_reply_and_the_upstream(user, character, fake_llm):
-    fake_llm.reply("[sad] " + "slowly " * 300, token_rate=40)
+    fake_llm.reply("[sad] " + varied_words(300, "slowly"), token_rate=40)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
@@ -134,7 +135,7 @@ async def test_stop_cancels_the_reply_and_the_upstream(user, character, fake_llm
 
 
 async def test_closing_the_socket_stops_the_reply(user, character, fake_llm):
-    fake_llm.reply("word " * 300, token_rate=40)
+    fake_llm.reply(varied_words(300), token_rate=40)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
@@ -153,7 +154,7 @@ async def test_closing_the_socket_stops_the_reply(user, character, fake_llm):
 async def test_cancel_from_the_rest_api_reaches_the_streaming_socket(user, character, fake_llm):
     from rest_framework.test import APIClient
 
-    fake_llm.reply("word " * 300, token_rate=40)
+    fake_llm.reply(varied_words(300), token_rate=40)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
@@ -176,7 +177,7 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
     theirs = await database_sync_to_async(make_character)(owner=other)
     conv_a = await new_conversation(user, character)
     conv_b = await new_conversation(other, theirs)
-    fake_llm.reply("first " * 200, token_rate=50)
+    fake_llm.reply(varied_words(200, "first"), token_rate=50)
     fake_llm.reply("[happy] second done")
     a = await connect(conv_a.pk, user)
     b = await connect(conv_b.pk, other)
@@ -202,7 +203,7 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
 
 
 async def test_a_second_send_while_answering_is_refused(user, character, fake_llm):
-    fake_llm.reply("word " * 200, token_rate=50)
+    fake_llm.reply(varied_words(200), token_rate=50)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)

@@ -9,11 +9,12 @@ from chat import memory, services, turns
 from chat.models import Conversation, Summary
 from inference import llm as gateway
 from inference.tokens import count_tokens, prompt_tokens
-from tests.support.fake_openai import Reply
+from tests.support.fake_openai import Reply, varied_words
 
 pytestmark = pytest.mark.django_db
 
-WORDS = "the river lantern maple orbit velvet harbor pencil meadow cobalt".split()
+# Varied enough that a long reply is no loop to the chat's loop detector.
+WORDS = varied_words(61).split()
 
 
 def chatty_responder(words_per_reply: int = 40):
@@ -148,7 +149,7 @@ def test_summary_failure_does_not_break_replies(user, make_character, fake_llm, 
         if body["messages"][0]["content"].startswith(memory.SUMMARY_SYSTEM_PREFIX):
             return Reply(status=401, error_message="bad key", error_type="authentication_error")
         calls["n"] += 1
-        return Reply("[sad] " + "long words here " * 30)
+        return Reply("[sad] " + varied_words(90))
 
     fake_llm.responder = respond
     character = make_character(owner=user, first_message="")
