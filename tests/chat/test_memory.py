@@ -69,6 +69,29 @@ def test_history_starting_with_the_greeting_gets_a_user_turn_first(user, convers
     assert plan.messages[1]["content"] == memory.CONVERSATION_START
 
 
+@pytest.mark.parametrize("character_language, messages, expected", [
+    ("en", ["안녕하세요! 오늘 뭐 했어요?"], "ko"),  # the person wrote Korean to an English character
+    ("ko", ["Hi! What did you do today?"], "en"),
+    ("ko", ["😀👍"], "ko"),  # no letters: the character's language
+    ("en", ["오늘 날씨 좋네요", "🙂"], "ko"),  # the newest message with letters decides
+])
+def test_reply_language_follows_the_user_else_the_character(user, make_character, fake_llm, character_language, messages,
+                                                            expected):
+    from characters.personas.prompt import reply_language_instruction
+
+    character = make_character(owner=user, language=character_language, first_message="")
+    conv = services.create_conversation(user=user, character_id=character.pk)
+    for text in messages:
+        fake_llm.reply("[neutral] OK.")
+        turns.reply_sync(user=user, conversation_id=conv.pk, text=text)
+    # What the model was sent for the last reply: the rule ends the system prompt.
+    system = fake_llm.completions[-1].messages[0]["content"]
+    assert system.endswith(reply_language_instruction(expected))
+    other = "en" if expected == "ko" else "ko"
+    assert reply_language_instruction(other) not in system
+    assert memory.build_prompt(conv, cfg=gateway.get_model("fake")).language == expected
+
+
 def test_a_message_too_long_for_the_model(user, conversation, fake_llm, settings):
     settings.LLM_MODELS = [fake_llm.model_config("tiny", context_length=512, max_tokens=128)]
     with pytest.raises(services.AppError) as info:
