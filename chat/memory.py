@@ -74,7 +74,7 @@ def budget_for(cfg: llm.ModelConfig) -> Budget:
     ctx = cfg.context_length
     return Budget(
         context_length=ctx,
-        reply_tokens=cfg.max_tokens,
+        reply_tokens=cfg.reply_tokens,
         recent_tokens=int(ctx * RECENT_RATIO),
         summarize_at=int(ctx * SUMMARIZE_RATIO),
         hard_limit=ctx,

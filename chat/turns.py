@@ -33,7 +33,7 @@ from inference import llm, slots
 from inference.llm.loops import LoopDetector
 
 from . import memory, services, tasks
-from .emotions import NEUTRAL, EmotionStreamParser
+from .emotions import EMOTION_PREFIX, NEUTRAL, EmotionStreamParser
 from .models import Conversation, Message
 from .selectors import get_conversation
 
@@ -234,7 +234,9 @@ class _Turn:
         await _db(services.mark_streaming)(message_id=reply_id, queue_ms=self.queue_ms)
         await _notify(self.listener.on_start(reply_id, self.queue_ms, self.plan.prompt_tokens))
         requested = time.monotonic()
-        async with contextlib.aclosing(llm.stream_chat(model=self.cfg.name, messages=self.plan.messages)) as stream:
+        stream_events = llm.stream_chat(model=self.cfg.name, messages=self.plan.messages, max_tokens=self.cfg.reply_tokens,
+                                        prefix=EMOTION_PREFIX)
+        async with contextlib.aclosing(stream_events) as stream:
             async for event in stream:
                 if event.done:
                     self.completion_tokens = event.completion_tokens

@@ -31,6 +31,19 @@ def test_reply_sync_stores_both_messages(user, conversation, fake_llm):
     assert sent[-1]["content"] == "Hello!"
 
 
+def test_a_turn_asks_for_a_constrained_emotion_tag_and_the_chat_reply_cap(user, conversation, fake_llm, settings):
+    from chat.emotions import EMOTION_PREFIX, EMOTIONS
+    from inference.llm.constrain import gbnf
+
+    settings.LLM_MODELS = [fake_llm.model_config("fake", constrain="llama_grammar", max_tokens=512, chat_max_tokens=180)]
+    fake_llm.reply("[sad] I miss the rain.")
+    _u, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
+    assert (reply.emotion, reply.text) == ("sad", "I miss the rain.")
+    body = fake_llm.completions[-1].body
+    assert body["grammar"] == gbnf(EMOTION_PREFIX) and body["max_tokens"] == 180
+    assert {f"[{e}] " for e in EMOTIONS} == set(EMOTION_PREFIX.options)
+
+
 def test_unparseable_emotion_becomes_neutral(user, conversation, fake_llm):
     fake_llm.reply("(giggles) whatever")
     _u, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")

@@ -54,6 +54,13 @@ def test_no_configuration_means_embedded_model(settings):
         {"name": "x", "base_url": "http://x", "temperature": 5},
         {"name": "x", "base_url": "http://x", "context_length": 1024, "max_tokens": 600},
         {"name": "x", "base_url": "http://x", "json_mode": "yaml"},
+        {"name": "x", "base_url": "http://x", "frequency_penalty": 3},
+        {"name": "x", "base_url": "http://x", "presence_penalty": "high"},
+        {"name": "x", "base_url": "http://x", "extra_body": ["repeat_penalty"]},
+        {"name": "x", "base_url": "http://x", "extra_body": {"max_tokens": 9000}},  # the gateway's own field
+        {"name": "x", "base_url": "http://x", "extra_body": {"grammar": "root ::= \"x\""}},
+        {"name": "x", "base_url": "http://x", "max_tokens": 512, "chat_max_tokens": 1024},
+        {"name": "x", "base_url": "http://x", "constrain": "outlines"},
     ],
 )
 def test_bad_model_config_is_refused(settings, bad):
