@@ -111,10 +111,8 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
         "reconnected": _("Connected."),
         "busy": _("The character is still answering."),
         "you": _("You"),
-        "emotion": {name: str(label) for name, label in (
-            ("happy", _("happy")), ("sad", _("sad")), ("angry", _("angry")), ("surprised", _("surprised")),
-            ("neutral", _("neutral")), ("excited", _("excited")),
-        )},
+        "emotion": selectors.emotion_labels(),  # the badge's labels, as the server renders them
+        "cutLoop": _("Cut short: the reply started repeating itself."),
         "olderFailed": _("Could not load older messages."),
     }
     return render(request, "chat/conversation.html", {

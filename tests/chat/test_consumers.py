@@ -84,6 +84,19 @@ def messages_of(conversation):
     return list(Message.objects.filter(conversation=conversation).order_by("seq").values("seq", "role", "status", "text", "emotion"))
 
 
+async def test_a_reply_cut_by_the_loop_detector_says_so_in_its_done_frame(user, character, fake_llm):
+    fake_llm.reply("[sad] " + "Nobody ever listens to me at all. " * 8, token_rate=400)
+    conv = await new_conversation(user, character)
+    ws = await connect(conv.pk, user)
+    await ws.receive_json_from(timeout=5)
+    await ws.send_json_to({"type": "send", "text": "Tell me"})
+    done, _frames = await recv_until(ws, "done")
+    # The page adds its "Cut short" note from this frame, without a reload.
+    assert done["message"]["error_code"] == "reply_loop_cut"
+    assert done["message"]["text"] == "Nobody ever listens to me at all."
+    assert done["message"]["emotion"] == "sad"
+
+
 async def test_reply_streams_token_by_token(user, character, fake_llm):
     fake_llm.reply("[excited] Oh wow, you came back!", token_rate=200)
     conv = await new_conversation(user, character)

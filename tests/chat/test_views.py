@@ -58,6 +58,19 @@ def test_conversation_page(client_in, conversation, fake_llm):
     assert config["messages"][0]["text"] == "Hi alice! I'm Mina."
 
 
+def test_the_mood_badge_and_the_browser_share_one_label_table(client_in, conversation, fake_llm):
+    from chat.emotions import EMOTIONS
+
+    for language, neutral, happy in (("en", "Neutral", "Happy"), ("ko", "무표정", "기쁨")):
+        html = client_in.get(f"/chat/{conversation.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        strings = json.loads(re.search(r'<script id="chat-strings" type="application/json">(.*?)</script>', html, re.S).group(1))
+        assert set(strings["emotion"]) == set(EMOTIONS)  # every emotion the model may pick has a label
+        assert (strings["emotion"]["neutral"], strings["emotion"]["happy"]) == (neutral, happy)
+        badge = re.search(r'<span data-chat-emotion data-emotion="neutral" class="badge">(.*?)</span>', html).group(1)
+        assert badge == strings["emotion"]["neutral"]  # the server renders what the browser would set
+        assert strings["cutLoop"]
+
+
 def test_user_text_is_escaped(client_in, user, conversation, fake_llm):
     from chat import turns
 
