@@ -5,7 +5,7 @@ character sheet from a name, a category and a source work, as JSON matching GENE
 - `wizard_invalid_output` (502) when the answer is not JSON matching the schema (missing keys,
   wrong types, too long values), or is JSON a person could not use (`sheet_problems`): fields
   that echo the form's own hints ("who the character is: background and story..."), short
-  fields that are not short or hold the same value ("17" as gender, species and age), or text
+  fields without a word or holding one value ("17" as gender, species and age), or text
   in the wrong language. The gateway validates too; we check again here because what gets
   stored must fit the model's limits whatever the gateway does.
 - the gateway's own `llm_*` codes (unreachable, timeout, rate limited...) pass through.
@@ -109,7 +109,6 @@ def _invalid(reason: str, **details: Any) -> AppError:
 _WORDS = re.compile(r"\w+", re.UNICODE)
 _PLACEHOLDER = re.compile(r"\{\{\s*(?:char|user)\s*\}\}", re.IGNORECASE)
 ECHO_NGRAM = 4  # this many consecutive words of a hint in a value: the model copied the form
-SHORT_MAX = 60  # characters of a short field (gender, species, age, height, job, counterpart)
 SAME_SHORT_VALUES = 3  # one value in this many short fields: the model filled in anything
 # Least share of the sheet's Hangul/Latin words in the language asked for. English sheets may
 # quote a Korean name; Korean ones often carry English terms (MBTI, names of works).
@@ -150,9 +149,8 @@ def sheet_problems(sheet: dict[str, str], *, language: str) -> dict[str, str]:
         value = sheet.get(field, "")
         if field in problems or not value:
             continue
-        if len(value) > SHORT_MAX:
-            problems[field] = "too long for a short field"
-        elif field in ("gender", "species", "job", "scenario_counterpart") and not any(ch.isalpha() for ch in value):
+        # (Lengths are the schema's maxLength: the grammar keeps them.)
+        if field in ("gender", "species", "job", "scenario_counterpart") and not any(ch.isalpha() for ch in value):
             problems[field] = "not a word"
     short_values: dict[str, list[str]] = {}
     for field in _SHORT:
