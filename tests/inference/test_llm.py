@@ -196,7 +196,19 @@ def test_timeout(fake_llm, settings):
         fake_llm.reply("late", delay=0.4)
     with pytest.raises(gateway.LLMError) as info:
         gateway.complete(model=None, messages=USER)
+    assert info.value.code == "llm_timeout" and info.value.details["phase"] == "read"
+    # Asked once: a model too slow for the timeout would be as slow again (a wizard waited 4 x 60 s).
+    assert len(fake_llm.completions) == 1
+
+
+async def test_a_stream_whose_first_token_is_late_is_not_asked_again(fake_llm, settings):
+    settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2)]
+    for _ in range(4):
+        fake_llm.reply("late", delay=0.4)
+    with pytest.raises(gateway.LLMError) as info:
+        await collect(model=None, messages=USER)
     assert info.value.code == "llm_timeout"
+    assert len(fake_llm.completions) == 1
 
 
 async def collect(**kwargs) -> tuple[str, list[gateway.StreamEvent]]:
