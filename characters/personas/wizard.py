@@ -187,6 +187,19 @@ def validate_sheet(value: Any, *, language: str | None = None) -> dict[str, str]
     return sheet
 
 
+# Tokens per second of the slowest model we expect to wait for: the embedded SmolLM2 on 2 busy
+# cores (measured 14-93, ~30 held with OMP_WAIT_POLICY=PASSIVE, docs FACTS).
+SLOWEST_TOKENS_PER_S = 10.0
+
+
+def generation_timeout(model: str | None, max_tokens: int) -> float:
+    """Seconds one sheet may take: what its tokens need at the slowest expected speed, never
+    less than the model's own timeout. (The chat-sized 60 s cut a sheet on the embedded model.)"""
+    from inference import llm as gateway
+
+    return max(gateway.get_model(model).timeout, max_tokens / SLOWEST_TOKENS_PER_S)
+
+
 def generation_max_tokens(model: str | None) -> int:
     from inference import llm as gateway
 
@@ -200,13 +213,15 @@ def generate_sheet(*, name: str, category: str, source_work: str, language: str)
     from inference import llm as gateway
 
     model = settings.CHARACTER_WIZARD_MODEL or None
+    max_tokens = min(generation_max_tokens(model), gateway.get_model(model).max_tokens)
     try:
         text = gateway.complete(
             model=model,
             messages=build_messages(name=name, category=category, source_work=source_work, language=language),
-            max_tokens=generation_max_tokens(model),
+            max_tokens=max_tokens,
             temperature=0.8,
             json_schema=GENERATION_SCHEMA,
+            timeout=generation_timeout(model, max_tokens),
         )
     except AppError as exc:
         if exc.code == "llm_bad_response":

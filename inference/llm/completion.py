@@ -6,6 +6,7 @@ first JSON object is extracted from the text (models wrap JSON in prose or ``` f
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -96,9 +97,15 @@ def complete(
     max_tokens: int | None = None,
     temperature: float | None = None,
     json_schema: dict | None = None,
+    timeout: float | None = None,
 ) -> str:
-    """One answer; with json_schema, JSON text validated against it. Raises LLMError."""
+    """One answer; with json_schema, JSON text validated against it. Raises LLMError.
+
+    `timeout`: seconds this answer may take, for a long answer on a slow model (default: the
+    model's timeout, which is sized for chat)."""
     cfg = get_model(model)
+    if timeout is not None:
+        cfg = dataclasses.replace(cfg, timeout=float(timeout))
     params = request_params(cfg, messages, max_tokens, temperature)
     if json_schema is None:
         return _complete_once(cfg, params)

@@ -32,11 +32,12 @@ _RESERVED_BODY_FIELDS = frozenset({
 
 # Sampling of the embedded SmolLM2-135M, which falls into loops with plain sampling (2 of 6 test
 # prompts looped for 256 tokens; with these, 0 of 6): llama.cpp's repeat penalty over the last
-# 128 tokens plus a mild frequency penalty. A chat reply is capped at 256 tokens (~8 s at the
-# ~30 tokens/s a loaded 2-core machine gives).
+# 128 tokens plus a mild frequency penalty. A chat reply is capped at 160 tokens (about 120
+# English words; ~5 s at the ~30 tokens/s of a loaded 2-core machine, where 256-token replies
+# took 10-50 s in bench.chat_quality under heavy load).
 EMBEDDED_SAMPLING: dict[str, Any] = {"repeat_penalty": 1.1, "repeat_last_n": 128}
 EMBEDDED_FREQUENCY_PENALTY = 0.3
-EMBEDDED_CHAT_MAX_TOKENS = 256
+EMBEDDED_CHAT_MAX_TOKENS = 160
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,9 @@ def _model_from_dict(raw: dict[str, Any], index: int) -> ModelConfig:
 
 def embedded_model_config() -> ModelConfig:
     """The embedded local model server that `make run` starts when no LLM is configured."""
-    max_tokens = min(settings.LLM_MAX_TOKENS, embedded_llm.CONTEXT_LENGTH // 4)
+    # The most one call may ask (the wizard's character sheet needs ~1,000 tokens); chat replies
+    # take chat_max_tokens.
+    max_tokens = embedded_llm.CONTEXT_LENGTH // 4
     return ModelConfig(
         name=EMBEDDED_MODEL_NAME,
         base_url=f"http://127.0.0.1:{settings.EMBEDDED_LLM_PORT}/v1",

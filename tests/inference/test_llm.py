@@ -201,6 +201,15 @@ def test_timeout(fake_llm, settings):
     assert len(fake_llm.completions) == 1
 
 
+def test_a_long_answer_may_get_a_longer_timeout(fake_llm, settings):
+    settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2)]
+    fake_llm.reply("slow but complete", delay=0.4)
+    assert gateway.complete(model=None, messages=USER, timeout=2.0) == "slow but complete"
+    fake_llm.reply("late", delay=0.4)
+    with pytest.raises(gateway.LLMError):
+        gateway.complete(model=None, messages=USER)  # the model's own timeout still holds
+
+
 async def test_a_stream_whose_first_token_is_late_is_not_asked_again(fake_llm, settings):
     settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2)]
     for _ in range(4):

@@ -342,3 +342,15 @@ def test_no_new_try_after_the_time_budget(api_client, fake_llm, monkeypatch):
     response = start(api_client)
     assert response.status_code == 502 and response.json()["details"]["tries"] == 1
     assert len(fake_llm.completions) == 1
+
+
+@pytest.mark.django_db
+def test_the_wizard_waits_as_long_as_a_sheet_takes_on_a_slow_model(api_client, fake_llm, settings):
+    # The model's chat-sized timeout (0.2 s here) would cut the sheet; the wizard's budget is what
+    # the sheet's tokens need at the slowest expected speed.
+    settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2, max_tokens=20)]
+    assert wizard.generation_timeout(None, 20) == 20 / wizard.SLOWEST_TOKENS_PER_S
+    fake_llm.reply_json(sheet("slow"), delay=0.5)
+    response = start(api_client)
+    assert response.status_code == 201, response.json()
+    assert fake_llm.completions[-1].body["max_tokens"] == 20
