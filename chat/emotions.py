@@ -70,6 +70,7 @@ class EmotionStreamParser:
 
     def __init__(self) -> None:
         self.emotion: str | None = None
+        self.raw = ""  # everything fed, as the model wrote it (diagnostics, the quality bench)
         self._mode = "start"  # start -> tag | json | text
         self._buffer = ""
         self._shown = ""  # all visible text so far
@@ -88,6 +89,7 @@ class EmotionStreamParser:
     def feed(self, delta: str) -> str:
         if not delta:
             return ""
+        self.raw += delta
         if self._mode == "text":
             return self._emit(delta)
         self._buffer += delta

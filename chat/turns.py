@@ -66,6 +66,7 @@ class TurnResult:
     user_message: Message | None = None
     reply: Message | None = None  # the stored reply; None when nothing was kept
     error: AppError | None = None
+    raw_text: str = ""  # the model's text as it came, emotion tag included (diagnostics, bench)
 
 
 class TurnListener:
@@ -312,7 +313,7 @@ class _Turn:
             await _notify(self.listener.on_cancelled(reply_id, final))
         elif error is not None:
             await _notify(self.listener.on_error(error, reply_id=reply_id, returned_text=self.user_message.text if final is None else None))
-        return TurnResult(status=status, user_message=self.user_message, reply=final, error=error)
+        return TurnResult(status=status, user_message=self.user_message, reply=final, error=error, raw_text=self.parser.raw)
 
 
 def _build_prompt(conversation_id: Any, cfg: llm.ModelConfig, upto_seq: int) -> memory.PromptPlan:

@@ -89,6 +89,15 @@ class Recorder(turns.TurnListener):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_the_result_keeps_the_model_text_as_it_came(user, character, fake_llm):
+    fake_llm.reply("[surprised] Really? Tell me more!")
+    conv = await database_sync_to_async(services.create_conversation)(user=user, character_id=character.pk)
+    result = await turns.run_turn(turns.TurnRequest(user=user, conversation_id=conv.pk, text="Guess what"))
+    assert result.raw_text == "[surprised] Really? Tell me more!"
+    assert (result.reply.emotion, result.reply.text) == ("surprised", "Really? Tell me more!")
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_turn_reports_each_step_once_and_stores_the_reply(user, character, fake_llm):
     fake_llm.reply("[happy] Hello there, friend!", token_rate=200)
     conv = await database_sync_to_async(services.create_conversation)(user=user, character_id=character.pk)
