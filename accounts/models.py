@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from avatarforge.text import normalize_name
 
+from .plans import PLAN_LABELS
+
 
 class Plan(models.Model):
     """Limits a user's account may use. Edited by operators in admin; enforced in services."""
@@ -31,6 +33,13 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        """The name in the page's language: a default plan's name is translated, unless an
+        operator renamed it (then their name is shown as written)."""
+        english, translated = PLAN_LABELS.get(self.code, (None, None))
+        return str(translated) if self.name == english else self.name
 
     @classmethod
     def default(cls) -> Plan:
@@ -63,6 +72,16 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("is_superuser", True)
         return self._create(email, password, **extra)
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Log-in (ModelBackend) looks users up here: emails match in any case, also for rows
+        # stored before every save lowercased them. Should two such old rows differ only in
+        # case, only the exact spelling logs in (never a MultipleObjectsReturned error).
+        key = (username or "").strip()
+        matches = list(self.filter(email__iexact=key)[:2])
+        if len(matches) == 1:
+            return matches[0]
+        return self.get(email=key)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email address"), unique=True)
@@ -89,6 +108,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Every path that sets the display name (sign-up, profile form, API, admin) ends here:
         # the shared name normalizer runs once for all of them.
         self.display_name = normalize_name(self.display_name, max_length=64)
+        # Same for the email: stored lower-case, so the unique index is a case-insensitive one.
+        self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
 
     @property

@@ -1,7 +1,17 @@
 """The four plans of the seed. Used by the data migration and by tests that flush the database."""
 from __future__ import annotations
 
+from django.utils.translation import pgettext_lazy
+
 MB = 1024 * 1024
+
+# The default plans' names as people read them; an operator's own name is shown as written.
+PLAN_LABELS = {
+    "free": ("Free", pgettext_lazy("plan", "Free")),
+    "pro": ("Pro", pgettext_lazy("plan", "Pro")),
+    "studio": ("Studio", pgettext_lazy("plan", "Studio")),
+    "enterprise": ("Enterprise", pgettext_lazy("plan", "Enterprise")),
+}
 
 # code, name, order, actor slots, concurrent AI conversations, generation jobs per day
 DEFAULT_PLANS = [

@@ -47,7 +47,7 @@ def lock_user_for_limit(*, user_id: int, limit: str, needed: int = 1) -> User:
     if used + needed > allowed:
         raise LimitExceeded(
             _("Your %(plan)s plan allows %(allowed)d %(what)s and you use %(used)d.")
-            % {"plan": user.plan.name, "allowed": allowed, "what": counter(limit).label, "used": used},
+            % {"plan": user.plan.label, "allowed": allowed, "what": counter(limit).label_for(allowed), "used": used},
             code=f"{limit}_exceeded",
             details={"limit": limit, "allowed": allowed, "used": used, "plan": user.plan.code},
         )

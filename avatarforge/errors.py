@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .korean import resolve_particles
+
 
 class AppError(Exception):
     """A failure a person can act on. Subclasses set status and code defaults."""
@@ -24,7 +26,8 @@ class AppError(Exception):
         details: Any = None,
         status: int | None = None,
     ) -> None:
-        self.message = str(message or self.default_message)
+        # Korean particles after interpolated names ("%(name)s을(를)") resolved once the text is final.
+        self.message = resolve_particles(str(message or self.default_message))
         self.code = code or self.code
         self.details = details
         if status is not None:
@@ -84,4 +87,4 @@ class ServiceUnavailable(AppError):
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": details}
+    return {"code": code, "message": resolve_particles(str(message)), "details": details}

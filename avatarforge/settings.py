@@ -240,7 +240,10 @@ FILE_UPLOAD_TEMP_DIR = None
 
 # --- LLM --------------------------------------------------------------------------------------
 # LLM_MODELS: JSON list of {"name", "base_url", "api_key", "model", "context_length",
-# "max_tokens", "temperature"}. Or a single endpoint through LLM_BASE_URL / LLM_MODEL / LLM_API_KEY.
+# "max_tokens", "temperature"}, optionally "chat_max_tokens", "frequency_penalty", "presence_penalty",
+# "extra_body" (server-specific sampling, e.g. {"repeat_penalty": 1.1} for llama.cpp or
+# {"repetition_penalty": 1.1} for vLLM) and "constrain" ("llama_grammar", "vllm_regex",
+# "vllm_guided_regex" or "none": how a reply is forced to start with its emotion tag). Or a single endpoint through LLM_BASE_URL / LLM_MODEL / LLM_API_KEY.
 # With neither, `runembedded` starts the embedded local model server.
 LLM_MODELS = env_json("LLM_MODELS", [])
 if not isinstance(LLM_MODELS, list) or not all(isinstance(m, dict) for m in LLM_MODELS):

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext
 
 
 class CharactersConfig(AppConfig):
@@ -13,5 +14,11 @@ class CharactersConfig(AppConfig):
         from .models import Actor, Avatar
 
         # Plan limits of the avatar library (enforced in characters.avatars.services and .actors).
-        register_counter("avatar_slots", _("avatars"), lambda user_id: Avatar.objects.filter(owner_id=user_id).count())
-        register_counter("actor_slots", _("actors"), lambda user_id: Actor.objects.filter(owner_id=user_id).count())
+        register_counter(
+            "avatar_slots", _("avatars"), lambda user_id: Avatar.objects.filter(owner_id=user_id).count(),
+            label_for_count=lambda n: npgettext("plan limit", "avatar", "avatars", n),
+        )
+        register_counter(
+            "actor_slots", _("actors"), lambda user_id: Actor.objects.filter(owner_id=user_id).count(),
+            label_for_count=lambda n: npgettext("plan limit", "actor", "actors", n),
+        )

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext
 
 
 class ChatConfig(AppConfig):
@@ -15,7 +16,10 @@ class ChatConfig(AppConfig):
 
         from .selectors import count_concurrent_conversations
 
-        register_counter("concurrent_conversations", _("AI conversations answering at once"), count_concurrent_conversations)
+        register_counter(
+            "concurrent_conversations", _("AI conversations answering at once"), count_concurrent_conversations,
+            label_for_count=lambda n: npgettext("plan limit", "AI conversation answering at once", "AI conversations answering at once", n),
+        )
         # Chat is what needs a model: it asks for the LLM's health line and, in `make run`, the
         # embedded model server (inference's AppConfig stays bare so it holds no app wiring).
         register_check("llm", lambda: llm.ping(llm.get_model(None)), core=False)

@@ -11,10 +11,15 @@ from __future__ import annotations
 import json
 import re
 
-from inference.llm import extract_json_object
+from inference.llm import ReplyPrefix, extract_json_object
 
 EMOTIONS = ("happy", "sad", "angry", "surprised", "neutral", "excited")
 NEUTRAL = "neutral"
+
+# Where the model's endpoint can enforce it (inference.llm.constrain), a reply must start with
+# one of these tags; no "[" may follow, so a small model cannot scatter more tags through the
+# text. Elsewhere the instruction below asks for the tag and the parser reads what comes.
+EMOTION_PREFIX = ReplyPrefix(options=tuple(f"[{emotion}] " for emotion in EMOTIONS), forbid="[")
 
 _ALIASES = {
     "joy": "happy", "joyful": "happy", "glad": "happy", "smile": "happy", "smiling": "happy", "cheerful": "happy",
@@ -65,6 +70,7 @@ class EmotionStreamParser:
 
     def __init__(self) -> None:
         self.emotion: str | None = None
+        self.raw = ""  # everything fed, as the model wrote it (diagnostics, the quality bench)
         self._mode = "start"  # start -> tag | json | text
         self._buffer = ""
         self._shown = ""  # all visible text so far
@@ -83,6 +89,7 @@ class EmotionStreamParser:
     def feed(self, delta: str) -> str:
         if not delta:
             return ""
+        self.raw += delta
         if self._mode == "text":
             return self._emit(delta)
         self._buffer += delta

@@ -1,7 +1,9 @@
 """Memory within the context window: token budget, prompt building, hierarchical summaries.
 
 The prompt is: one system message (persona formatted for role-play + scenario + the emotion
-instruction + summaries of what came before) followed by as many recent messages as fit.
+instruction + summaries of what came before + the reply-language rule) followed by as many recent
+messages as fit. The reply language is the one the person wrote their newest message in (Hangul
+or Latin script, `reply_language`), else the character's configured language.
 Budgets come from the model's context length with the seed's ratios (8K context: keep ~5K of
 recent turns, summarize past 7K, never exceed 8K including the reply):
 
@@ -30,6 +32,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError
+from avatarforge.language import detect_language
 from inference import llm
 from inference.tokens import REPLY_PRIMING, count_tokens, encoding, message_tokens
 
@@ -71,7 +74,7 @@ def budget_for(cfg: llm.ModelConfig) -> Budget:
     ctx = cfg.context_length
     return Budget(
         context_length=ctx,
-        reply_tokens=cfg.max_tokens,
+        reply_tokens=cfg.reply_tokens,
         recent_tokens=int(ctx * RECENT_RATIO),
         summarize_at=int(ctx * SUMMARIZE_RATIO),
         hard_limit=ctx,
@@ -100,6 +103,7 @@ class PromptPlan:
     live_tokens: int = 0  # tokens of unsummarized messages (included or not)
     dropped: int = 0  # unsummarized messages left out for lack of room
     history_room: int = 0  # tokens the prompt had for messages
+    language: str = "en"  # the language the reply is asked to be in
 
     @property
     def summarize_threshold(self) -> int:
@@ -145,6 +149,16 @@ def _normalize_roles(history: list[dict[str, str]]) -> list[dict[str, str]]:
     return merged
 
 
+def reply_language(character_language: str, user_texts: list[str]) -> str:
+    """The language to reply in: that of the newest user message written in Hangul or Latin
+    script (one of only emoji or digits does not decide), else the character's language."""
+    for text in reversed(user_texts):
+        found = detect_language(text)
+        if found is not None:
+            return found
+    return character_language or "en"
+
+
 def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: int | None = None,
                  context: str = "") -> PromptPlan:
     """The messages to send for a reply after message `upto_seq` (default: the last one).
@@ -155,6 +169,8 @@ def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: 
     Never waits for a summary: what does not fit is left out. Raises AppError when even the
     newest message alone cannot fit this model.
     """
+    from characters.personas.prompt import reply_language_instruction
+
     budget = budget_for(cfg)
     system = _persona_prompt(conversation, budget) + "\n\n" + EMOTION_INSTRUCTION
     summaries = active_summaries(conversation.pk)
@@ -172,13 +188,16 @@ def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: 
         system += "\n\n" + _summary_block(kept)
     if context.strip():
         system += "\n\n" + truncate_tokens(context.strip(), budget.summary_tokens)
-    system_tokens = message_tokens(system)
 
     live = Message.objects.filter(conversation=conversation, seq__gt=covered_until).exclude(text="")
     live = live.filter(status__in=(Message.Status.COMPLETE, Message.Status.CANCELLED))
     if upto_seq is not None:
         live = live.filter(seq__lte=upto_seq)
     rows = list(live.order_by("seq").values_list("seq", "role", "text", "token_count"))
+    # Last in the system prompt, where a small model heeds it most.
+    language = reply_language(conversation.character.language, [text for _s, role, text, _t in rows if role == Message.Role.USER])
+    system += "\n\n" + reply_language_instruction(language)
+    system_tokens = message_tokens(system)
     live_tokens = sum(tokens + MESSAGE_COST for _seq, _role, _text, tokens in rows)
 
     history_room = budget.prompt_limit - system_tokens - REPLY_PRIMING - message_tokens(CONVERSATION_START)
@@ -209,6 +228,7 @@ def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: 
         live_tokens=live_tokens,
         dropped=len(rows) - len(chosen),
         history_room=history_room,
+        language=language,
     )
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from avatarforge.errors import NotFound
 
 from .emotions import DEFAULT_POSES, EMOTIONS
-from .models import Conversation, EmotionPose, Message, Summary
+from .models import Conversation, Emotion, EmotionPose, Message, Summary
 
 # An in-flight message not touched for this long belongs to a process that died.
 STALE_AFTER = timedelta(minutes=15)
@@ -72,6 +72,12 @@ def in_flight(*, conversation_id: Any = None, user_id: Any = None) -> QuerySet[M
 def count_concurrent_conversations(user_id: int) -> int:
     """Plan usage `concurrent_conversations`: conversations with a reply queued or being written."""
     return in_flight(user_id=user_id).values("conversation_id").distinct().count()
+
+
+def emotion_labels() -> dict[str, str]:
+    """Emotion -> its label in the active language: the one table the page's mood badge uses, on
+    the server (the model's choices, get_last_emotion_display) and in the browser (chat-strings)."""
+    return {value: str(label) for value, label in Emotion.choices}
 
 
 def emotion_table() -> dict[str, dict[str, object]]:

@@ -31,11 +31,16 @@ from django.utils.translation import gettext as _
 from avatarforge.errors import AppError, TooManyRequests
 from inference import llm, slots
 from inference.gpu.hold import hold_mode
+from inference.llm.loops import LoopDetector
 
 from . import memory, services, tasks
-from .emotions import NEUTRAL, EmotionStreamParser
+from .emotions import EMOTION_PREFIX, NEUTRAL, EmotionStreamParser
 from .models import Conversation, Message
 from .selectors import get_conversation
+
+# error_code of a complete reply that the loop detector (inference.llm.LoopDetector) ended: its
+# text stops before the repetition, and the page notes that it was cut.
+REPLY_CUT_LOOP = "reply_loop_cut"
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +70,7 @@ class TurnResult:
     user_message: Message | None = None
     reply: Message | None = None  # the stored reply; None when nothing was kept
     error: AppError | None = None
+    raw_text: str = ""  # the model's text as it came, emotion tag included (diagnostics, bench)
 
 
 class TurnListener:
@@ -180,6 +186,8 @@ class _Turn:
         self.request, self.listener, self.cfg = request, listener, cfg
         self.user_message, self.reply, self.slot = user_message, reply, slot
         self.parser = EmotionStreamParser()
+        self.loops = LoopDetector()
+        self.cut = False  # the loop detector ended the reply
         self.emotion_sent = False
         self.started = time.monotonic()
         self.queue_ms: int | None = None
@@ -247,7 +255,9 @@ class _Turn:
         await _db(services.mark_streaming)(message_id=reply_id, queue_ms=self.queue_ms)
         await _notify(self.listener.on_start(reply_id, self.queue_ms, self.plan.prompt_tokens))
         requested = time.monotonic()
-        async with contextlib.aclosing(llm.stream_chat(model=self.cfg.name, messages=self.plan.messages)) as stream:
+        stream_events = llm.stream_chat(model=self.cfg.name, messages=self.plan.messages, max_tokens=self.cfg.reply_tokens,
+                                        prefix=EMOTION_PREFIX)
+        async with contextlib.aclosing(stream_events) as stream:
             async for event in stream:
                 if event.done:
                     self.completion_tokens = event.completion_tokens
@@ -261,13 +271,23 @@ class _Turn:
                     await self._send_emotion(self.parser.emotion)
                 if visible:
                     await _notify(self.listener.on_token(reply_id, visible))
+                    if self.loops.feed(visible):
+                        # The model repeats itself: stop it (leaving the block closes the
+                        # upstream stream) and keep the reply up to the repetition.
+                        self.cut = True
+                        break
                 if self._cancel_requested():
                     return  # leaving the block closes the upstream stream: generation stops
-        tail = self.parser.finish()
+        tail = "" if self.cut else self.parser.finish()
         if not self.emotion_sent:
             await self._send_emotion(self.parser.emotion or NEUTRAL)
         if tail:
             await _notify(self.listener.on_token(reply_id, tail))
+
+    def _final_text(self) -> str:
+        # A reply cut by the loop detector ends before its repetition; the done event carries
+        # this text, which replaces what the client streamed.
+        return self.loops.kept_text().strip() if self.cut else self.parser.text
 
     async def _send_emotion(self, emotion: str) -> None:
         self.emotion_sent = True
@@ -296,8 +316,8 @@ class _Turn:
             await _db(services.discard_reply)(user_message_id=self.user_message.pk, reply_id=reply_id)
         else:
             final = await _db(services.finish_reply)(
-                message_id=reply_id, text=self.parser.text, emotion=self.parser.emotion, status=status,
-                error_code=error.code if error else "", ttft_ms=self.ttft_ms,
+                message_id=reply_id, text=self._final_text(), emotion=self.parser.emotion, status=status,
+                error_code=error.code if error else (REPLY_CUT_LOOP if self.cut else ""), ttft_ms=self.ttft_ms,
                 duration_ms=int((time.monotonic() - self.started) * 1000), queue_ms=self.queue_ms,
                 prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
             )
@@ -313,7 +333,7 @@ class _Turn:
             await _notify(self.listener.on_cancelled(reply_id, final))
         elif error is not None:
             await _notify(self.listener.on_error(error, reply_id=reply_id, returned_text=self.user_message.text if final is None else None))
-        return TurnResult(status=status, user_message=self.user_message, reply=final, error=error)
+        return TurnResult(status=status, user_message=self.user_message, reply=final, error=error, raw_text=self.parser.raw)
 
 
 def _build_prompt(conversation_id: Any, cfg: llm.ModelConfig, upto_seq: int, context: str = "") -> memory.PromptPlan:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from avatarforge.errors import AppError
+from avatarforge.korean import resolve_particles
 from avatarforge.views import flash_app_error
 from inference import llm
 
@@ -105,17 +106,16 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     }
     strings = {
         "queued": _("Waiting for a free model slot — you are number %(position)s in line."),
-        "thinking": _("%(name)s is thinking…"),
+        # Formatted here, not in the browser: the Korean particle after the name depends on it.
+        "thinking": resolve_particles(_("%(name)s is thinking…") % {"name": conv.character.name}),
         "stopped": _("Stopped."),
         "connectionLost": _("Connection lost. Reconnecting…"),
         "connecting": _("Connecting… try again in a moment."),
         "reconnected": _("Connected."),
         "busy": _("The character is still answering."),
         "you": _("You"),
-        "emotion": {name: str(label) for name, label in (
-            ("happy", _("happy")), ("sad", _("sad")), ("angry", _("angry")), ("surprised", _("surprised")),
-            ("neutral", _("neutral")), ("excited", _("excited")),
-        )},
+        "emotion": selectors.emotion_labels(),  # the badge's labels, as the server renders them
+        "cutLoop": _("Cut short: the reply started repeating itself."),
         "olderFailed": _("Could not load older messages."),
         "talk": _("Talk"),
         "hangUp": _("Hang up"),

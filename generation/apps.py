@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import npgettext
 
 
 def jobs_today(user_id: int) -> int:
@@ -39,5 +40,8 @@ class GenerationConfig(AppConfig):
         from accounts.usage import register_counter
         from avatarforge.health import register_check
 
-        register_counter("generation_jobs_per_day", _("generation jobs today"), jobs_today)
+        register_counter(
+            "generation_jobs_per_day", _("generation jobs today"), jobs_today,
+            label_for_count=lambda n: npgettext("plan limit", "generation job today", "generation jobs today", n),
+        )
         register_check("generation_validator", check_validator, core=False)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.services import usage_for
@@ -108,7 +108,26 @@ def _form_context(request: HttpRequest, posted: dict[str, Any] | None = None, er
         "max_upload_bytes": setting("GENERATION_MAX_UPLOAD_BYTES"),
         "jobs_usage": usage.get("generation_jobs_per_day"),
         "avatar_usage": usage.get("avatar_slots"),
+        "blocked_reason": _blocked_reason(usage),
     }
+
+
+def _blocked_reason(usage: dict[str, dict[str, Any]]) -> str | None:
+    """Why a new job would be refused right now (the same limits create_job takes), so the form
+    says it before the photo is uploaded; None when a job can start."""
+    jobs = usage.get("generation_jobs_per_day")
+    if jobs and jobs["used"] >= jobs["allowed"]:
+        return ngettext(
+            "You have used today's generation job (your plan allows %(n)d a day). You can make another tomorrow.",
+            "You have used all of today's generation jobs (your plan allows %(n)d a day). You can make more tomorrow.",
+            jobs["allowed"],
+        ) % {"n": jobs["allowed"]}
+    avatars = usage.get("avatar_slots")
+    if avatars and avatars["used"] >= avatars["allowed"]:
+        return _(
+            "Your avatar library is full (%(used)d of %(allowed)d), so a new avatar could not be added. Delete one first."
+        ) % {"used": avatars["used"], "allowed": avatars["allowed"]}
+    return None
 
 
 @login_required
@@ -137,6 +156,11 @@ def _links() -> dict[str, str]:
     return links
 
 
+def _retry_labels() -> dict[str, str]:
+    """The retry button's words by job status: a cancelled job failed at no step."""
+    return {"failed": _("Retry from the failed step"), "cancelled": _("Continue from where it stopped")}
+
+
 @login_required
 @app_errors_as_pages
 def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
@@ -145,6 +169,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
     strings = {
         "cancel_failed": _("Could not cancel the job."),
         "retry_failed": _("Could not retry the job."),
+        "retry_labels": _retry_labels(),
         "connection_lost": _("Live updates paused; checking every few seconds."),
         "loading_model": _("Loading the 3D model…"),
         "model_failed": _("The 3D viewer could not load the model in this browser."),
@@ -162,6 +187,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "payload_json": payload,
         "crop": payload["face"]["crop"] or {"x": 0.5, "y": 0.45, "size": 0.9},
         "strings_json": strings,
+        "retry_labels": strings["retry_labels"],
         "links": _links(),
         "expressions": ["happy", "angry", "sad", "surprised", "relaxed", "blink", "aa", "ih", "ou", "ee", "oh"],
         "clips": [("idle", _("Idle")), ("talk", _("Talk")), ("wave", _("Wave"))],

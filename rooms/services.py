@@ -113,10 +113,7 @@ def clean_guest_name(raw: str) -> str:
     return name
 
 
-@transaction.atomic
-def redeem_invite(*, token: str, name: str) -> tuple[Room, dict]:
-    """Use a guest invite once. Returns the room and the guest record for the guest's session."""
-    guest_name = clean_guest_name(name)
+def _usable_invite(token: str, *, lock: bool) -> RoomInvite:
     invalid = AppError(
         _("This invite link is not valid any more. Ask the room's owner for a new one."), code="invite_invalid"
     )
@@ -124,10 +121,26 @@ def redeem_invite(*, token: str, name: str) -> tuple[Room, dict]:
         invite_id = uuid.UUID(signing.loads(token[:200], salt=INVITE_SALT))
     except (signing.BadSignature, ValueError, TypeError):
         raise invalid from None
-    invite = RoomInvite.objects.select_for_update().select_related("room").filter(pk=invite_id).first()
+    invites = RoomInvite.objects.select_related("room")
+    invite = (invites.select_for_update() if lock else invites).filter(pk=invite_id).first()
     if invite is None or not invite.is_usable:
         raise invalid
     _require_open(invite.room)
+    return invite
+
+
+def check_invite(*, token: str) -> RoomInvite:
+    """The invite behind `token` if it could be redeemed now; raises what redeem_invite would
+    (used, expired, forged, room closed) without using it. The invite page asks this first, so
+    a used link says so at once instead of after the guest typed a name."""
+    return _usable_invite(token, lock=False)
+
+
+@transaction.atomic
+def redeem_invite(*, token: str, name: str) -> tuple[Room, dict]:
+    """Use a guest invite once. Returns the room and the guest record for the guest's session."""
+    guest_name = clean_guest_name(name)
+    invite = _usable_invite(token, lock=True)
     invite.used_at = timezone.now()
     invite.save(update_fields=["used_at"])
     return invite.room, {"id": uuid.uuid4().hex, "name": guest_name}

@@ -175,6 +175,11 @@ def redeem(request: HttpRequest, token: str) -> HttpResponse:
     """Guest invite page: a display name, then a seat right in this browser's session."""
     error = None
     name = request.POST.get("name", "") if request.method == "POST" else ""
+    try:
+        services.check_invite(token=token)
+    except AppError as exc:
+        # A used, expired or forged link, or a closed room: say so now, with no form to fill in.
+        return render(request, "rooms/invite.html", {"error": exc.message, "unusable": True}, status=exc.status)
     if request.method == "POST":
         try:
             room, guest = services.redeem_invite(token=token, name=name)

@@ -49,7 +49,6 @@ def _upload_strings() -> dict[str, str]:
         "cancel": _("Cancel"),
         "tooLarge": _("This file is larger than your plan allows."),
         "wrongType": _("Only .vrm and .glb files can be uploaded."),
-        "reload": _("Show the updated library"),
     }
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..models import Character
 
-__all__ = ["format_persona_prompt", "substitute_placeholders", "scenario_for", "LABELS"]
+__all__ = ["format_persona_prompt", "substitute_placeholders", "scenario_for", "reply_language_instruction", "LABELS"]
 
 _CHAR = re.compile(r"\{\{\s*char\s*\}\}", re.IGNORECASE)
 _USER = re.compile(r"\{\{\s*user\s*\}\}", re.IGNORECASE)
@@ -92,6 +92,19 @@ _SHEET_FIELDS = (
     "description", "personality", "appearance", "likes", "dislikes", "speech_style",
     "thoughts", "features", "habits", "worldview",
 )
+
+
+# The rule that ends a chat system prompt: written in the language it asks for (a small model
+# follows an instruction in the target language better), with the English name in parentheses.
+_REPLY_LANGUAGE = {
+    "en": "Always reply in English, whatever language the examples or the profile use.",
+    "ko": "반드시 한국어로만 대답하세요. 영어로 대답하지 마세요. (Reply only in Korean.)",
+}
+
+
+def reply_language_instruction(language: str) -> str:
+    """The explicit instruction to reply in `language` ("en" or "ko"; others: English)."""
+    return _REPLY_LANGUAGE.get(language, _REPLY_LANGUAGE["en"])
 
 
 def substitute_placeholders(text: str, *, char_name: str, user_name: str) -> str:

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 WIZARD_GENERATIONS_PER_HOUR = 30
+# No new attempt after a refused answer once the wizard worked this long (seconds): on the
+# embedded model one sheet takes about a minute, so this allows a second try, not a third.
+WIZARD_RETRY_BUDGET_S = 90.0
 
 # Fields a user may set (API, forms, wizard, card import). Not: owner, preset_key, drafts,
 # counters, portrait (set by import), card_extras (kept from import).
@@ -351,6 +354,31 @@ def _identity(name: str, category: str, source_work: str, language: str) -> dict
     return values
 
 
+def _generate(identity: dict[str, str], owner: User, *, allowance: int) -> dict[str, str]:
+    """A sheet the person can use, asking the model up to `allowance` times (the draft's
+    generations left: retries stay within the three-generation limit) while the time budget
+    lasts. Only a refused answer (wizard_invalid_output) is asked again, and it does not use up
+    one of the draft's generations; other failures (the model is down) end at once."""
+    started = time.monotonic()
+    tries = 0
+    while True:
+        _wizard_rate(owner)
+        tries += 1
+        try:
+            return wizard.generate_sheet(**identity)
+        except AppError as exc:
+            if exc.code != "wizard_invalid_output":
+                raise
+            if tries < allowance and time.monotonic() - started < WIZARD_RETRY_BUDGET_S:
+                logger.info("wizard: refused answer (%s), asking again", (exc.details or {}).get("reason"))
+                continue
+            raise AppError(
+                _("The language model could not write a usable character sheet (%(n)d tries). "
+                  "Write the fields yourself, or try again later or with another model.") % {"n": tries},
+                code="wizard_invalid_output", status=502, details={**(exc.details or {}), "tries": tries},
+            ) from exc
+
+
 def _limit_error(draft: Character) -> AppError:
     return AppError(
         _("This character was already generated %(n)d times, the most allowed. Edit the fields yourself and save.")
@@ -366,8 +394,7 @@ def start_wizard(*, owner: User, name: str, category: str, source_work: str = ""
     The LLM call happens outside any transaction (it can take a minute); if it fails nothing
     is saved. The user's oldest drafts beyond MAX_DRAFTS_PER_USER are discarded."""
     identity = _identity(name, category, source_work, language)
-    _wizard_rate(owner)
-    sheet = wizard.generate_sheet(**identity)
+    sheet = _generate(identity, owner, allowance=CharacterLimits.WIZARD_MAX_GENERATIONS)
     with transaction.atomic():
         lock_user(user_id=owner.pk)  # one user's concurrent starts trim their drafts in turn
         stale = list(Character.objects.filter(owner=owner, is_draft=True).order_by("-created_at")
@@ -400,8 +427,8 @@ def regenerate_wizard(*, user: User, draft_id: Any, name: str | None = None, cat
         draft.refresh_from_db(fields=["generation_count"])
         raise _limit_error(draft)
     try:
-        _wizard_rate(draft.owner)
-        sheet = wizard.generate_sheet(**identity)
+        # The slot just taken is one of the generations left, so as many tries as were left.
+        sheet = _generate(identity, draft.owner, allowance=CharacterLimits.WIZARD_MAX_GENERATIONS - draft.generation_count)
     except BaseException:
         Character.objects.filter(pk=draft.pk, generation_count__gt=0).update(generation_count=F("generation_count") - 1)
         raise

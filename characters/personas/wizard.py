@@ -3,14 +3,18 @@ character sheet from a name, a category and a source work, as JSON matching GENE
 
 `generate_sheet()` returns clean field values or raises AppError:
 - `wizard_invalid_output` (502) when the answer is not JSON matching the schema (missing keys,
-  wrong types, too long values). The gateway validates too; we check again here because what
-  gets stored must fit the model's limits whatever the gateway does.
+  wrong types, too long values), or is JSON a person could not use (`sheet_problems`): fields
+  that echo the form's own hints ("who the character is: background and story..."), short
+  fields without a word or holding one value ("17" as gender, species and age), or text
+  in the wrong language. The gateway validates too; we check again here because what gets
+  stored must fit the model's limits whatever the gateway does.
 - the gateway's own `llm_*` codes (unreachable, timeout, rate limited...) pass through.
 It never writes to the database: the services decide what is saved.
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -18,6 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from avatarforge.errors import AppError
+from avatarforge.language import language_share
 
 from ..models.personas import CharacterCategory
 from .cards.cards import FIELD_LIMITS, clean_text
@@ -101,8 +106,70 @@ def _invalid(reason: str, **details: Any) -> AppError:
     )
 
 
-def validate_sheet(value: Any) -> dict[str, str]:
-    """Check an LLM answer against GENERATION_SCHEMA; return clean field values."""
+_WORDS = re.compile(r"\w+", re.UNICODE)
+_PLACEHOLDER = re.compile(r"\{\{\s*(?:char|user)\s*\}\}", re.IGNORECASE)
+ECHO_NGRAM = 4  # this many consecutive words of a hint in a value: the model copied the form
+SAME_SHORT_VALUES = 3  # one value in this many short fields: the model filled in anything
+# Least share of the sheet's Hangul/Latin words in the language asked for. English sheets may
+# quote a Korean name; Korean ones often carry English terms (MBTI, names of works).
+LANGUAGE_SHARE = {"en": 0.8, "ko": 0.5}
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(text)]
+
+
+def _hint_ngrams() -> set[tuple[str, ...]]:
+    grams: set[tuple[str, ...]] = set()
+    for hint in _HINTS.values():
+        words = _words(hint.split(" e.g.")[0])
+        grams.update(tuple(words[i:i + ECHO_NGRAM]) for i in range(len(words) - ECHO_NGRAM + 1))
+    return grams
+
+
+_HINT_NGRAMS = _hint_ngrams()
+
+
+def _echoes_hint(field: str, value: str) -> bool:
+    words = _words(value)
+    if " ".join(words) in (field.replace("_", " "), " ".join(_words(_HINTS[field]))):
+        return True  # the field's own name or hint as its value
+    return any(tuple(words[i:i + ECHO_NGRAM]) in _HINT_NGRAMS for i in range(len(words) - ECHO_NGRAM + 1))
+
+
+def sheet_problems(sheet: dict[str, str], *, language: str) -> dict[str, str]:
+    """Field -> what is wrong with it, for a sheet that passed the schema ({} = usable);
+    the key "language" when the sheet as a whole is not in `language`."""
+    problems: dict[str, str] = {}
+    for field in GENERATED_FIELDS:
+        value = sheet.get(field, "")
+        if value and _echoes_hint(field, value):
+            problems[field] = "echoes the form's hint"
+    for field in _SHORT:
+        value = sheet.get(field, "")
+        if field in problems or not value:
+            continue
+        # (Lengths are the schema's maxLength: the grammar keeps them.)
+        if field in ("gender", "species", "job", "scenario_counterpart") and not any(ch.isalpha() for ch in value):
+            problems[field] = "not a word"
+    short_values: dict[str, list[str]] = {}
+    for field in _SHORT:
+        key = " ".join(_words(sheet.get(field, "")))
+        if key:
+            short_values.setdefault(key, []).append(field)
+    for fields in short_values.values():
+        if len(fields) >= SAME_SHORT_VALUES:
+            for field in fields:
+                problems.setdefault(field, "the same value as other fields")
+    text = _PLACEHOLDER.sub(" ", " ".join(sheet.get(field, "") for field in GENERATED_FIELDS))
+    if language in LANGUAGE_SHARE and language_share(text, language) < LANGUAGE_SHARE[language]:
+        problems["language"] = f"not written in {'Korean' if language == 'ko' else 'English'}"
+    return problems
+
+
+def validate_sheet(value: Any, *, language: str | None = None) -> dict[str, str]:
+    """Check an LLM answer against GENERATION_SCHEMA (and, given the language asked for, that a
+    person could use it: `sheet_problems`); return clean field values."""
     if not isinstance(value, dict):
         raise _invalid("not a JSON object")
     try:
@@ -113,7 +180,24 @@ def validate_sheet(value: Any) -> dict[str, str]:
     empty = [name for name in ("description", "personality", "first_message") if not sheet[name]]
     if empty:
         raise _invalid("empty fields", fields=empty)
+    if language is not None:
+        problems = sheet_problems(sheet, language=language)
+        if problems:
+            raise _invalid("unusable fields", fields=problems)
     return sheet
+
+
+# Tokens per second of the slowest model we expect to wait for: the embedded SmolLM2 on 2 busy
+# cores (measured 14-93, ~30 held with OMP_WAIT_POLICY=PASSIVE, docs FACTS).
+SLOWEST_TOKENS_PER_S = 10.0
+
+
+def generation_timeout(model: str | None, max_tokens: int) -> float:
+    """Seconds one sheet may take: what its tokens need at the slowest expected speed, never
+    less than the model's own timeout. (The chat-sized 60 s cut a sheet on the embedded model.)"""
+    from inference import llm as gateway
+
+    return max(gateway.get_model(model).timeout, max_tokens / SLOWEST_TOKENS_PER_S)
 
 
 def generation_max_tokens(model: str | None) -> int:
@@ -129,13 +213,15 @@ def generate_sheet(*, name: str, category: str, source_work: str, language: str)
     from inference import llm as gateway
 
     model = settings.CHARACTER_WIZARD_MODEL or None
+    max_tokens = min(generation_max_tokens(model), gateway.get_model(model).max_tokens)
     try:
         text = gateway.complete(
             model=model,
             messages=build_messages(name=name, category=category, source_work=source_work, language=language),
-            max_tokens=generation_max_tokens(model),
+            max_tokens=max_tokens,
             temperature=0.8,
             json_schema=GENERATION_SCHEMA,
+            timeout=generation_timeout(model, max_tokens),
         )
     except AppError as exc:
         if exc.code == "llm_bad_response":
@@ -145,4 +231,4 @@ def generate_sheet(*, name: str, category: str, source_work: str, language: str)
         value = json.loads(text)
     except ValueError:
         raise _invalid("not JSON") from None
-    return validate_sheet(value)
+    return validate_sheet(value, language=language)

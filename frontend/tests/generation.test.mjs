@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fileProblem, ACCEPTED_TYPES } from "../src/generation/upload.js";
 import { clampCrop } from "../src/generation/crop.js";
-import { formatMs } from "../src/generation/job.js";
+import { formatMs, retryLabel } from "../src/generation/job.js";
 
 test("upload accepts only photos under the size limit", () => {
   assert.deepEqual(ACCEPTED_TYPES, ["image/jpeg", "image/png", "image/webp"]);
@@ -21,4 +21,11 @@ test("crop stays inside the photo and a sensible size", () => {
 test("stage times use the translated template", () => {
   assert.equal(formatMs("%(ms)s ms", 42), "42 ms");
   assert.equal(formatMs("%(ms)s 밀리초", 7), "7 밀리초");
+});
+
+test("a cancelled job is offered to continue, not to retry a failed step", () => {
+  const labels = { failed: "Retry from the failed step", cancelled: "Continue from where it stopped" };
+  assert.equal(retryLabel(labels, "cancelled"), "Continue from where it stopped");
+  assert.equal(retryLabel(labels, "failed"), "Retry from the failed step");
+  assert.equal(retryLabel(undefined, "failed"), "");
 });

@@ -12,14 +12,17 @@ retried by one loop (retry.py); a stream only before its first token.
     retry.py     the one retry loop
     completion.py  non-streaming answers (`complete`), JSON mode
     stream.py    streaming answers (`stream_chat`)
+    loops.py     the loop detector a streamed reply is checked with (`LoopDetector`)
+    constrain.py constrained decoding of a reply's start (`ReplyPrefix`: grammar / regex per model)
 """
 from .client import ping
 from .completion import complete, extract_json_object
 from .config import EMBEDDED_MODEL_NAME, ModelConfig, get_model, list_models, llm_configured
+from .constrain import ReplyPrefix
 from .errors import LLMError
 from .stream import StreamEvent, stream_chat
 
 __all__ = [
-    "EMBEDDED_MODEL_NAME", "LLMError", "ModelConfig", "StreamEvent", "complete", "extract_json_object", "get_model",
+    "EMBEDDED_MODEL_NAME", "LLMError", "ModelConfig", "ReplyPrefix", "StreamEvent", "complete", "extract_json_object", "get_model",
     "list_models", "llm_configured", "ping", "stream_chat",
 ]

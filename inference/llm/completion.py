@@ -6,6 +6,7 @@ first JSON object is extracted from the text (models wrap JSON in prose or ``` f
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -21,15 +22,23 @@ _json_support: dict[str, str] = {}  # model name -> the response_format level th
 
 
 def request_params(cfg: ModelConfig, messages: list[dict], max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
-    """The chat.completions parameters both call kinds send (max_tokens capped by the model)."""
+    """The chat.completions parameters both call kinds send (max_tokens capped by the model), with
+    the model's sampling settings: penalties when configured, server-specific fields in extra_body."""
     if not messages:
         raise ValueError("messages must not be empty")
-    return {
+    params: dict[str, Any] = {
         "model": cfg.model,
         "messages": messages,
         "max_tokens": min(max_tokens or cfg.max_tokens, cfg.max_tokens),
         "temperature": cfg.temperature if temperature is None else temperature,
     }
+    if cfg.frequency_penalty is not None:
+        params["frequency_penalty"] = cfg.frequency_penalty
+    if cfg.presence_penalty is not None:
+        params["presence_penalty"] = cfg.presence_penalty
+    if cfg.extra_body:
+        params["extra_body"] = dict(cfg.extra_body)
+    return params
 
 
 def extract_json_object(text: str) -> dict[str, Any] | None:
@@ -88,9 +97,15 @@ def complete(
     max_tokens: int | None = None,
     temperature: float | None = None,
     json_schema: dict | None = None,
+    timeout: float | None = None,
 ) -> str:
-    """One answer; with json_schema, JSON text validated against it. Raises LLMError."""
+    """One answer; with json_schema, JSON text validated against it. Raises LLMError.
+
+    `timeout`: seconds this answer may take, for a long answer on a slow model (default: the
+    model's timeout, which is sized for chat)."""
     cfg = get_model(model)
+    if timeout is not None:
+        cfg = dataclasses.replace(cfg, timeout=float(timeout))
     params = request_params(cfg, messages, max_tokens, temperature)
     if json_schema is None:
         return _complete_once(cfg, params)

@@ -18,6 +18,27 @@ EMBEDDED_MODEL_NAME = "embedded"
 # plain text, and remembers per model what the endpoint accepted.
 JSON_MODES = ("auto", "json_schema", "json_object", "none")
 
+# What `constrain` may say: how the endpoint can be made to start a reply with one of a few fixed
+# prefixes (the chat's emotion tag), see constrain.py. "llama_grammar": llama.cpp's `grammar`
+# (GBNF) field; "vllm_regex": vLLM's `structured_outputs: {"regex"}` (vLLM >= 0.10);
+# "vllm_guided_regex": the older `guided_regex` field; "none": ask in the prompt and parse.
+CONSTRAIN_MODES = ("none", "llama_grammar", "vllm_regex", "vllm_guided_regex")
+
+# Body fields `extra_body` must not set: the gateway owns them.
+_RESERVED_BODY_FIELDS = frozenset({
+    "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature",
+    "frequency_penalty", "presence_penalty", "response_format", "grammar", "guided_regex", "structured_outputs", "n",
+})
+
+# Sampling of the embedded SmolLM2-135M, which falls into loops with plain sampling (2 of 6 test
+# prompts looped for 256 tokens; with these, 0 of 6): llama.cpp's repeat penalty over the last
+# 128 tokens plus a mild frequency penalty. A chat reply is capped at 160 tokens (about 120
+# English words; ~5 s at the ~30 tokens/s of a loaded 2-core machine, where 256-token replies
+# took 10-50 s in bench.chat_quality under heavy load).
+EMBEDDED_SAMPLING: dict[str, Any] = {"repeat_penalty": 1.1, "repeat_last_n": 128}
+EMBEDDED_FREQUENCY_PENALTY = 0.3
+EMBEDDED_CHAT_MAX_TOKENS = 160
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -38,7 +59,20 @@ class ModelConfig:
     # The GPU host mode this model's server needs ("chat" for vLLM on a switching GPU host,
     # docs/gpu.md): chat turns wait for it and hold it while they stream. Empty: no GPU host.
     gpu_mode: str = ""
+    # Sampling: None = the endpoint's default (not sent). `extra_body`: fields only some servers
+    # know, sent as they are (llama.cpp `repeat_penalty`, vLLM `repetition_penalty`, `top_k`...).
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # A chat reply's cap (None: max_tokens); other calls (summaries, the wizard) ask their own.
+    chat_max_tokens: int | None = None
+    constrain: str = "none"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def reply_tokens(self) -> int:
+        """Most tokens of one chat reply."""
+        return min(self.chat_max_tokens or self.max_tokens, self.max_tokens)
 
     @property
     def pool(self) -> str:
@@ -72,6 +106,25 @@ def _timeout_seconds(raw: dict[str, Any], name: str) -> float:
     return float(value)
 
 
+def _penalty(raw: dict[str, Any], key: str, name: str) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -2 <= value <= 2:
+        raise ValueError(f"LLM model {name!r}: {key} must be a number between -2 and 2")
+    return float(value)
+
+
+def _extra_body(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get("extra_body") or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"LLM model {name!r}: extra_body must be an object")
+    reserved = sorted(_RESERVED_BODY_FIELDS & set(value))
+    if reserved:
+        raise ValueError(f"LLM model {name!r}: extra_body may not set {', '.join(reserved)} (the gateway sets them)")
+    return dict(value)
+
+
 def _model_from_dict(raw: dict[str, Any], index: int) -> ModelConfig:
     name = str(raw.get("name") or raw.get("model") or f"model-{index + 1}").strip()
     base_url = str(raw.get("base_url") or "").strip()
@@ -87,7 +140,16 @@ def _model_from_dict(raw: dict[str, Any], index: int) -> ModelConfig:
     max_tokens = _positive_int(raw, "max_tokens", settings.LLM_MAX_TOKENS)
     if max_tokens >= context_length // 2:
         raise ValueError(f"LLM model {name!r}: max_tokens must be less than half of context_length")
-    known = {"name", "base_url", "model", "api_key", "label", "context_length", "max_tokens", "temperature", "timeout", "json_mode", "max_concurrency", "embedded", "gpu_mode"}
+    chat_max_tokens = None
+    if raw.get("chat_max_tokens") is not None:
+        chat_max_tokens = _positive_int(raw, "chat_max_tokens", max_tokens)
+        if chat_max_tokens > max_tokens:
+            raise ValueError(f"LLM model {name!r}: chat_max_tokens must not exceed max_tokens")
+    constrain = str(raw.get("constrain", "none"))
+    if constrain not in CONSTRAIN_MODES:
+        raise ValueError(f"LLM model {name!r}: constrain must be one of {', '.join(CONSTRAIN_MODES)}")
+    known = {"name", "base_url", "model", "api_key", "label", "context_length", "max_tokens", "temperature", "timeout", "json_mode",
+             "max_concurrency", "embedded", "frequency_penalty", "presence_penalty", "extra_body", "chat_max_tokens", "constrain", "gpu_mode"}
     return ModelConfig(
         name=name,
         base_url=base_url.rstrip("/"),
@@ -102,6 +164,11 @@ def _model_from_dict(raw: dict[str, Any], index: int) -> ModelConfig:
         max_concurrency=_positive_int(raw, "max_concurrency", settings.LLM_MAX_CONCURRENCY),
         embedded=bool(raw.get("embedded", False)),
         gpu_mode=_gpu_mode(raw, name),
+        frequency_penalty=_penalty(raw, "frequency_penalty", name),
+        presence_penalty=_penalty(raw, "presence_penalty", name),
+        extra_body=_extra_body(raw, name),
+        chat_max_tokens=chat_max_tokens,
+        constrain=constrain,
         extra={k: v for k, v in raw.items() if k not in known},
     )
 
@@ -115,19 +182,26 @@ def _gpu_mode(raw: dict, name: str) -> str:
 
 def embedded_model_config() -> ModelConfig:
     """The embedded local model server that `make run` starts when no LLM is configured."""
+    # The most one call may ask (the wizard's character sheet needs ~1,000 tokens); chat replies
+    # take chat_max_tokens.
+    max_tokens = embedded_llm.CONTEXT_LENGTH // 4
     return ModelConfig(
         name=EMBEDDED_MODEL_NAME,
         base_url=f"http://127.0.0.1:{settings.EMBEDDED_LLM_PORT}/v1",
         model=embedded_llm.MODEL_ID,
         label=embedded_llm.MODEL_LABEL,
         context_length=embedded_llm.CONTEXT_LENGTH,
-        max_tokens=min(settings.LLM_MAX_TOKENS, embedded_llm.CONTEXT_LENGTH // 4),
+        max_tokens=max_tokens,
         temperature=0.7,
         timeout=float(settings.LLM_TIMEOUT),
         json_mode="json_schema",  # llama.cpp enforces the schema with a grammar
         # A small CPU model serves requests one after another; queue the rest fairly.
         max_concurrency=min(settings.LLM_MAX_CONCURRENCY, embedded_llm.PARALLEL_SLOTS),
         embedded=True,
+        frequency_penalty=EMBEDDED_FREQUENCY_PENALTY,
+        extra_body=dict(EMBEDDED_SAMPLING),
+        chat_max_tokens=min(EMBEDDED_CHAT_MAX_TOKENS, max_tokens),
+        constrain="llama_grammar",  # llama.cpp's server takes a GBNF grammar per request
     )
 
 

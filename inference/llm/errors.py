@@ -92,13 +92,30 @@ def _from_status(exc: openai.APIStatusError, details: dict[str, Any], cfg: Model
     return llm_error("llm_bad_request", _("The language model rejected the request."), status=502, transient=False, details=details)
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def translate_error(exc: BaseException, cfg: ModelConfig) -> LLMError:
     """Map an openai/httpx exception to an LLMError; anything else (a bug) is re-raised."""
     if isinstance(exc, LLMError):
         return exc
     details = {"model": cfg.name}
     if isinstance(exc, openai.APITimeoutError):
-        return llm_error("llm_timeout", _("The language model took too long to answer. Try again."), status=504, transient=True, details=details)
+        # A model that was asked and did not answer within the timeout (a read timeout: a long
+        # generation on a slow CPU) would take as long again, while a person waits and the
+        # server's slot stays busy: not retried (4 x 60 s was a wizard's 242 s). Connect and
+        # pool timeouts are retried.
+        read = _caused_by(exc, httpx2.ReadTimeout)
+        return llm_error("llm_timeout", _("The language model took too long to answer. Try again."), status=504,
+                         transient=not read, details={**details, "phase": "read" if read else "connect"})
     if isinstance(exc, openai.APIConnectionError):
         return _unreachable(details)
     if isinstance(exc, openai.APIStatusError):

@@ -107,3 +107,70 @@ def test_pages_render_in_korean(client):
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="ko")
     assert response.status_code == 200
     assert 'lang="ko"' in response.content.decode()
+
+
+def test_login_matches_the_email_in_any_case(browser, user, password):
+    page = browser.get("/accounts/login/")
+    response = browser.post(
+        "/accounts/login/", {"csrfmiddlewaretoken": csrf_from(page), "username": "Alice@Example.COM", "password": password}
+    )
+    assert response.status_code == 302
+    assert browser.session["_auth_user_id"] == str(user.pk)
+
+
+def test_an_email_stored_in_mixed_case_still_logs_in_in_lower_case(browser, password, plans):
+    # Accounts made before emails were lowercased on every save (e.g. in admin) keep their case.
+    user = User.objects.create_user(email="x@example.com", password=password)
+    User.objects.filter(pk=user.pk).update(email="Demo@AvatarForge.local")
+    page = browser.get("/accounts/login/")
+    response = browser.post(
+        "/accounts/login/", {"csrfmiddlewaretoken": csrf_from(page), "username": "demo@avatarforge.local", "password": password}
+    )
+    assert response.status_code == 302
+
+
+def test_signup_refuses_an_email_taken_in_another_case(browser, user):
+    page = browser.get("/accounts/signup/")
+    response = browser.post(
+        "/accounts/signup/",
+        {"csrfmiddlewaretoken": csrf_from(page), "email": "ALICE@example.com", "display_name": "",
+         "password1": "a-long-pass-phrase-7", "password2": "a-long-pass-phrase-7"},
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_every_save_stores_the_email_in_lower_case(plans):
+    # Admin's add form and the shell go through save(), not the sign-up form.
+    user = User(email="Bob@Example.com", plan=plans["free"])
+    user.set_unusable_password()
+    user.save()
+    user.refresh_from_db()
+    assert user.email == "bob@example.com"
+
+
+def test_profile_in_korean_translates_the_plan_name(browser, user):
+    browser.force_login(user)
+    body = browser.get("/accounts/profile/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert '<span class="badge">무료</span>' in body
+
+
+def test_token_revoke_question_picks_the_korean_particle(browser, user):
+    browser.force_login(user)
+    page = browser.get("/accounts/profile/", HTTP_ACCEPT_LANGUAGE="ko")
+    browser.post("/accounts/tokens/", {"csrfmiddlewaretoken": csrf_from(page), "name": "앱"}, HTTP_ACCEPT_LANGUAGE="ko")
+    token = user.api_tokens.get()
+    page = browser.get("/accounts/profile/", HTTP_ACCEPT_LANGUAGE="ko")
+    body = page.content.decode()
+    assert "토큰 “앱”을 폐기할까요?" in body, re.findall(r'data-confirm="([^"]*)"', body)
+    assert "(를)" not in body
+    assert token.is_active
+
+
+def test_signup_aria_describedby_points_at_the_help_texts(browser):
+    body = browser.get("/accounts/signup/").content.decode()
+    described = [i for value in re.findall(r'aria-describedby="([^"]+)"', body) for i in value.split()]
+    assert "id_password1_helptext" in described  # Django links the password rules to the field
+    ids = set(re.findall(r'\bid="([^"]+)"', body))
+    assert [i for i in described if i not in ids] == []

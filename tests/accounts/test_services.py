@@ -73,3 +73,49 @@ def test_new_users_get_the_default_plan(make_user):
     user = User.objects.create_user(email="x@example.com", password="pw-long-enough-1")
     assert user.plan.code == "free"
     assert services.create_user(email="Y@Example.com", password="pw-long-enough-1").email == "y@example.com"
+
+
+
+@pytest.fixture
+def actors_in_use(monkeypatch):
+    """The real actors counter (registered by characters, with its labels), counting `n` actors."""
+    from dataclasses import replace
+
+    used = {"n": 0}
+    monkeypatch.setitem(usage._counters, "actor_slots", replace(usage.counter("actor_slots"), count=lambda user_id: used["n"]))
+    return used
+
+
+@pytest.mark.django_db
+def test_limit_message_counts_in_the_singular_and_plural(make_user, actors_in_use):
+    actors_in_use["n"] = 1
+    with pytest.raises(LimitExceeded) as err, transaction.atomic():
+        services.lock_user_for_limit(user_id=make_user(plan="free").pk, limit="actor_slots")  # 1 slot
+    assert "allows 1 actor and you use 1." in err.value.message
+    actors_in_use["n"] = 2
+    with pytest.raises(LimitExceeded) as err, transaction.atomic():
+        services.lock_user_for_limit(user_id=make_user(plan="pro").pk, limit="actor_slots")  # 2 slots
+    assert "allows 2 actors and you use 2." in err.value.message
+
+
+@pytest.mark.django_db
+def test_limit_message_in_korean_names_the_plan_and_picks_the_particle(make_user, actors_in_use):
+    from django.utils import translation
+
+    actors_in_use["n"] = 1
+    with translation.override("ko"), pytest.raises(LimitExceeded) as err, transaction.atomic():
+        services.lock_user_for_limit(user_id=make_user(plan="free").pk, limit="actor_slots")
+    assert err.value.message.startswith("무료 요금제에서는 액터를 1개까지"), err.value.message
+    assert "(를)" not in err.value.message
+
+
+@pytest.mark.django_db
+def test_an_operators_plan_name_is_shown_as_written(plans):
+    from django.utils import translation
+
+    plan = plans["pro"]
+    plan.name = "Pro+ (education)"
+    plan.save()
+    with translation.override("ko"):
+        assert plan.label == "Pro+ (education)"
+        assert plans["studio"].label == "스튜디오"

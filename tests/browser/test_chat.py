@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.fake_openai import FakeOpenAI, Reply, varied_words
 
 from . import harness
 
@@ -52,6 +52,7 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         assert not page.is_visible("[data-chat-stop]") and not page.is_visible("[data-chat-older]")
         page.wait_for_function("() => window.__chatPage && window.__chatPage.ready")
         assert page.inner_text(".msg-assistant .msg-text") == "Hi chatter!"
+        assert page.inner_text("[data-chat-emotion]") == "Neutral"  # the server's label
 
         fake.default = Reply("[happy] So nice to see you again, my friend!", token_rate=25)
         page.fill("[data-chat-input]", "Hello <b>Mina</b>")
@@ -61,14 +62,26 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         last = page.locator(".chat-log .msg-assistant").last
         assert last.inner_text().endswith("So nice to see you again, my friend!"), (last.inner_text(), page.inner_text("[data-chat-status]"))
         assert page.locator(".chat-log .msg-user .msg-text").last.inner_text() == "Hello <b>Mina</b>"  # as text
-        assert page.inner_text("[data-chat-emotion]") == "happy"
+        # The same label table as the server's "Neutral": "Happy", not "happy".
+        assert page.inner_text("[data-chat-emotion]") == "Happy"
+        assert page.get_attribute("[data-chat-emotion]", "data-emotion") == "happy"
         assert page.evaluate("window.__chatPage.animator.emotion") == "happy"
         page.screenshot(path=str(artifacts / "chat_reply.png"))
 
-        fake.default = Reply("[sad] " + "slowly " * 300, token_rate=20)
+        # A reply that loops is cut by the server; the note shows at once, not only after a reload.
+        fake.default = Reply("[angry] " + "I will give you the answer to the riddle now. " * 8, token_rate=60)
+        page.fill("[data-chat-input]", "What is the answer?")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".chat-log .msg-assistant:last-child [data-cut='loop']")
+        last = page.locator(".chat-log .msg-assistant").last
+        assert last.locator(".msg-text").inner_text() == "I will give you the answer to the riddle now."
+        assert "Cut short" in last.locator("[data-cut='loop']").inner_text()
+        assert page.inner_text("[data-chat-emotion]") == "Angry"
+
+        fake.default = Reply("[sad] " + varied_words(300, "slowly"), token_rate=20)
         page.fill("[data-chat-input]", "Tell me a long story")
         page.keyboard.press("Enter")
-        page.wait_for_function("() => document.querySelectorAll('.chat-log .msg-assistant').length === 3 && "
+        page.wait_for_function("() => document.querySelectorAll('.chat-log .msg-assistant').length === 4 && "
                                "document.querySelector('.chat-log .msg-assistant:last-child .msg-text').textContent.length > 10")
         page.click("[data-chat-stop]")
         page.wait_for_selector(".chat-log .msg-cancelled")

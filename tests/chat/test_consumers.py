@@ -14,6 +14,7 @@ from accounts.services import create_api_token
 from avatarforge.ws_auth import WebSocketAuthMiddleware
 from chat import routing, services
 from chat.models import Message
+from tests.support.fake_openai import varied_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,6 +84,19 @@ def messages_of(conversation):
     return list(Message.objects.filter(conversation=conversation).order_by("seq").values("seq", "role", "status", "text", "emotion"))
 
 
+async def test_a_reply_cut_by_the_loop_detector_says_so_in_its_done_frame(user, character, fake_llm):
+    fake_llm.reply("[sad] " + "Nobody ever listens to me at all. " * 8, token_rate=400)
+    conv = await new_conversation(user, character)
+    ws = await connect(conv.pk, user)
+    await ws.receive_json_from(timeout=5)
+    await ws.send_json_to({"type": "send", "text": "Tell me"})
+    done, _frames = await recv_until(ws, "done")
+    # The page adds its "Cut short" note from this frame, without a reload.
+    assert done["message"]["error_code"] == "reply_loop_cut"
+    assert done["message"]["text"] == "Nobody ever listens to me at all."
+    assert done["message"]["emotion"] == "sad"
+
+
 async def test_reply_streams_token_by_token(user, character, fake_llm):
     fake_llm.reply("[excited] Oh wow, you came back!", token_rate=200)
     conv = await new_conversation(user, character)
@@ -108,7 +122,7 @@ async def test_reply_streams_token_by_token(user, character, fake_llm):
 
 
 async def test_stop_cancels_the_reply_and_the_upstream(user, character, fake_llm):
-    fake_llm.reply("[sad] " + "slowly " * 300, token_rate=40)
+    fake_llm.reply("[sad] " + varied_words(300, "slowly"), token_rate=40)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
@@ -134,7 +148,7 @@ async def test_stop_cancels_the_reply_and_the_upstream(user, character, fake_llm
 
 
 async def test_closing_the_socket_stops_the_reply(user, character, fake_llm):
-    fake_llm.reply("word " * 300, token_rate=40)
+    fake_llm.reply(varied_words(300), token_rate=40)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
@@ -153,7 +167,7 @@ async def test_closing_the_socket_stops_the_reply(user, character, fake_llm):
 async def test_cancel_from_the_rest_api_reaches_the_streaming_socket(user, character, fake_llm):
     from rest_framework.test import APIClient
 
-    fake_llm.reply("word " * 300, token_rate=40)
+    fake_llm.reply(varied_words(300), token_rate=40)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)
@@ -176,7 +190,7 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
     theirs = await database_sync_to_async(make_character)(owner=other)
     conv_a = await new_conversation(user, character)
     conv_b = await new_conversation(other, theirs)
-    fake_llm.reply("first " * 200, token_rate=50)
+    fake_llm.reply(varied_words(200, "first"), token_rate=50)
     fake_llm.reply("[happy] second done")
     a = await connect(conv_a.pk, user)
     b = await connect(conv_b.pk, other)
@@ -202,7 +216,7 @@ async def test_waiting_in_the_fair_queue_shows_the_position(user, make_user, cha
 
 
 async def test_a_second_send_while_answering_is_refused(user, character, fake_llm):
-    fake_llm.reply("word " * 200, token_rate=50)
+    fake_llm.reply(varied_words(200), token_rate=50)
     conv = await new_conversation(user, character)
     ws = await connect(conv.pk, user)
     await ws.receive_json_from(timeout=5)

@@ -9,11 +9,12 @@ from chat import memory, services, turns
 from chat.models import Conversation, Summary
 from inference import llm as gateway
 from inference.tokens import count_tokens, prompt_tokens
-from tests.support.fake_openai import Reply
+from tests.support.fake_openai import Reply, varied_words
 
 pytestmark = pytest.mark.django_db
 
-WORDS = "the river lantern maple orbit velvet harbor pencil meadow cobalt".split()
+# Varied enough that a long reply is no loop to the chat's loop detector.
+WORDS = varied_words(61).split()
 
 
 def chatty_responder(words_per_reply: int = 40):
@@ -66,6 +67,29 @@ def test_history_starting_with_the_greeting_gets_a_user_turn_first(user, convers
     plan = memory.build_prompt(conversation, cfg=gateway.get_model("fake"))
     assert [m["role"] for m in plan.messages] == ["system", "user", "assistant", "user", "assistant"]
     assert plan.messages[1]["content"] == memory.CONVERSATION_START
+
+
+@pytest.mark.parametrize("character_language, messages, expected", [
+    ("en", ["안녕하세요! 오늘 뭐 했어요?"], "ko"),  # the person wrote Korean to an English character
+    ("ko", ["Hi! What did you do today?"], "en"),
+    ("ko", ["😀👍"], "ko"),  # no letters: the character's language
+    ("en", ["오늘 날씨 좋네요", "🙂"], "ko"),  # the newest message with letters decides
+])
+def test_reply_language_follows_the_user_else_the_character(user, make_character, fake_llm, character_language, messages,
+                                                            expected):
+    from characters.personas.prompt import reply_language_instruction
+
+    character = make_character(owner=user, language=character_language, first_message="")
+    conv = services.create_conversation(user=user, character_id=character.pk)
+    for text in messages:
+        fake_llm.reply("[neutral] OK.")
+        turns.reply_sync(user=user, conversation_id=conv.pk, text=text)
+    # What the model was sent for the last reply: the rule ends the system prompt.
+    system = fake_llm.completions[-1].messages[0]["content"]
+    assert system.endswith(reply_language_instruction(expected))
+    other = "en" if expected == "ko" else "ko"
+    assert reply_language_instruction(other) not in system
+    assert memory.build_prompt(conv, cfg=gateway.get_model("fake")).language == expected
 
 
 def test_a_message_too_long_for_the_model(user, conversation, fake_llm, settings):
@@ -148,7 +172,7 @@ def test_summary_failure_does_not_break_replies(user, make_character, fake_llm, 
         if body["messages"][0]["content"].startswith(memory.SUMMARY_SYSTEM_PREFIX):
             return Reply(status=401, error_message="bad key", error_type="authentication_error")
         calls["n"] += 1
-        return Reply("[sad] " + "long words here " * 30)
+        return Reply("[sad] " + varied_words(90))
 
     fake_llm.responder = respond
     character = make_character(owner=user, first_message="")

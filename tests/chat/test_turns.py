@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from avatarforge.errors import AppError
 from chat import services, turns
 from chat.models import Message
+from tests.support.fake_openai import varied_words
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,19 @@ def test_reply_sync_stores_both_messages(user, conversation, fake_llm):
     assert sent[0]["role"] == "system" and "Mina" in sent[0]["content"] and "[happy]" in sent[0]["content"]
     assert [m["role"] for m in sent[1:]] == ["user", "assistant", "user"]
     assert sent[-1]["content"] == "Hello!"
+
+
+def test_a_turn_asks_for_a_constrained_emotion_tag_and_the_chat_reply_cap(user, conversation, fake_llm, settings):
+    from chat.emotions import EMOTION_PREFIX, EMOTIONS
+    from inference.llm.constrain import gbnf
+
+    settings.LLM_MODELS = [fake_llm.model_config("fake", constrain="llama_grammar", max_tokens=512, chat_max_tokens=180)]
+    fake_llm.reply("[sad] I miss the rain.")
+    _u, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Hi")
+    assert (reply.emotion, reply.text) == ("sad", "I miss the rain.")
+    body = fake_llm.completions[-1].body
+    assert body["grammar"] == gbnf(EMOTION_PREFIX) and body["max_tokens"] == 180
+    assert {f"[{e}] " for e in EMOTIONS} == set(EMOTION_PREFIX.options)
 
 
 def test_unparseable_emotion_becomes_neutral(user, conversation, fake_llm):
@@ -75,6 +89,15 @@ class Recorder(turns.TurnListener):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_the_result_keeps_the_model_text_as_it_came(user, character, fake_llm):
+    fake_llm.reply("[surprised] Really? Tell me more!")
+    conv = await database_sync_to_async(services.create_conversation)(user=user, character_id=character.pk)
+    result = await turns.run_turn(turns.TurnRequest(user=user, conversation_id=conv.pk, text="Guess what"))
+    assert result.raw_text == "[surprised] Really? Tell me more!"
+    assert (result.reply.emotion, result.reply.text) == ("surprised", "Really? Tell me more!")
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_turn_reports_each_step_once_and_stores_the_reply(user, character, fake_llm):
     fake_llm.reply("[happy] Hello there, friend!", token_rate=200)
     conv = await database_sync_to_async(services.create_conversation)(user=user, character_id=character.pk)
@@ -92,7 +115,7 @@ async def test_a_turn_reports_each_step_once_and_stores_the_reply(user, characte
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_cancel_event_closes_the_upstream_stream(user, character, fake_llm):
-    fake_llm.reply("[sad] " + "slowly " * 300, token_rate=40)
+    fake_llm.reply("[sad] " + varied_words(300, "slowly"), token_rate=40)
     conv = await database_sync_to_async(services.create_conversation)(user=user, character_id=character.pk)
     listener = Recorder()
     cancel = asyncio.Event()
@@ -140,3 +163,20 @@ async def test_a_failure_after_some_text_keeps_it_for_the_socket_but_not_for_res
     assert rest.status == "failed" and rest.reply is None
     texts = await database_sync_to_async(lambda: list(conv.messages.order_by("seq").values_list("text", flat=True)))()
     assert "Again" not in texts and "Go" in texts
+
+
+def test_a_reply_that_loops_is_cut_before_the_repetition_and_marked(user, conversation, fake_llm):
+    loop = "That is a riddle to answer, and I will give you the answer. "
+    fake_llm.reply("[happy] Oh, a riddle! " + loop * 40)
+    _u, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Tell me a riddle")
+    reply.refresh_from_db()
+    assert reply.status == "complete" and reply.error_code == turns.REPLY_CUT_LOOP
+    assert reply.text == "Oh, a riddle! That is a riddle to answer, and I will give you the answer."
+    assert reply.emotion == "happy"
+
+
+def test_a_reply_without_a_loop_is_not_marked(user, conversation, fake_llm):
+    fake_llm.reply("[neutral] Sure. Row, row, row your boat; row, row, row your boat, gently down the stream.")
+    _u, reply = turns.reply_sync(user=user, conversation_id=conversation.pk, text="Sing")
+    reply.refresh_from_db()
+    assert reply.error_code == "" and reply.text.endswith("gently down the stream.")

@@ -58,6 +58,19 @@ def test_conversation_page(client_in, conversation, fake_llm):
     assert config["messages"][0]["text"] == "Hi alice! I'm Mina."
 
 
+def test_the_mood_badge_and_the_browser_share_one_label_table(client_in, conversation, fake_llm):
+    from chat.emotions import EMOTIONS
+
+    for language, neutral, happy in (("en", "Neutral", "Happy"), ("ko", "무표정", "기쁨")):
+        html = client_in.get(f"/chat/{conversation.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        strings = json.loads(re.search(r'<script id="chat-strings" type="application/json">(.*?)</script>', html, re.S).group(1))
+        assert set(strings["emotion"]) == set(EMOTIONS)  # every emotion the model may pick has a label
+        assert (strings["emotion"]["neutral"], strings["emotion"]["happy"]) == (neutral, happy)
+        badge = re.search(r'<span data-chat-emotion data-emotion="neutral" class="badge">(.*?)</span>', html).group(1)
+        assert badge == strings["emotion"]["neutral"]  # the server renders what the browser would set
+        assert strings["cutLoop"]
+
+
 def test_user_text_is_escaped(client_in, user, conversation, fake_llm):
     from chat import turns
 
@@ -110,3 +123,18 @@ def test_the_page_shows_a_vrm_the_viewer_may_see(client_in, user, other_user, ma
     shared = _avatar(other_user, key="shared", is_shared=True, redistribution_allowed=True)
     theirs.avatar = shared
     assert selectors.avatar_for_viewer(user=user, character=theirs)["kind"] == "vrm"
+
+
+def test_korean_pages_pick_the_particle_after_a_name(client_in, user, make_character, fake_llm):
+    jiwon = make_character(owner=user, name="서지원")
+    miro = make_character(owner=user, name="미로")
+    html = client_in.get(f"/chat/?character={jiwon.pk}", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "서지원과 대화 시작하기" in html  # the start form's heading
+    assert "서지원과 </span>대화하기" in html and "미로와 </span>대화하기" in html  # the characters' buttons
+    assert "(과)" not in html and "(와)" not in html
+    listing = client_in.get("/characters/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert "미로와 </span>대화하기" in listing and "(과)" not in listing
+    conversation = client_in.post("/chat/start/", {"character": str(miro.pk)}, HTTP_ACCEPT_LANGUAGE="ko")
+    page = client_in.get(conversation["Location"], HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    strings = json.loads(re.search(r'<script id="chat-strings" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert strings["thinking"].startswith("미로가 "), strings["thinking"]

@@ -148,3 +148,31 @@ def test_form_with_an_invalid_option_says_which(page_client, face_jpeg):
     html = response.content.decode()
     assert "heads: " in html and "license.modification: " in html
     assert not GenerationJob.objects.exists()
+
+
+def test_a_cancelled_job_is_offered_to_continue_not_to_retry_a_failed_step(page_client, user, face_jpeg):
+    job = create_job(user, face_jpeg)
+    page_client.post(reverse("generate_job_cancel", kwargs={"job_id": job.id}))
+    body = page_client.get(reverse("generate_job", kwargs={"job_id": job.id})).content.decode()
+    form = body[body.index('id="gen-retry-form"'):]
+    form = form[: form.index("</form>")]
+    assert "hidden" not in form.split(">")[0]  # a cancelled job may still go on
+    assert "Retry from the failed step" not in form
+    assert "Continue from where it stopped" in form
+
+
+def test_at_the_daily_job_limit_make_my_avatar_is_disabled_with_the_reason(page_client, user, face_jpeg):
+    def submit_button(body: str) -> str:
+        start = body.index('id="gen-submit"')
+        return body[body.rindex("<button", 0, start): body.index("</button>", start)]
+
+    for _ in range(user.plan.generation_jobs_per_day - 1):  # free: 3 a day
+        create_job(user, face_jpeg)
+    body = page_client.get(reverse("generate_home")).content.decode()
+    assert "disabled" not in submit_button(body) and 'id="gen-blocked"' not in body
+    create_job(user, face_jpeg)
+    body = page_client.get(reverse("generate_home")).content.decode()
+    assert "disabled" in submit_button(body) and 'aria-describedby="gen-blocked"' in submit_button(body)
+    import html
+
+    assert "You have used all of today's generation jobs (your plan allows 3 a day)." in html.unescape(body)

@@ -99,3 +99,28 @@ def test_json_mode(embedded_model):
     value = json.loads(gateway.complete(model=None, messages=[{"role": "user", "content": "Invent a cat's name."}],
                                         json_schema=schema, max_tokens=120))
     assert isinstance(value["name"], str)
+
+
+PROMPTS = ["I got a puppy today!", "My cat ran away this morning.", "Tell me a riddle.", "안녕하세요! 오늘 기분이 어때요?",
+           "You broke my favourite cup!", "Guess what, I won the lottery!"]
+
+
+async def test_every_chat_reply_starts_with_a_valid_emotion_tag(embedded_model):
+    """The grammar (constrain=llama_grammar) forces the tag: the prompt alone gets it rarely."""
+    from chat.emotions import EMOTION_INSTRUCTION, EMOTION_PREFIX
+
+    assert embedded_model.constrain == "llama_grammar"
+    for prompt in PROMPTS:
+        pieces = []
+        async for event in gateway.stream_chat(
+            model=None, max_tokens=24, prefix=EMOTION_PREFIX,
+            messages=[{"role": "system", "content": "You are Mina, a cheerful fox. " + EMOTION_INSTRUCTION},
+                      {"role": "user", "content": prompt}],
+        ):
+            if event.done:
+                assert event.constrained
+                break
+            pieces.append(event.text)
+        text = "".join(pieces)
+        assert text.startswith(EMOTION_PREFIX.options), text
+        assert "[" not in text[text.index("]"):], text  # no second tag

@@ -54,6 +54,13 @@ def test_no_configuration_means_embedded_model(settings):
         {"name": "x", "base_url": "http://x", "temperature": 5},
         {"name": "x", "base_url": "http://x", "context_length": 1024, "max_tokens": 600},
         {"name": "x", "base_url": "http://x", "json_mode": "yaml"},
+        {"name": "x", "base_url": "http://x", "frequency_penalty": 3},
+        {"name": "x", "base_url": "http://x", "presence_penalty": "high"},
+        {"name": "x", "base_url": "http://x", "extra_body": ["repeat_penalty"]},
+        {"name": "x", "base_url": "http://x", "extra_body": {"max_tokens": 9000}},  # the gateway's own field
+        {"name": "x", "base_url": "http://x", "extra_body": {"grammar": "root ::= \"x\""}},
+        {"name": "x", "base_url": "http://x", "max_tokens": 512, "chat_max_tokens": 1024},
+        {"name": "x", "base_url": "http://x", "constrain": "outlines"},
     ],
 )
 def test_bad_model_config_is_refused(settings, bad):
@@ -189,7 +196,28 @@ def test_timeout(fake_llm, settings):
         fake_llm.reply("late", delay=0.4)
     with pytest.raises(gateway.LLMError) as info:
         gateway.complete(model=None, messages=USER)
+    assert info.value.code == "llm_timeout" and info.value.details["phase"] == "read"
+    # Asked once: a model too slow for the timeout would be as slow again (a wizard waited 4 x 60 s).
+    assert len(fake_llm.completions) == 1
+
+
+def test_a_long_answer_may_get_a_longer_timeout(fake_llm, settings):
+    settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2)]
+    fake_llm.reply("slow but complete", delay=0.4)
+    assert gateway.complete(model=None, messages=USER, timeout=2.0) == "slow but complete"
+    fake_llm.reply("late", delay=0.4)
+    with pytest.raises(gateway.LLMError):
+        gateway.complete(model=None, messages=USER)  # the model's own timeout still holds
+
+
+async def test_a_stream_whose_first_token_is_late_is_not_asked_again(fake_llm, settings):
+    settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2)]
+    for _ in range(4):
+        fake_llm.reply("late", delay=0.4)
+    with pytest.raises(gateway.LLMError) as info:
+        await collect(model=None, messages=USER)
     assert info.value.code == "llm_timeout"
+    assert len(fake_llm.completions) == 1
 
 
 async def collect(**kwargs) -> tuple[str, list[gateway.StreamEvent]]:

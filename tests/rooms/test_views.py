@@ -114,6 +114,26 @@ def test_guest_invite_flow(client, user):
     assert reused.status_code == 400 and "not valid" in reused.content.decode()
 
 
+@pytest.mark.parametrize("how", ["used", "expired", "room closed", "forged"])
+def test_an_unusable_invite_says_so_at_once_without_the_form(client, user, how):
+    from django.utils import timezone
+
+    room = create_room(owner=user)
+    invite, token = create_invite(room=room, user=user)
+    if how == "used":
+        RoomInvite.objects.filter(pk=invite.pk).update(used_at=timezone.now())
+    elif how == "expired":
+        RoomInvite.objects.filter(pk=invite.pk).update(expires_at=timezone.now())
+    elif how == "room closed":
+        close_room(room_id=room.pk, user=user)
+    else:
+        token = token[:-4] + "abcd"
+    page = client.get(reverse("room_invite", args=[token]))
+    body = page.content.decode()
+    assert page.status_code in (400, 410)
+    assert "data-invite-unusable" in body and 'name="name"' not in body and "<form method=\"post\">" not in body
+
+
 def test_call_page_context(logged_in, user, settings):
     settings.STUN_URLS = ["stun:stun.example.org:3478"]
     room = create_room(owner=user)

@@ -31,6 +31,22 @@ from typing import Any
 TOKEN_RE = re.compile(r"\s*\S+|\s+")
 
 
+# 61 distinct common words: long replies made of them never look like a loop to the chat's
+# loop detector (inference.llm.loops: a 6-word n-gram 3 times in 120 words), as "word " * 300 does.
+_VARIED = (
+    "the quick brown fox jumps over a lazy dog while seven green birds sing near an old river bank "
+    "under tall trees where children play games after school and their parents cook dinner at home "
+    "before night falls across quiet hills with soft rain on small red roofs of every town we know "
+    "today many people walk slowly through busy streets"
+).split()
+
+
+def varied_words(n: int, first: str = "") -> str:
+    """`n` words (starting with `first`, if given) that do not repeat themselves within 61 words."""
+    words = ([first] if first else []) + [_VARIED[i % len(_VARIED)] for i in range(n - (1 if first else 0))]
+    return " ".join(words) + " "
+
+
 def split_tokens(text: str) -> list[str]:
     """Word-ish pieces with their leading spaces, so joining them gives the text back."""
     return TOKEN_RE.findall(text) or [text]

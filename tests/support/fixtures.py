@@ -14,10 +14,11 @@ from tests.support.fake_openai import FakeOpenAI
 
 @pytest.fixture
 def fake_llm(settings, monkeypatch):
-    from inference.llm import completion, retry
+    from inference.llm import completion, retry, stream
 
     monkeypatch.setattr(retry, "RETRY_BASE_DELAY", 0.005)
     monkeypatch.setattr(completion, "_json_support", {})
+    monkeypatch.setattr(stream, "_constraint_refused", set())
     server = FakeOpenAI(models=("fake-model",)).start()
     settings.LLM_MODELS = [
         server.model_config("fake", label="Fake model"),

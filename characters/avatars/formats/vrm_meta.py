@@ -427,8 +427,12 @@ def arkit_support(names: list[str], presets: list[str]) -> tuple[list[str], list
     return direct, via
 
 
-def compute_stats(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple[int, int]]) -> dict[str, Any]:
-    """Counts a renderer pays for. Triangles count every node instance of a mesh."""
+def compute_stats(
+    doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple[int, int]], skeleton_nodes: set[int] | None = None
+) -> dict[str, Any]:
+    """Counts a renderer pays for. Triangles count every node instance of a mesh. Bones are the
+    skins' joints plus the humanoid bones' nodes (`skeleton_nodes`): a rigid model (parts parented
+    to bones, no skin, like the debug robot) still has a skeleton to animate."""
     accessors = doc.array("accessors")
     meshes = doc.array("meshes")
     triangles_per_mesh: list[int] = []
@@ -449,7 +453,7 @@ def compute_stats(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, t
         morph_targets += mesh_targets
     instances = [node["mesh"] for node in doc.array("nodes") if "mesh" in node]
     triangles = sum(triangles_per_mesh[m] for m in instances) if instances else sum(triangles_per_mesh)
-    joints: set[int] = set()
+    joints: set[int] = set(skeleton_nodes or ())
     for skin in doc.array("skins"):
         joints.update(skin["joints"])
     used_images = {t["source"] for t in doc.array("textures") if "source" in t}
@@ -584,8 +588,12 @@ def normalize(doc: GlbDocument, fileobj: IO[bytes], image_sizes: dict[int, tuple
         warnings.append({"code": "expressions_unbound", "details": {"expressions": unbound[:40]}})
 
     morph_names = _morph_target_names(doc)
-    direct, via = arkit_support(morph_names + custom, presets)
-    stats = compute_stats(doc, fileobj, image_sizes)
+    # Only expressions that change something stand in for ARKit shapes: an unbound preset (the
+    # expressions_unbound warning) moves nothing, so listing it as support would contradict it.
+    direct, via = arkit_support(
+        morph_names + [c for c in custom if c not in unbound], [p for p in presets if p not in unbound]
+    )
+    stats = compute_stats(doc, fileobj, image_sizes, skeleton_nodes=set(bones.values()))
     rank, per_stat = performance_rank(stats)
     record.update(
         format=fmt,

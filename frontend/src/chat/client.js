@@ -97,9 +97,14 @@ export class ChatPage {
     }
   }
 
+  // The badge's label comes from the server's one emotion table (chat-strings "emotion"), the
+  // same labels the page was rendered with.
   setEmotion(name) {
     this.animator.setEmotion(name, performance.now());
-    if (this.emotionBadge) this.emotionBadge.textContent = (this.t.emotion && this.t.emotion[name]) || name;
+    if (this.emotionBadge) {
+      this.emotionBadge.textContent = (this.t.emotion && this.t.emotion[name]) || name;
+      this.emotionBadge.dataset.emotion = name;
+    }
   }
 
   // --- socket ---------------------------------------------------------------------------------
@@ -208,6 +213,8 @@ export class ChatPage {
         this.pending.textEl.textContent = message.text;
         this.pending.el.dataset.seq = String(message.seq);
         if (message.emotion) this.setEmotion(message.emotion);
+        // A reply the loop detector ended: its text (above) stops before the repetition.
+        if (message.error_code === "reply_loop_cut") this.addCutNote(this.pending.el);
       } else if (status === "cancelled" && !this.pending.text) {
         this.pending.el.remove();
       }
@@ -223,12 +230,7 @@ export class ChatPage {
       p.el.classList.remove("msg-streaming");
       if (status !== "complete") {
         p.el.classList.add(`msg-${status}`);
-        if (status === "cancelled") {
-          const note = document.createElement("span");
-          note.className = "msg-note";
-          note.textContent = this.t.stopped || "";
-          p.el.appendChild(note);
-        }
+        if (status === "cancelled") this.addNote(p.el, this.t.stopped || "");
       }
     }
     this.animator.setSpeaking(false);
@@ -256,6 +258,7 @@ export class ChatPage {
   onOtherTab(message) {
     if (!message || this.log.querySelector(`[data-seq="${message.seq}"]`)) return;
     this.appendMessage(message);
+    if (message.role === "assistant" && message.emotion) this.setEmotion(message.emotion);
     this.scrollToEnd();
   }
 
@@ -283,7 +286,22 @@ export class ChatPage {
     text.className = "msg-text";
     text.textContent = m.text || "";
     li.append(who, text);
+    if (m.status === "cancelled") this.addNote(li, this.t.stopped || "");
+    if (m.error_code === "reply_loop_cut") this.addCutNote(li);
     return li;
+  }
+
+  addNote(li, text) {
+    const note = document.createElement("span");
+    note.className = "msg-note";
+    note.textContent = text;
+    li.appendChild(note);
+    return note;
+  }
+
+  addCutNote(li) {
+    if (li.querySelector('[data-cut="loop"]')) return;
+    this.addNote(li, this.t.cutLoop || "").dataset.cut = "loop";
   }
 
   appendMessage(m) {

@@ -2,6 +2,8 @@ import { csrfToken } from "../csrf.js";
 import { el } from "../dom.js";
 // Avatar library page: drag-and-drop upload through the REST API with a progress bar and a
 // clear result per file (added / duplicate / name conflict with overwrite-or-keep-both / error).
+// After an avatar is added the grid below is refreshed in place from the page itself, so the
+// cards stay the server's markup (one source of truth) and nobody has to reload.
 // All UI text comes from the page (#avatar-upload-strings); user data only goes into textContent.
 
 const form = document.getElementById("avatar-upload-form");
@@ -15,7 +17,33 @@ if (form && results) {
   const maxBytes = Number(form.dataset.maxBytes) || Infinity;
   const apiUrl = form.dataset.api;
   const detailUrl = (id) => `${form.dataset.library}${encodeURIComponent(id)}/`;
-  let anyAdded = false;
+  let refreshing = null;
+  let refreshAgain = false;
+
+  // Replace #avatar-library with the same element from a fresh copy of this page. Uploads that
+  // finish while a refresh is in flight ask for one more, so the last one always shows.
+  async function refreshLibrary() {
+    if (refreshing) {
+      refreshAgain = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        try {
+          const response = await fetch(location.pathname + location.search, { credentials: "same-origin", headers: { Accept: "text/html" } });
+          if (!response.ok) break;
+          const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("avatar-library");
+          const current = document.getElementById("avatar-library");
+          if (fresh && current) current.replaceWith(document.importNode(fresh, true));
+        } catch {
+          break; // the results list still links each new avatar
+        }
+      } while (refreshAgain);
+      refreshing = null;
+    })();
+    return refreshing;
+  }
 
   const declarations = () => ({
     owner_is_author: form.elements.owner_is_author.checked,
@@ -60,8 +88,8 @@ if (form && results) {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch { body = {}; }
       if (xhr.status === 201) {
-        anyAdded = true;
         finish(item, "ok", strings.done, [el("a", { class: "button small", href: detailUrl(body.id), text: strings.open })]);
+        refreshLibrary();
         return;
       }
       const message = body.message || `${strings.failed} (HTTP ${xhr.status})`;
@@ -91,12 +119,6 @@ if (form && results) {
     status.textContent = message;
     item.dataset.result = kind;
     if (actions.length) item.append(el("div", { class: "actions" }, actions));
-    if (anyAdded && !document.getElementById("avatar-refresh")) {
-      results.after(el("p", {}, [el("a", { id: "avatar-refresh", class: "button", href: location.pathname, text: strings.reload })]));
-      // "Your library is empty" is no longer true.
-      const empty = document.getElementById("avatar-empty");
-      if (empty) empty.hidden = true;
-    }
     return item;
   }
 

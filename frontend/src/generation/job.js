@@ -11,6 +11,12 @@ export function formatMs(template, ms) {
   return template.replace("%(ms)s", String(ms));
 }
 
+// The retry button's words for a job's status: a cancelled job failed at no step, so it is
+// offered to continue, not to "retry from the failed step". labels = strings.retry_labels.
+export function retryLabel(labels, status) {
+  return (labels && (labels[status] || labels.failed)) || "";
+}
+
 export class JobPage {
   constructor(root, data, strings) {
     this.root = root;
@@ -149,6 +155,8 @@ export class JobPage {
 
     this.el("gen-cancel-form").hidden = !job.can_cancel;
     this.el("gen-retry-form").hidden = !job.can_retry;
+    const retryText = retryLabel(this.strings.retry_labels, job.status);
+    if (retryText) this.el("gen-retry").textContent = retryText;
     this.el("gen-delete-form").hidden = job.can_cancel;
 
     const method = job.face && job.face.method;

@@ -126,3 +126,23 @@ def test_upload_preview_and_actor_editor(server, page):
     assert "Saved." in page.content()
     assert page.locator(".form-errors").count() == 0
     assert '"eyeBlinkLeft"' in page.input_value("#curves-json")
+
+
+def test_the_grid_refreshes_after_an_upload(server, page):
+    """No reload: the new avatar's card appears in the grid and the empty state goes."""
+    server.create_users(["grid@example.com"])
+    context = page.context.browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(60_000)
+    try:
+        mine = harness.login(context, server.base_url, "grid@example.com")
+        mine.goto(f"{server.base_url}/avatars/")
+        assert mine.is_visible("#avatar-empty") and mine.locator(".av-grid > li").count() == 0
+        mine.evaluate("() => { window.__samePage = true; }")
+        mine.set_input_files("#avatar-file", str(ROBOT))
+        mine.wait_for_function("() => document.querySelectorAll('.av-grid > li').length === 1")
+        assert mine.locator("#avatar-empty").count() == 0
+        assert mine.evaluate("() => window.__samePage === true")  # the page was not reloaded
+        href = mine.locator("#avatar-upload-results li a").first.get_attribute("href")
+        assert mine.locator(f".av-grid a[href='{href}']").count() == 1
+    finally:
+        context.close()

@@ -145,7 +145,7 @@ def test_actor_pages(client_for, user):
     assert created.status_code == 302 and created["Location"] == reverse("actor_edit", kwargs={"actor_id": actor.pk})
     # the plan allows one actor: the form is replaced by advice, and a post is refused
     page = client.get(reverse("actor_list")).content.decode()
-    assert "Your plan allows 1 actors. Delete one or upgrade your plan to add another." in page
+    assert "Your plan allows 1 actor. Delete it or upgrade your plan to add another." in page
     client.post(reverse("actor_list"), {"name": "Second", "avatar": str(avatar.pk)})
     assert Actor.objects.count() == 1
 
@@ -217,3 +217,15 @@ def test_admin_upload_and_pages(admin_client, user, _media_root):
     assert admin_client.get(reverse("admin:characters_avatar_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:characters_actor_add")).status_code == 200
     assert admin_client.get(reverse("admin:characters_actor_changelist")).status_code == 200
+
+
+def test_korean_flash_message_picks_the_particle_after_the_name(client_for, user, django_capture_on_commit_callbacks):
+    avatar = services.create_avatar_from_file(owner=user, file=SPHERE, filename="s.vrm")
+    Avatar.objects.filter(pk=avatar.pk).update(name="고양이")
+    client = client_for(user)
+    url = reverse("avatar_delete", kwargs={"avatar_id": avatar.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, follow=True, HTTP_ACCEPT_LANGUAGE="ko")
+    body = response.content.decode()
+    assert "“고양이”를 삭제했어요" in body
+    assert "(를)" not in body

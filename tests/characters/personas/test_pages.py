@@ -132,3 +132,14 @@ def test_admin_pages(admin_client):
     assert admin_client.get("/admin/characters/character/add/").status_code == 200
     c = Character.objects.get()
     assert admin_client.get(f"/admin/characters/character/{c.pk}/change/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_every_aria_describedby_on_the_create_page_points_at_an_element(logged_in):
+    import re
+
+    body = logged_in.get("/characters/new/").content.decode()
+    described = [i for value in re.findall(r'aria-describedby="([^"]+)"', body) for i in value.split()]
+    assert described, "no field is linked to its help text"
+    ids = set(re.findall(r'\bid="([^"]+)"', body))
+    assert [i for i in described if i not in ids] == []

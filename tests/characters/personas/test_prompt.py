@@ -50,3 +50,11 @@ def test_korean_headings():
     prompt = format_persona_prompt(c, user_name="")
     assert prompt.startswith("당신은 하늘입니다.")
     assert "## 성격\n차분함" in prompt and "사용자" in prompt
+
+
+def test_reply_language_instruction_is_written_in_that_language():
+    from characters.personas.prompt import reply_language_instruction
+
+    assert "한국어" in reply_language_instruction("ko")
+    assert "English" in reply_language_instruction("en")
+    assert reply_language_instruction("fr") == reply_language_instruction("en")

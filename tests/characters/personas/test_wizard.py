@@ -252,3 +252,105 @@ def test_wizard_page_shows_limit(client, user, password, fake_llm):
     assert "wizard_generation_limit" in response.content.decode()
     draft.refresh_from_db()
     assert draft.generation_count == 3
+
+
+# --- answers a person could not use: refused, asked again within the generation limit --------------
+def korean_sheet() -> dict[str, str]:
+    values = {name: f"{name.replace('_', ' ')}에 대한 자세한 한국어 설명입니다" for name in wizard.GENERATED_FIELDS}
+    values.update(gender="여성", species="인간", age="17세", height="162 cm", job="학생", scenario_counterpart="새 친구",
+                  first_message="안녕하세요 {{user}}님, 저는 {{char}}예요.",
+                  example_dialogue="{{user}}: 안녕?\n{{char}}: 반가워요!")
+    return values
+
+
+def echoing_sheet() -> dict[str, str]:
+    # What the embedded model wrote on a walk-through: the form's hints as values, "17" everywhere.
+    values = {name: wizard._HINTS[name] for name in wizard.GENERATED_FIELDS}
+    values.update(gender="17", species="17", age="17", first_message="Who the character is: background and story...")
+    return values
+
+
+def test_sheet_problems():
+    assert wizard.sheet_problems(sheet("1"), language="en") == {}
+    assert wizard.sheet_problems(korean_sheet(), language="ko") == {}  # {{user}} / {{char}} do not count as English
+    echo = wizard.sheet_problems(echoing_sheet(), language="en")
+    assert echo["description"] == echo["first_message"] == "echoes the form's hint"
+    assert echo["gender"] == "not a word" and echo["age"] == "the same value as other fields"
+    assert wizard.sheet_problems({**sheet("1"), "personality": "personality"}, language="en") == {"personality": "echoes the form's hint"}
+    assert wizard.sheet_problems({**sheet("1"), "job": "42", "height": "42"}, language="en") == {"job": "not a word"}
+    assert wizard.sheet_problems(sheet("1"), language="ko") == {"language": "not written in Korean"}
+    assert wizard.sheet_problems(korean_sheet(), language="en") == {"language": "not written in English"}
+    # An English sheet may name a Korean place; a Korean one may use an English term.
+    assert wizard.sheet_problems({**sheet("1"), "worldview": "Set in 서울"}, language="en") == {}
+    assert wizard.sheet_problems({**korean_sheet(), "thoughts": "MBTI는 INFP"}, language="ko") == {}
+
+
+@pytest.mark.django_db
+def test_an_unusable_answer_is_asked_again(api_client, fake_llm):
+    fake_llm.reply_json(echoing_sheet())
+    fake_llm.reply_json(sheet("B"))
+    response = start(api_client)
+    assert response.status_code == 201, response.json()
+    assert response.json()["description"] == "description B"
+    assert response.json()["generation_count"] == 1  # the refused answer did not use up a generation
+    assert len(fake_llm.completions) == 2
+
+
+@pytest.mark.django_db
+def test_a_korean_draft_refuses_an_english_sheet(api_client, fake_llm):
+    fake_llm.reply_json(sheet("en"))
+    fake_llm.reply_json(korean_sheet())
+    response = start(api_client, name="하늘", source_work="", language="ko")
+    assert response.status_code == 201, response.json()
+    assert response.json()["gender"] == "여성"
+
+
+@pytest.mark.django_db
+def test_the_wizard_gives_up_after_the_generation_limit(api_client, fake_llm):
+    for _ in range(5):
+        fake_llm.reply_json(echoing_sheet())
+    response = start(api_client)
+    assert response.status_code == 502
+    body = response.json()
+    assert body["code"] == "wizard_invalid_output" and body["details"]["tries"] == 3
+    assert "yourself" in body["message"]
+    assert "description" in body["details"]["fields"]
+    assert len(fake_llm.completions) == 3  # never more than the three generations
+    assert Character.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_regeneration_tries_only_the_generations_left(api_client, fake_llm):
+    fake_llm.reply_json(sheet("1"))
+    draft_id = start(api_client).json()["id"]
+    Character.objects.filter(pk=draft_id).update(generation_count=2)
+    for _ in range(3):
+        fake_llm.reply_json(echoing_sheet())
+    calls = len(fake_llm.completions)
+    response = api_client.post(f"/api/characters/wizard/{draft_id}/regenerate", {}, format="json")
+    assert response.status_code == 502 and response.json()["details"]["tries"] == 1
+    assert len(fake_llm.completions) == calls + 1
+    draft = Character.objects.get(pk=draft_id)
+    assert draft.generation_count == 2 and draft.description == "description 1"
+
+
+@pytest.mark.django_db
+def test_no_new_try_after_the_time_budget(api_client, fake_llm, monkeypatch):
+    monkeypatch.setattr(persona_services, "WIZARD_RETRY_BUDGET_S", 0.0)
+    fake_llm.reply_json(echoing_sheet())
+    fake_llm.reply_json(sheet("B"))
+    response = start(api_client)
+    assert response.status_code == 502 and response.json()["details"]["tries"] == 1
+    assert len(fake_llm.completions) == 1
+
+
+@pytest.mark.django_db
+def test_the_wizard_waits_as_long_as_a_sheet_takes_on_a_slow_model(api_client, fake_llm, settings):
+    # The model's chat-sized timeout (0.2 s here) would cut the sheet; the wizard's budget is what
+    # the sheet's tokens need at the slowest expected speed.
+    settings.LLM_MODELS = [fake_llm.model_config("fake", timeout=0.2, max_tokens=20)]
+    assert wizard.generation_timeout(None, 20) == 20 / wizard.SLOWEST_TOKENS_PER_S
+    fake_llm.reply_json(sheet("slow"), delay=0.5)
+    response = start(api_client)
+    assert response.status_code == 201, response.json()
+    assert fake_llm.completions[-1].body["max_tokens"] == 20

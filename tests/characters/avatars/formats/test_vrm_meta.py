@@ -93,6 +93,10 @@ def test_debug_robot_vrm1():
     unbound = next(w for w in warnings if w["code"] == "expressions_unbound")
     assert "aa" in unbound["details"]["expressions"] and "neutral" not in unbound["details"]["expressions"]
     assert thumbnail is None and record["thumbnail"]["image"] is None
+    # A rigid robot: no skin, but its 53 humanoid bones are bones the renderer animates.
+    assert record["stats"]["bones"] == 53
+    # None of its expressions changes anything, so none stands in for an ARKit shape.
+    assert record["expressions"]["arkitViaPresets"] == []
 
 
 def test_sphere_partial_bones():
@@ -246,11 +250,13 @@ def test_vrm1_enum_values():
 
 def test_vrm1_custom_expressions_and_arkit_names():
     def change(g):
-        g["extensions"]["VRMC_vrm"]["expressions"]["custom"] = {"jawOpen": {}, "cheekPuff": {}, "wink": {}}
+        bound = {"morphTargetBinds": [{"node": 0, "index": 0, "weight": 1.0}]}
+        g["extensions"]["VRMC_vrm"]["expressions"]["custom"] = {"jawOpen": bound, "cheekPuff": bound, "wink": {}, "mouthClose": {}}
 
     record, _, _ = inspect(modified(ROBOT, change))
-    assert record["expressions"]["custom"] == ["jawOpen", "cheekPuff", "wink"]
+    assert record["expressions"]["custom"] == ["jawOpen", "cheekPuff", "wink", "mouthClose"]
     assert {"jawOpen", "cheekPuff"} <= set(record["expressions"]["arkit"])
+    assert "mouthClose" not in record["expressions"]["arkit"]  # bound to nothing: it shows nothing
 
 
 def test_arkit_matching_is_lenient():
