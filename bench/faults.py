@@ -156,6 +156,7 @@ def celery_fault(workdir: Path, jobs: int, deadline_s: float) -> tuple[int, dict
     """Jobs lost when a worker is SIGKILLed mid-job: (lost, {outcome: count})."""
     from accounts.models import Plan, User
     from bench.generation import astronaut_jpeg
+    from characters.avatars.storage import storage as avatar_storage
     from generation import services
     from generation.models import FINISHED, GenerationJob, JobStatus
     from generation.serializers import clean_options
@@ -186,7 +187,8 @@ def celery_fault(workdir: Path, jobs: int, deadline_s: float) -> tuple[int, dict
     for job in GenerationJob.objects.filter(pk__in=ids).select_related("avatar"):
         key = job.status if job.status != JobStatus.FAILED else f"failed:{job.error_code}"
         outcomes[key] = outcomes.get(key, 0) + 1
-        kept = job.status == JobStatus.SUCCEEDED and job.avatar is not None and job.avatar.file
+        kept = (job.status == JobStatus.SUCCEEDED and job.avatar is not None
+                and avatar_storage().exists(job.avatar.storage_key))
         failed_retryable = job.status == JobStatus.FAILED and job.error_code in RETRYABLE_FAILURES
         lost += 0 if kept or failed_retryable else 1
     return lost, outcomes
