@@ -85,7 +85,12 @@ class VoiceWorker:
 
     async def _session(self, redis: Any, request: dict[str, Any]) -> None:
         reply_channel = request["reply_channel"]
-        channel = await self.layer.new_channel("voice.")
+        # The default prefix, never our own: channels-redis reads every process-local channel of
+        # a process through ONE Redis list (`specific.<process>!`) under one receive lock, and a
+        # channel named `voice.<process>!...` lives on another list. A receiver holding the lock
+        # (any socket's consumer in the same process, waiting on its BZPOPMIN) then never reads
+        # this session's messages: the session got its first relayed PCM frame and no more.
+        channel = await self.layer.new_channel()
 
         async def to_client(payload: dict[str, Any]) -> None:
             await self.layer.send(reply_channel, {"type": "voice.to_client", "payload": payload})
