@@ -53,7 +53,9 @@ def check_channel_layer() -> str | None:
         raise RuntimeError("no channel layer configured")
 
     async def roundtrip() -> None:
-        channel = await layer.new_channel("health.")
+        # The default prefix: a channel under another prefix is a separate Redis list that a
+        # socket's receive (holding channels-redis's per-process receive lock) never reads.
+        channel = await layer.new_channel()
         await layer.send(channel, {"type": "health.ping"})
         await asyncio.wait_for(layer.receive(channel), timeout=2)
 

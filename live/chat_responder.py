@@ -84,7 +84,7 @@ class ChatTurnResponder(Responder):
         if self._voice is None:
             self._voice = voice_for(self.session.character)
         engine = speech_config.tts_engine(self._voice.engine)
-        speech = await engine.synthesize(text, voice=self._voice)
+        speech = await engine.synthesize(text, voice=self._voice, speed=float(getattr(self.session.character, "voice_speed", 1.0) or 1.0))
         return Clause(text=text, emotion=emotion, audio_wav=wav_bytes(speech.pcm, speech.sample_rate),
                       duration_s=speech.duration, visemes=visemes_for_overlay(speech.visemes))
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -223,6 +223,10 @@ class Character(models.Model):
     # presentation
     voice_id = models.CharField(_("voice id"), max_length=100, blank=True, default="",
                                 help_text=_("A text-to-speech voice id."))
+    voice_speed = models.FloatField(
+        _("voice speed"), default=1.0, validators=[MinValueValidator(0.5), MaxValueValidator(2.0)],
+        help_text=_("How fast the character speaks: 0.5 to 2.0 (1.0 is the voice's own pace)."),
+    )
     avatar = models.ForeignKey(
         "characters.Avatar", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="personas", verbose_name=_("VRM avatar"),

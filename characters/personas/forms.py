@@ -19,7 +19,7 @@ FORM_GROUPS: list[tuple[Any, list[str]]] = [
                             "features", "habits", "guidelines", "worldview"]),
     (_("Conversation"), ["first_message", "alternate_greetings", "example_dialogue"]),
     (_("Default scenario"), ["scenario_counterpart", "scenario_situation", "scenario_background"]),
-    (_("Presentation and sharing"), ["avatar", "builtin_avatar", "voice_id", "visibility"]),
+    (_("Presentation and sharing"), ["avatar", "builtin_avatar", "voice_id", "voice_speed", "visibility"]),
     (_("Character Card fields"), ["tags", "creator", "character_version", "creator_notes", "system_prompt",
                                   "post_history_instructions"]),
 ]
@@ -76,6 +76,7 @@ class CharacterForm(forms.ModelForm):
         self.fields["avatar"].help_text = _("A VRM avatar from your library; otherwise the built-in 2D avatar is used.")
         # Formatted per request: "%" on a lazy string would freeze it in the start-up language.
         self.fields["tags"].help_text = _("Separated by commas, at most %(n)d.") % {"n": CharacterLimits.MAX_TAGS}
+        self._setup_voice()
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.Textarea) and name != "alternate_greetings":
@@ -83,6 +84,40 @@ class CharacterForm(forms.ModelForm):
             limit = getattr(field, "max_length", None)
             if limit:
                 widget.attrs["maxlength"] = limit
+
+    def _setup_voice(self) -> None:
+        """The voice: one of the deployment's voices (GET /api/tts/voices), or the default voice of
+        the character's language. A stored id this deployment lacks (an imported card from another
+        server) stays selectable, so saving the form does not silently drop it."""
+        from inference.speech import config as speech_config
+
+        voices = speech_config.voices()
+        choices: list[tuple[str, Any]] = [("", _("Default voice for the character's language"))]
+        for voice in voices:
+            label = f"{voice.name} · {voice.language}"
+            choices.append((voice.id, label))
+        current = (self.initial.get("voice_id") or getattr(self.instance, "voice_id", "") or "").strip()
+        if current and current not in {v.id for v in voices}:
+            choices.append((current, _("%(voice)s (not installed here)") % {"voice": current}))
+        field = forms.ChoiceField(label=self.fields["voice_id"].label, choices=choices, required=False,
+                                  help_text=_("Preview plays a sentence in this voice."))
+        field.widget.attrs.update({"data-voice-select": ""})
+        self.fields["voice_id"] = field
+        self._voices = {v.id: v for v in voices}
+        speed = self.fields["voice_speed"]
+        speed.required = False  # empty: the voice's own pace (1.0)
+        speed.widget.attrs.update({"min": "0.5", "max": "2.0", "step": "0.1", "data-voice-speed": ""})
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("voice_speed") is None and "voice_speed" not in self.errors:
+            cleaned["voice_speed"] = 1.0
+        voice = self._voices.get(cleaned.get("voice_id") or "")
+        language = cleaned.get("language")
+        if voice is not None and language and voice.language != language:
+            self.add_error("voice_id", _("This voice speaks %(has)s; the character speaks %(wanted)s.") % {
+                "has": voice.language, "wanted": language})
+        return cleaned
 
     def groups(self) -> list[tuple[Any, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in FORM_GROUPS]

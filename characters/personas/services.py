@@ -52,7 +52,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "habits", "guidelines", "worldview", "first_message", "example_dialogue",
     "scenario_counterpart", "scenario_situation", "scenario_background",
     "alternate_greetings", "tags", "system_prompt", "post_history_instructions", "creator_notes", "creator",
-    "character_version", "extensions", "voice_id", "avatar", "builtin_avatar", "visibility",
+    "character_version", "extensions", "voice_id", "voice_speed", "avatar", "builtin_avatar", "visibility",
 )
 _TEXT_FIELDS = frozenset(cards.FIELD_LIMITS)
 

@@ -13,6 +13,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 from django.conf import settings
 
+from .playout import FRAME_SAMPLES
 from .session import VoiceSession
 from .tracks import PlayoutTrack, encode_events, frame_to_16k
 
@@ -57,7 +58,7 @@ class RtcLink:
         self.tasks: set[asyncio.Task] = set()
         self.pending: list[str] = []
         self.track = PlayoutTrack(session.playout, self._events_due)
-        self.pc.addTrack(self.track)
+        self.sender = self.pc.addTrack(self.track)
 
         @self.pc.on("datachannel")
         def on_datachannel(channel: RTCDataChannel) -> None:
@@ -90,8 +91,23 @@ class RtcLink:
             self.pending.append(text)
 
     def _events_due(self, events: list[dict[str, Any]]) -> None:
+        """Called by the track just before it returns the clause's first frame."""
+        rtp = self._next_rtp_timestamp()
         for event in events:
+            if rtp is not None and event.get("type") == "visemes":
+                event = {**event, "rtp_timestamp": rtp}
             self.send_event(event)
+
+    def _next_rtp_timestamp(self) -> int | None:
+        """The RTP timestamp the frame being returned now will carry: the sender sends each frame
+        before it asks the track for the next, so it is the last packet's plus one frame. The
+        browser reads the timestamp being played (getSynchronizationSources) and places the
+        clause's visemes on the audio itself. aiortc keeps the last timestamp privately (its
+        RTCP sender reports use it); None when it has sent nothing yet."""
+        last = getattr(self.sender, "_RTCRtpSender__rtp_timestamp", None)
+        if not isinstance(last, int) or getattr(self.sender, "_RTCRtpSender__packet_count", 0) == 0:
+            return None
+        return (last + FRAME_SAMPLES) % 2**32  # Opus's RTP clock is 48 kHz, like our frames
 
     async def _client_event(self, data: Any) -> None:
         if not isinstance(data, str) or len(data) > 4096:

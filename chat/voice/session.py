@@ -78,8 +78,9 @@ class _Speaker(TurnListener):
 
 class VoiceSession:
     def __init__(self, *, user: Any, conversation_id: Any, language: str, voice: Voice,
-                 stt: SpeechToText, tts: TextToSpeech, send: EventSink) -> None:
+                 stt: SpeechToText, tts: TextToSpeech, send: EventSink, speed: float = 1.0) -> None:
         self.user, self.conversation_id, self.language, self.voice = user, conversation_id, language, voice
+        self.speed = speed  # the character's voice speed (0.5-2.0)
         self.stt, self.tts, self._send = stt, tts, send
         self.vad = SileroVad()
         self.playout = Playout()
@@ -214,7 +215,7 @@ class VoiceSession:
             if clause is None or self.cancel is None or self.cancel.is_set():
                 return
             pcm, visemes, rate, offset = bytearray(), [], 0, 0
-            async with contextlib.aclosing(self.tts.stream(clause, voice=self.voice)) as stream:
+            async with contextlib.aclosing(self.tts.stream(clause, voice=self.voice, speed=self.speed)) as stream:
                 async for chunk in stream:
                     if self.cancel.is_set():
                         return

@@ -34,11 +34,24 @@ logger = logging.getLogger(__name__)
 PCM_FRAME_BYTES = dispatch.PCM_FRAME_BYTES
 
 
-def voice_for(language: str):
-    for voice in speech_config.voices():
+def voice_for(language: str, voice_id: str = ""):
+    """The character's own voice (`voice_id`) when it speaks `language`, else the first voice of
+    that language (the same rule as live mode's chat responder)."""
+    catalogue = speech_config.voices()
+    for voice in catalogue:
+        if voice_id and voice.id == voice_id and voice.language == language:
+            return voice
+    for voice in catalogue:
         if voice.language == language:
             return voice
     return None
+
+
+def _character_voice(conversation_id: str) -> tuple[str, float]:
+    from ..models import Conversation
+
+    row = Conversation.objects.filter(pk=conversation_id).values_list("character__voice_id", "character__voice_speed").first()
+    return (row[0] or "", float(row[1] or 1.0)) if row else ("", 1.0)
 
 
 class VoiceWorker:
@@ -85,7 +98,12 @@ class VoiceWorker:
 
     async def _session(self, redis: Any, request: dict[str, Any]) -> None:
         reply_channel = request["reply_channel"]
-        channel = await self.layer.new_channel("voice.")
+        # The default prefix, never our own: channels-redis reads every process-local channel of
+        # a process through ONE Redis list (`specific.<process>!`) under one receive lock, and a
+        # channel named `voice.<process>!...` lives on another list. A receiver holding the lock
+        # (any socket's consumer in the same process, waiting on its BZPOPMIN) then never reads
+        # this session's messages: the session got its first relayed PCM frame and no more.
+        channel = await self.layer.new_channel()
 
         async def to_client(payload: dict[str, Any]) -> None:
             await self.layer.send(reply_channel, {"type": "voice.to_client", "payload": payload})
@@ -95,11 +113,12 @@ class VoiceWorker:
             await self.layer.send(reply_channel, {"type": "voice.claimed", "worker_channel": channel, "worker": self.worker_id})
             user = await database_sync_to_async(get_user_model().objects.get)(pk=request["user"])
             language = request.get("language") or "en"
-            voice = voice_for(language)
+            voice_id, speed = await database_sync_to_async(_character_voice)(request["conversation"])
+            voice = voice_for(language, voice_id)
             if voice is None:
                 await to_client({"type": "error", "code": "language_unsupported", "message": f"No voice speaks {language}.", "details": None})
                 return
-            await self._run_session(channel, request, user, voice, to_client)
+            await self._run_session(channel, request, user, voice, to_client, speed=speed)
         except Exception:
             logger.exception("voice session %s failed", request.get("session"))
             with contextlib.suppress(Exception):
@@ -110,7 +129,7 @@ class VoiceWorker:
             with contextlib.suppress(Exception):
                 await self.layer.send(reply_channel, {"type": "voice.ended"})
 
-    async def _run_session(self, channel: str, request: dict[str, Any], user: Any, voice: Any, to_client) -> None:
+    async def _run_session(self, channel: str, request: dict[str, Any], user: Any, voice: Any, to_client, *, speed: float = 1.0) -> None:
         from .rtc import RtcLink
 
         transport = request.get("transport") or "webrtc"
@@ -124,7 +143,7 @@ class VoiceWorker:
 
         session = VoiceSession(
             user=user, conversation_id=request["conversation"], language=request.get("language") or "en", voice=voice,
-            stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send_event,
+            stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send_event, speed=speed,
         )
         self.live[request["session"]] = session
         pacer = None

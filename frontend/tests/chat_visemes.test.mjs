@@ -35,3 +35,20 @@ test("an interrupt closes the mouth at once", () => {
   tl.clear();
   assert.deepEqual(tl.at(20), { viseme: "silence", weight: 0 });
 });
+
+test("a clause with an RTP timestamp follows the audio being played, not the clock", () => {
+  const tl = new VisemeTimeline({ playoutDelayMs: 100 });
+  const rtp = 4294967000; // wraps around during the clause
+  tl.add({ ...clause(300, [
+    { start_ms: 0, end_ms: 100, viseme: "aa", weight: 1 },
+    { start_ms: 100, end_ms: 300, viseme: "ou", weight: 0.5 },
+  ]), rtp_timestamp: rtp }, 0);
+  // Two seconds after arrival (the jitter buffer held the audio) it has not started yet.
+  assert.deepEqual(tl.at(2000, (rtp - 480) >>> 0), { viseme: "silence", weight: 0 });
+  assert.deepEqual(tl.at(2050, (rtp + 48 * 50) >>> 0), { viseme: "aa", weight: 1 });
+  assert.deepEqual(tl.at(2150, (rtp + 48 * 150) >>> 0), { viseme: "ou", weight: 0.5 });
+  // The audio stalls: the mouth stays where the audio is.
+  assert.deepEqual(tl.at(2900, (rtp + 48 * 150) >>> 0), { viseme: "ou", weight: 0.5 });
+  assert.deepEqual(tl.at(3000, (rtp + 48 * 300) >>> 0), { viseme: "silence", weight: 0 });
+  assert.equal(tl.clauses.length, 0);
+});

@@ -47,6 +47,10 @@ MAX_JSON_BYTES = 1 * 1024 * 1024
 MAX_PNG_BYTES = 5 * 1024 * 1024
 EXTENSION_KEY = "avatarforge"
 EXTENSION_VERSION = 1
+# The character's voice: {"voice_id", "language", "speed", "engine"} (engine and language say what
+# the id meant where the card was made; another server may not have that voice and then speaks
+# with its default voice for the language until one is chosen).
+VOICE_EXTENSION_KEY = "avatarforge/voice"
 
 # Card string field -> our field (the card's own names on the left).
 _CARD_TEXT = {
@@ -275,6 +279,9 @@ def card_to_fields(card: dict[str, Any]) -> ParsedCard:
     ours = extensions.pop(EXTENSION_KEY, None)
     if ours is not None:
         fields.update(_our_extension(ours, prefix + "extensions." + EXTENSION_KEY, origin))
+    voice = extensions.pop(VOICE_EXTENSION_KEY, None)
+    if voice is not None:
+        fields.update(_voice_extension(voice, prefix + "extensions." + VOICE_EXTENSION_KEY, origin))
 
     extras = _card_extras(data, spec, prefix)
     _check_lengths(fields, origin)
@@ -304,6 +311,35 @@ def _our_extension(value: Any, path: str, origin: dict[str, str]) -> dict[str, A
     if result.get("language") not in ("en", "ko"):
         result.pop("language", None)
     return result
+
+
+def _voice_extension(value: Any, path: str, origin: dict[str, str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _wrong_type(path, "object")
+    result: dict[str, Any] = {}
+    voice_id = _string(value, "voice_id", path + ".voice_id")
+    if voice_id is not None:
+        result["voice_id"] = voice_id.strip()
+        origin["voice_id"] = path + ".voice_id"
+    speed = value.get("speed")
+    if speed is not None:
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.5 <= float(speed) <= 2.0:
+            raise CardError(_("The voice speed must be a number from 0.5 to 2.0."), code="card_wrong_type",
+                            details={"field": path + ".speed", "expected": "number 0.5-2.0"})
+        result["voice_speed"] = float(speed)
+    return result
+
+
+def voice_extension(character: Character) -> dict[str, Any]:
+    from inference.speech import config as speech_config
+
+    voice = next((v for v in speech_config.voices() if v.id == character.voice_id), None)
+    return {
+        "voice_id": character.voice_id,
+        "language": voice.language if voice else character.language,
+        "speed": character.voice_speed,
+        "engine": voice.engine if voice else "",
+    }
 
 
 def _card_extras(data: dict[str, Any], spec: str, prefix: str) -> dict[str, Any]:
@@ -409,6 +445,7 @@ def character_to_card(character: Character, version: str) -> dict[str, Any]:
                 "version": EXTENSION_VERSION,
                 "fields": {name: getattr(character, name) for name in _EXT_TEXT_FIELDS},
             },
+            VOICE_EXTENSION_KEY: voice_extension(character),
         },
     }
     extras = character.card_extras or {}

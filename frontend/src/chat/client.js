@@ -3,7 +3,7 @@
 // Talks to /ws/chat/<id>/ (see chat/replies.py for the frames). User text is only ever put in
 // the page with textContent.
 import { AvatarView } from "../avatar/view.js";
-import { createParams } from "../avatar/params.js";
+import { BS, createParams } from "../avatar/params.js";
 import { ExpressionAnimator } from "./expression.js";
 import { frameToParams } from "./avatar_params.js";
 import { withCsrf } from "../csrf.js";
@@ -81,6 +81,7 @@ export class ChatPage {
       if (voiced) frame.mouth = voiced.weight;
       const params = frameToParams(frame, this.params, voiced ? voiced.weight > 0 : this.animator.speaking);
       if (voiced && voiced.weight > 0) params.expressions[voiced.viseme] = voiced.weight;
+      if (this.voice) this.voice.record(t, params.blendshapes[BS.jawOpen]);
       return params;
     };
     if (!this.stage) return;

@@ -6,6 +6,17 @@
 import { VisemeTimeline } from "./visemes.js";
 import { wsUrl } from "../ws.js";
 
+const MAX_SAMPLES = 6000; // ~100 s of animation frames
+const DELAY_POLL_MS = 250;
+const OUTPUT_LATENCY_MS = 20; // decoding and the audio output after the jitter buffer
+
+function rms(analyser, data) {
+  analyser.getFloatTimeDomainData(data);
+  let sum = 0;
+  for (const v of data) sum += v * v;
+  return Math.sqrt(sum / data.length);
+}
+
 export class VoiceTalk {
   constructor(root, cfg, t, { onEmotion } = {}) {
     this.cfg = cfg;
@@ -22,6 +33,11 @@ export class VoiceTalk {
     this.active = false;
     this.muted = false;
     this.holding = false;
+    // Read-only numbers for the browser test and debugging (window.__chatPage.voice.stats):
+    // the avatar's jaw opening and the loudness of the character's voice as played, per
+    // animation frame while a voice conversation is on (the last MAX_SAMPLES of them).
+    this.stats = { jaw: 0, outputLevel: 0, speaking: false, playoutDelayMs: this.timeline.playoutDelayMs, samples: [], clauses: [] };
+    this.outputAnalyser = null;
   }
 
   start() {
@@ -41,7 +57,30 @@ export class VoiceTalk {
 
   /** The mouth for the avatar animator: {viseme, weight} now. */
   mouth(now = performance.now()) {
-    return this.timeline.at(now);
+    return this.timeline.at(now, this.playedRtp(now));
+  }
+
+  /** The RTP timestamp of the character's audio being played out now, from the receiver's
+   * synchronization source (null when the browser does not say). Extrapolated a little between
+   * the receiver's 10 ms updates, never across a stall. */
+  playedRtp(now) {
+    const receiver = this.receiver;
+    if (!receiver || !receiver.getSynchronizationSources) return null;
+    const source = receiver.getSynchronizationSources()[0];
+    if (!source || !Number.isFinite(source.rtpTimestamp) || !Number.isFinite(source.timestamp)) return null;
+    // `timestamp` is on the performance clock or, in older browsers, the epoch clock.
+    const clock = source.timestamp > 1e12 ? performance.timeOrigin + now : now;
+    const elapsed = Math.min(30, Math.max(0, clock - source.timestamp));
+    return (source.rtpTimestamp + Math.round(elapsed * 48)) >>> 0;
+  }
+
+  /** The animator applied `jaw` (0..1) at `now`: kept with the voice's level for the stats. */
+  record(now, jaw) {
+    this.stats.jaw = jaw;
+    if (!this.active) return;
+    const samples = this.stats.samples;
+    samples.push([now, jaw, this.stats.outputLevel]);
+    if (samples.length > MAX_SAMPLES) samples.splice(0, samples.length - MAX_SAMPLES);
   }
 
   say(text) {
@@ -101,8 +140,12 @@ export class VoiceTalk {
     this.channel = this.pc.createDataChannel("voice");
     this.channel.onmessage = (msg) => this.onEvent(JSON.parse(msg.data));
     this.pc.ontrack = (ev) => {
-      this.audio.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+      this.receiver = ev.receiver;
+      const stream = ev.streams[0] || new MediaStream([ev.track]);
+      this.audio.srcObject = stream;
       this.audio.play().catch(() => {});
+      this.watchOutput(stream);
+      this.delayTimer = setInterval(() => this.measurePlayoutDelay(), DELAY_POLL_MS);
     };
     await this.pc.setLocalDescription(await this.pc.createOffer());
     // aiortc does not trickle: send the offer with every candidate gathered.
@@ -114,16 +157,44 @@ export class VoiceTalk {
     this.ws.send(JSON.stringify({ type: "offer", sdp: this.pc.localDescription.sdp }));
   }
 
+  /** How late the character's audio plays after it arrives: the receiver's jitter buffer delay
+   * over the last poll (it grows when packets come in bursts, e.g. from a worker on a busy
+   * machine, and shrinks again). Visemes are scheduled that long after their event arrives, so
+   * the mouth stays on the audio's playout clock (measured: a fixed 100 ms guess left the mouth
+   * 1.8 s ahead of the voice on a loaded 2-core machine). */
+  async measurePlayoutDelay() {
+    if (!this.pc) return;
+    let report;
+    try {
+      report = await this.pc.getStats();
+    } catch (err) {
+      return;
+    }
+    report.forEach((s) => {
+      if (s.type !== "inbound-rtp" || s.kind !== "audio" || s.jitterBufferEmittedCount === undefined) return;
+      const prev = this.jitterBuffer;
+      this.jitterBuffer = { delay: s.jitterBufferDelay, count: s.jitterBufferEmittedCount };
+      if (!prev || this.jitterBuffer.count <= prev.count) return;
+      const ms = (1000 * (this.jitterBuffer.delay - prev.delay)) / (this.jitterBuffer.count - prev.count);
+      this.timeline.playoutDelayMs = Math.min(5000, Math.max(20, ms + OUTPUT_LATENCY_MS));
+      this.stats.playoutDelayMs = this.timeline.playoutDelayMs;
+    });
+  }
+
   onEvent(e) {
     switch (e.type) {
       case "final_transcript":
         this.caption(this.t.you, e.text);
+        break;
+      case "bot_speaking":
+        this.stats.speaking = Boolean(e.speaking);
         break;
       case "emotion":
         this.onEmotion(e.emotion);
         break;
       case "visemes":
         this.timeline.add(e, performance.now());
+        this.stats.clauses.push([performance.now(), this.timeline.playoutDelayMs, e.duration_ms, e.rtp_timestamp ?? null]);
         this.caption(this.cfg.characterName, e.text);
         break;
       case "interrupt":
@@ -158,24 +229,36 @@ export class VoiceTalk {
     this.meterCtx = ctx;
     const tick = () => {
       if (!this.active) return;
-      analyser.getFloatTimeDomainData(data);
-      let sum = 0;
-      for (const v of data) sum += v * v;
-      this.meter.value = Math.min(1, Math.sqrt(sum / data.length) * 4);
+      this.meter.value = Math.min(1, rms(analyser, data) * 4);
+      if (this.outputAnalyser) this.stats.outputLevel = rms(this.outputAnalyser, data);
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
   }
 
+  /** Measure the character's voice as received (the <audio> element plays it; Chromium feeds a
+   * remote stream into Web Audio only while a media element also plays it). */
+  watchOutput(stream) {
+    if (!this.meterCtx) return;
+    const analyser = this.meterCtx.createAnalyser();
+    analyser.fftSize = 512;
+    this.meterCtx.createMediaStreamSource(stream).connect(analyser);
+    this.outputAnalyser = analyser;
+  }
+
   hangUp(clearNotice = true) {
     this.active = false;
+    clearInterval(this.delayTimer);
+    this.jitterBuffer = null;
     this.timeline.clear();
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "end" }));
     if (this.ws) this.ws.close();
     if (this.pc) this.pc.close();
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     if (this.meterCtx) this.meterCtx.close();
-    this.ws = this.pc = this.stream = this.meterCtx = null;
+    this.ws = this.pc = this.stream = this.meterCtx = this.outputAnalyser = this.receiver = null;
+    this.stats.outputLevel = 0;
+    this.stats.speaking = false;
     this.button.textContent = this.t.talk;
     this.button.setAttribute("aria-pressed", "false");
     this.muteButton.hidden = true;

@@ -23,11 +23,6 @@ from .conftest import open_socket, speak, words
 
 pytestmark = [
     pytest.mark.django_db(transaction=True), pytest.mark.slow,
-    # NOT DONE: with the worker in the test's own process the worker's channel-layer receive
-    # gets the first relayed PCM frame and then no more (channels-redis in-process receive;
-    # not diagnosed in time). The WebRTC path and its privacy checks are tested in
-    # test_webrtc_session.py; this test must run the worker as a subprocess.
-    pytest.mark.skip(reason="PCM fallback end-to-end not verified yet (see the comment above)"),
 ]
 
 FRAME_BYTES = 640
@@ -73,6 +68,26 @@ class PcmClient:
             elif message.get("text") is not None:
                 self.events.append(json.loads(message["text"]))
         await asyncio.sleep(max(0.0, wait))
+
+
+async def test_every_relayed_frame_reaches_a_worker_in_the_same_process_as_the_socket(voice_worker, user, conversation):
+    """Regression: the socket's consumer and the worker's session both wait on channel-layer
+    receives in one process (as when a voice worker shares a process with sockets). The session's
+    channel used to live on its own Redis list, which the consumer's receive, holding
+    channels-redis's per-process receive lock, never read: one frame got through, then none."""
+    ws = await open_socket(conversation.pk, user, "language=en&transport=pcm")
+    ready = await ws.receive_json_from(timeout=10)
+    assert ready["type"] == "ready"
+    silence = bytes(FRAME_BYTES)
+    for _ in range(40):
+        await ws.send_to(bytes_data=silence)
+        await asyncio.sleep(0.02)
+    for _ in range(500):  # the frames are in flight through Redis; wait for them, not a time
+        if voice_worker.pcm_frames_in >= 40:
+            break
+        await asyncio.sleep(0.02)
+    assert voice_worker.pcm_frames_in == 40
+    await ws.disconnect()
 
 
 async def test_pcm_socket_carries_the_conversation_and_leaves_no_audio(voice_worker, user, conversation, fake_llm, caplog, tmp_path):
