@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from avatarforge.errors import AppError
 from avatarforge.language import detect_language
 from inference import llm
+from inference.gpu.hold import hold_mode_sync
 from inference.tokens import REPLY_PRIMING, count_tokens, encoding, message_tokens
 
 from .emotions import EMOTION_INSTRUCTION
@@ -269,9 +270,10 @@ def _transcript(conversation: Conversation, rows: list[Message], limit: int) -> 
 def _call_summarizer(conversation: Conversation, source: str, budget: Budget, model: str | None) -> str:
     limit = max(48, budget.summary_tokens // 2)
     words = max(30, int(limit * 0.6))
-    text = llm.complete(
-        model=model, messages=_summary_messages(conversation, source, words=words), max_tokens=limit, temperature=0.2
-    )
+    with hold_mode_sync(llm.get_model(model).gpu_mode):  # a model on a switching GPU host
+        text = llm.complete(
+            model=model, messages=_summary_messages(conversation, source, words=words), max_tokens=limit, temperature=0.2
+        )
     text = text.strip()
     if not text:
         raise llm.LLMError(_("The language model returned an empty summary."), code="llm_bad_response", transient=False)

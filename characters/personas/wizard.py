@@ -211,18 +211,20 @@ def generation_max_tokens(model: str | None) -> int:
 def generate_sheet(*, name: str, category: str, source_work: str, language: str) -> dict[str, str]:
     """One generation: LLM call + validation. Raises AppError; never saves anything."""
     from inference import llm as gateway
+    from inference.gpu.hold import hold_mode_sync
 
     model = settings.CHARACTER_WIZARD_MODEL or None
     max_tokens = min(generation_max_tokens(model), gateway.get_model(model).max_tokens)
     try:
-        text = gateway.complete(
-            model=model,
-            messages=build_messages(name=name, category=category, source_work=source_work, language=language),
-            max_tokens=max_tokens,
-            temperature=0.8,
-            json_schema=GENERATION_SCHEMA,
-            timeout=generation_timeout(model, max_tokens),
-        )
+        with hold_mode_sync(gateway.get_model(model).gpu_mode):  # a model on a switching GPU host
+            text = gateway.complete(
+                model=model,
+                messages=build_messages(name=name, category=category, source_work=source_work, language=language),
+                max_tokens=max_tokens,
+                temperature=0.8,
+                json_schema=GENERATION_SCHEMA,
+                timeout=generation_timeout(model, max_tokens),
+            )
     except AppError as exc:
         if exc.code == "llm_bad_response":
             raise _invalid("schema", upstream=exc.details) from exc

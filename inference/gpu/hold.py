@@ -9,10 +9,10 @@ switch takes the GPU away mid-reply. With no mode named, the work runs as it alw
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
-from .client import ModeGrant, request_mode
+from .client import ModeGrant, request_mode, use_mode
 
 
 @asynccontextmanager
@@ -37,3 +37,13 @@ async def hold_mode(mode: str) -> AsyncIterator[ModeGrant | None]:
 def _release_when_granted(done: asyncio.Future) -> None:
     if not done.cancelled() and done.exception() is None:
         done.result().release()
+
+
+@contextmanager
+def hold_mode_sync(mode: str) -> Iterator[ModeGrant | None]:
+    """The same for synchronous work (the wizard's and the summarizer's one-shot completions)."""
+    if not mode:
+        yield None
+        return
+    with use_mode(mode) as grant:
+        yield grant

@@ -239,3 +239,26 @@ def test_a_gpu_voice_holds_the_tts_mode_while_it_speaks(start_worker, gpu_env, g
     assert speech.pcm and speech.sample_rate == 32000
     assert gpu_store.get_state(gpu_env["GPU_HOST"])["mode"] == "tts"
     assert vllm.is_sleeping
+
+
+def test_the_summarizer_wakes_a_sleeping_llm_too(start_worker, gpu_env, gpu_store, vllm, settings, user):
+    """One-shot completions (summaries, the wizard) hold the model's mode like streamed turns."""
+    from characters.models import Character
+    from chat import memory
+    from chat import services as chat_services
+    from inference import llm
+
+    settings.LLM_MODELS = [{**settings.LLM_MODELS[0], "gpu_mode": "chat"}]
+    host = gpu_env["GPU_HOST"]
+    start_worker()
+    request_mode("tts", host=host, timeout=60).release()
+    assert vllm.is_sleeping
+    character = Character.objects.create(owner=user, name="Miro", personality="Bright.", language="en")
+    conversation = chat_services.create_conversation(user=user, character_id=character.pk)
+    budget = memory.budget_for(llm.get_model(None))
+
+    summary = memory._call_summarizer(conversation, "Ann: hello\nMiro: hi there", budget, None)
+
+    assert summary.strip()
+    assert not vllm.is_sleeping
+    assert gpu_store.get_state(host)["mode"] == "chat"
