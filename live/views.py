@@ -167,6 +167,20 @@ def detail(request: HttpRequest, session_id) -> HttpResponse:
             "reconnecting": _("reconnecting…"),
             "closed": _("connection closed"),
             "statuses": {value: str(label) for value, label in SessionStatus.choices},
+            # The live log's sentences (frontend/src/live/dashboard.js LOG_WORDS): {name}s are filled in there.
+            "log": {
+                "queued": _("queued"),
+                "skipped": _("skipped ({reason})"),
+                "queue": _("queue {n}"),
+                "chosen": _("answering {n} message(s): {prompt}"),
+                "reply": _("said: {text}"),
+                "emergency_stop": _("emergency stop, {n} queued message(s) dropped"),
+                "reasons": {
+                    "too_short": _("too short"), "banned_word": _("banned word"), "link": _("link"),
+                    "flood": _("flood"), "rate": _("too many from this viewer"), "repeat": _("repeated"),
+                    "streamer": _("the streamer's own message"),
+                },
+            },
         },
     }
     return render(request, "live/detail.html", {

@@ -18,6 +18,16 @@ test("replies carry their chat-to-voice latency; other messages map to their sta
   assert.equal(describeLog(null), null);
 });
 
+test("log lines are written in the page's language, viewer text left as it is", () => {
+  const ko = { queued: "대기열에 추가", skipped: "건너뜀({reason})", queue: "대기 {n}", reply: "말함: {text}",
+    chosen: "메시지 {n}개에 답하는 중: {prompt}", reasons: { too_short: "너무 짧음" } };
+  const skipped = describeLog({ type: "log", stage: "incoming", event: { nickname: "{n}", text: "{reason}" }, accepted: false, reason: "too_short", queued: 1 }, ko);
+  assert.equal(skipped.text, "{n}: {reason} → 건너뜀(너무 짧음), 대기 1");
+  assert.equal(describeLog({ type: "log", stage: "chosen", count: 2, prompt: "Jin: hi" }, ko).text, "메시지 2개에 답하는 중: Jin: hi");
+  // A sentence the page does not give stays English.
+  assert.equal(describeLog({ type: "log", stage: "emergency_stop", cleared: 3 }, ko).text, "emergency stop, 3 queued message(s) dropped");
+});
+
 test("the session status and socket state show in the page's language", () => {
   const els = {};
   const doc = { querySelector: (sel) => (els[sel] ||= { textContent: "", hidden: true }) };

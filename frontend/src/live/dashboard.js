@@ -8,20 +8,38 @@ import { ReconnectingSocket, wsUrl } from "../ws.js";
 
 const LOG_LIMIT = 200;
 
+// The log's sentences; the page passes them in its language (live/views.py `strings.log`).
+export const LOG_WORDS = {
+  queued: "queued",
+  skipped: "skipped ({reason})",
+  queue: "queue {n}",
+  chosen: "answering {n} message(s): {prompt}",
+  reply: "said: {text}",
+  emergency_stop: "emergency stop, {n} queued message(s) dropped",
+  reasons: {},
+};
+
+/** `template` with each {name} replaced by values[name] (one pass: a value's own braces stay). */
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
 /** One log line for a dashboard socket message, or null when it is not a log entry. */
-export function describeLog(msg) {
+export function describeLog(msg, words = LOG_WORDS) {
   if (!msg || typeof msg !== "object") return null;
+  const w = { ...LOG_WORDS, ...words };
   const stage = String(msg.stage || msg.type || "");
   if (msg.type === "log") {
     if (stage === "incoming") {
       const e = msg.event || {};
-      const verdict = msg.accepted ? "queued" : `skipped (${msg.reason || "filtered"})`;
+      const reason = msg.reason || "filtered";
+      const verdict = msg.accepted ? w.queued : fill(w.skipped, { reason: (w.reasons || {})[reason] || reason });
       const gift = e.amount ? ` [${e.amount}]` : "";
-      return { stage, text: `${e.nickname || "?"}${gift}: ${e.text || ""} → ${verdict}, queue ${msg.queued ?? 0}` };
+      return { stage, text: `${e.nickname || "?"}${gift}: ${e.text || ""} → ${verdict}, ${fill(w.queue, { n: msg.queued ?? 0 })}` };
     }
-    if (stage === "chosen") return { stage, text: `answering ${msg.count ?? 0} message(s): ${msg.prompt || ""}` };
-    if (stage === "reply") return { stage, text: `said: ${msg.text || ""}`, ms: msg.first_audio_ms };
-    if (stage === "emergency_stop") return { stage, text: `emergency stop, ${msg.cleared ?? 0} queued message(s) dropped` };
+    if (stage === "chosen") return { stage, text: fill(w.chosen, { n: msg.count ?? 0, prompt: msg.prompt || "" }) };
+    if (stage === "reply") return { stage, text: fill(w.reply, { text: msg.text || "" }), ms: msg.first_audio_ms };
+    if (stage === "emergency_stop") return { stage, text: fill(w.emergency_stop, { n: msg.cleared ?? 0 }) };
     if (stage === "error") return { stage, text: `${msg.code || "error"}: ${msg.detail || ""}` };
     return { stage, text: String(msg.detail || "") };
   }
@@ -155,7 +173,7 @@ export class LiveDashboard {
     if (msg.type === "status") this.showStatus(msg);
     if (msg.type === "intake") this.setText("[data-live-intake]", `${msg.state || ""}`);
     if (msg.type === "vts_status") this.setText("[data-live-vts]", `${msg.state || ""}`);
-    const line = describeLog(msg);
+    const line = describeLog(msg, this.strings.log);
     if (!line) return;
     const li = this.doc.createElement("li");
     li.className = `live-log-${line.stage.replace(/[^a-z_]/g, "")}`;
