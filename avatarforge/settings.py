@@ -260,7 +260,7 @@ EMBEDDED_LLM_PORT = env_int("EMBEDDED_LLM_PORT", 8001, minimum=1, maximum=65535)
 CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
 
 # Extra sections of GET /api/health: name -> dotted path of a function returning JSON.
-HEALTH_SECTIONS = {"gpu": "inference.gpu.selectors.health_section"}
+HEALTH_SECTIONS = {"gpu": "inference.gpu.selectors.health_section", "voice_workers": "chat.voice.dispatch.health_section"}
 # --- speech (inference/speech/; docs/voice.md) -------------------------------------------------
 # Engines: "embedded" (CPU, packaged models: faster-whisper, Piper + espeak-ng) or a GPU server.
 SPEECH_STT_ENGINE = env_choice("SPEECH_STT_ENGINE", "embedded", ("embedded", "openai"))

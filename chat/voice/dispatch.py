@@ -69,3 +69,19 @@ async def leave(redis: Any, worker_id: str) -> None:
     await redis.zrem(WORKERS, worker_id)
     await redis.hdel("voice:worker_sessions", worker_id)
     await redis.delete(claimed_key(worker_id))
+
+
+def health_section() -> dict[str, Any]:
+    """/api/health's `voice_workers`: workers with a fresh heartbeat, and the sessions each holds
+    (no workers: voice conversations answer `no_voice_worker`)."""
+    if not settings.REDIS_URL:
+        return {"workers": 0, "sessions": {}}
+    import redis as sync_redis
+
+    conn = sync_redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        alive = conn.zrangebyscore(WORKERS, time.time() - WORKER_STALE, "+inf")
+        counts = conn.hmget("voice:worker_sessions", alive) if alive else []
+    finally:
+        conn.close()
+    return {"workers": len(alive), "sessions": {w.decode(): int(n or 0) for w, n in zip(alive, counts, strict=True)}}
