@@ -31,10 +31,20 @@ SEED = 20261201
 TOKEN_DETAIL = "/api/accounts/tokens/{token_id}"
 
 
-def _wizard_sheet() -> dict[str, str]:
+def _wizard_sheet(language: str) -> dict[str, str]:
+    """A usable sheet in the language the wizard asked for (it refuses one in another language)."""
     from characters.personas import wizard
 
+    if language == "ko":
+        values = {name: f"{name.replace('_', ' ')}에 대한 자세한 한국어 설명입니다" for name in wizard.GENERATED_FIELDS}
+        return values | {"gender": "여성", "species": "인간", "job": "학생", "scenario_counterpart": "새 친구",
+                         "first_message": "안녕하세요 {{user}}님, 저는 {{char}}예요."}
     return {name: f"{name} text" for name in wizard.GENERATED_FIELDS} | {"first_message": "Hello {{user}}."}
+
+
+def _answer(body: dict) -> Reply:
+    asked_korean = "Korean (한국어)" in json.dumps(body.get("messages"), ensure_ascii=False)
+    return Reply(json.dumps(_wizard_sheet("ko" if asked_korean else "en"), ensure_ascii=False))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +52,7 @@ def live(tmp_path_factory):
     # Chat and the character wizard talk to a language model: a local server speaking the OpenAI
     # wire protocol answers every request with a valid character sheet (JSON text).
     llm = FakeOpenAI().start()
-    llm.default = Reply(json.dumps(_wizard_sheet()))
+    llm.responder = _answer
     server = LiveServer(tmp_path_factory.mktemp("openapi-live"))
     server.env["LLM_MODELS"] = json.dumps([llm.model_config("fake")])
     if server.database_url.startswith("postgres"):  # not the browser tests' live database
