@@ -250,7 +250,8 @@ def test_vrm1_enum_values():
 
 def test_vrm1_custom_expressions_and_arkit_names():
     def change(g):
-        bound = {"morphTargetBinds": [{"node": 0, "index": 0, "weight": 1.0}]}
+        # The robot has no morph targets: bound to a colour of its first material instead.
+        bound = {"materialColorBinds": [{"material": 0, "type": "color", "targetValue": [1, 0, 0, 1]}]}
         g["extensions"]["VRMC_vrm"]["expressions"]["custom"] = {"jawOpen": bound, "cheekPuff": bound, "wink": {}, "mouthClose": {}}
 
     record, _, _ = inspect(modified(ROBOT, change))
