@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from avatarforge.owned_keys import DELETE_IF_OWNER, RENEW_IF_OWNER
+
 LEASE_TTL_MS = 15_000
 
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 
 def lease_key(session_id: str) -> str:
@@ -33,10 +23,10 @@ class Leases:
         return bool(await self.client.set(lease_key(session_id), self.owner, nx=True, px=LEASE_TTL_MS))
 
     async def renew(self, session_id: str) -> bool:
-        return bool(await self.client.eval(_RENEW, 1, lease_key(session_id), self.owner, LEASE_TTL_MS))
+        return bool(await self.client.eval(RENEW_IF_OWNER, 1, lease_key(session_id), self.owner, LEASE_TTL_MS))
 
     async def release(self, session_id: str) -> None:
-        await self.client.eval(_RELEASE, 1, lease_key(session_id), self.owner)
+        await self.client.eval(DELETE_IF_OWNER, 1, lease_key(session_id), self.owner)
 
     async def holder(self, session_id: str) -> str | None:
         value = await self.client.get(lease_key(session_id))

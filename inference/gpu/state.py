@@ -23,6 +23,8 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from avatarforge.owned_keys import DELETE_IF_OWNER, RENEW_IF_OWNER
+
 SWITCH_LOG_LENGTH = 50
 REPLY_TTL_S = 600
 
@@ -41,20 +43,6 @@ if mode ~= ARGV[1] or (switching and switching ~= '') or redis.call('ZCARD', KEY
 end
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[2])
 return 1
-"""
-
-_RENEW_LOCK_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_RELEASE_LOCK_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
 """
 
 # Leases of one mode still valid. KEYS: leases. ARGV: mode prefix ("chat|").
@@ -79,8 +67,8 @@ class GpuStore:
         # switch would break. Blocking waits use their own client without a read timeout.
         self.blocking = redis.Redis.from_url(url, decode_responses=True, socket_timeout=None)
         self._grant = self.r.register_script(_GRANT_LUA)
-        self._renew = self.r.register_script(_RENEW_LOCK_LUA)
-        self._release = self.r.register_script(_RELEASE_LOCK_LUA)
+        self._renew = self.r.register_script(RENEW_IF_OWNER)
+        self._release = self.r.register_script(DELETE_IF_OWNER)
         self._count = self.r.register_script(_COUNT_LEASES_LUA)
 
     @staticmethod
