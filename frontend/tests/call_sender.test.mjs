@@ -35,7 +35,7 @@ test("a frame carries the pose, flags, seq and capture time", () => {
   assert.equal(channel.frames.length, 1);
   const f = channel.frames[0];
   assert.equal(f.seq, 1);
-  assert.equal(f.timestamp_ms, 123457);
+  assert.equal(f.timestamp_ms, 123456); // whole milliseconds, as wireTimestamp (the roll log) keys it
   assert.deepEqual(f.flags, { face_lost: true, speaking: true });
   assert.deepEqual(f.rotation.map((v) => Math.round(v * 1000) / 1000), [0.5, -0.25, 0.125]);
   assert.equal(sender.framesSent, 1);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
   BLENDSHAPE_COUNT, BLENDSHAPE_NAMES, BS, FRAME_BYTES, FrameError, decodeFrame, encodeFrame, fromHex,
-  isNewerSeq, toHex,
+  isNewerSeq, toHex, wireTimestamp,
 } from "../src/call/frame_codec.js";
 
 const vectorsPath = new URL("../../docs/protocol.vectors.json", import.meta.url);
@@ -108,4 +108,13 @@ test("sequence comparison wraps", () => {
   assert.ok(!isNewerSeq(5, 5));
   assert.ok(!isNewerSeq(4, 5));
   assert.ok(!isNewerSeq(65530, 10));
+});
+
+test("wireTimestamp is the timestamp the decoder reads back, for fractional capture times too", () => {
+  // performance.now() timestamps are fractional; the sender's roll log keys on wireTimestamp, so it
+  // must agree with what decodeFrame returns (Math.round would disagree for every .5 and above).
+  for (const ms of [0, 1234.2, 1234.5, 1234.9, 4294967295.7, 4294967296 + 17.6]) {
+    const back = decodeFrame(encodeFrame({ timestamp_ms: ms })).timestamp_ms;
+    assert.equal(wireTimestamp(ms), back, String(ms));
+  }
 });

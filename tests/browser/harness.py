@@ -248,3 +248,17 @@ def roll_pairs(sent: list[list[float]], received: list[list[float]]) -> tuple[li
             xs.append(raw)
             ys.append(roll)
     return xs, ys
+
+
+def wait_for_roll_pairs(sender, receiver, count: int, timeout_s: float = 60) -> tuple[list[float], list[float]]:
+    """Poll until `count` received rolls pair with the sender's tracked rolls (or the ceiling passes).
+
+    Counting received frames is not enough: when the tracker is slow (a loaded CI machine) the
+    sender fills the gaps with idle frames, which have no tracked roll to pair with.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        xs, ys = roll_pairs(stats(sender)["sentRoll"], stats(receiver)["recvRoll"])
+        if len(xs) >= count or time.monotonic() > deadline:
+            return xs, ys
+        receiver.wait_for_timeout(250)

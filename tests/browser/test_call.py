@@ -72,7 +72,7 @@ def test_two_people_call_with_2d_avatars(af_server, new_context, artifacts):
     assert a["framesReceived"] >= 120
     assert a["faceFramesReceived"] / a["framesReceived"] >= 0.9, a
     # Ben's camera face rolls about +-12 degrees: Ann's decoded roll follows his raw tracked roll.
-    xs, ys = harness.roll_pairs(b["sentRoll"], a["recvRoll"])
+    xs, ys = harness.wait_for_roll_pairs(ben, ann, 60)
     assert len(xs) >= 60, (len(xs), len(a["recvRoll"]), len(b["sentRoll"]))
     assert harness.pearson(xs, ys) > 0.9
     assert max(ys) - min(ys) > 0.2  # radians: the roll really swings
@@ -123,7 +123,7 @@ def test_call_with_vrm_actor(af_server, new_context, artifacts):
     a, b = harness.stats(ann), harness.stats(ben)
     summary = {k: a[k] for k in ("trackingFps", "trackingResults", "trackingFaces", "renderFpsLocal")}
     assert b["faceFramesReceived"] / b["framesReceived"] >= 0.9, (summary, b["renderFpsRemote"])
-    xs, ys = harness.roll_pairs(a["sentRoll"], b["recvRoll"])
+    xs, ys = harness.wait_for_roll_pairs(ann, ben, 45)
     assert len(xs) >= 45 and harness.pearson(xs, ys) > 0.9
     assert statistics.mean(b["recvSmile"]) > 0.6
     assert b["renderFpsRemote"] > 0  # the VRM view keeps drawing
@@ -196,7 +196,7 @@ def test_practice_partner_mirrors_your_avatar(af_server, new_context, artifacts)
     page.wait_for_function("() => window.__afStats.recvRoll.length >= 60", timeout=60_000)
     s = harness.stats(page)
     assert s["faceFramesReceived"] / s["framesReceived"] >= 0.9
-    xs, ys = harness.roll_pairs(s["sentRoll"], s["recvRoll"])
+    xs, ys = harness.wait_for_roll_pairs(page, page, 30)
     assert len(xs) >= 30 and harness.pearson(xs, ys) > 0.9
     assert s["remoteKind"] == "2d" and s["latency"]
     assert "video" not in s["senderKinds"] and "video" not in s["transceiverKinds"]

@@ -54,6 +54,12 @@ const finiteOr = (v, inf) => (Number.isNaN(v) || typeof v !== "number" ? 0 : Num
 const quantI16 = (v, scale) => clampI16(roundHalfAway(finiteOr(v, I16_LIMIT) * scale)) || 0;
 const quantU8 = (s) => roundHalfAway(Math.max(0, Math.min(1, finiteOr(s, 1))) * 255);
 
+/** The capture timestamp as the wire carries it (whole milliseconds, modulo 2^32). */
+export function wireTimestamp(ms) {
+  const ts = Math.floor(ms || 0) % TIMESTAMP_MODULO;
+  return ts < 0 ? ts + TIMESTAMP_MODULO : ts;
+}
+
 /**
  * Encode a frame.
  * @param {{seq?:number, timestamp_ms?:number, rotation?:ArrayLike<number>, position?:ArrayLike<number>,
@@ -67,8 +73,7 @@ export function encodeFrame(f, out) {
   view.setUint8(0, VERSION);
   view.setUint8(1, (f.face_lost ? FLAG_FACE_LOST : 0) | (f.speaking ? FLAG_SPEAKING : 0));
   view.setUint16(2, (((f.seq || 0) % SEQ_MODULO) + SEQ_MODULO) % SEQ_MODULO, true);
-  const ts = Math.floor(f.timestamp_ms || 0) % TIMESTAMP_MODULO;
-  view.setUint32(4, ts < 0 ? ts + TIMESTAMP_MODULO : ts, true);
+  view.setUint32(4, wireTimestamp(f.timestamp_ms), true);
   const rot = f.rotation || [0, 0, 0];
   const pos = f.position || [0, 0, 0];
   for (let i = 0; i < 3; i++) {

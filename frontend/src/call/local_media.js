@@ -7,6 +7,7 @@ import { poseFromMatrix } from "../tracking/pose.js";
 import { FaceTracker, openCamera } from "../tracking/tracker.js";
 import { SpeakingDetector, openMic, trackDeviceId } from "./audio.js";
 import { nowMs } from "./clock.js";
+import { wireTimestamp } from "./frame_codec.js";
 
 const CAMERA_PREF = "af.call.camera";
 const CAMERA_DEVICE_PREF = "af.call.cameraDevice";
@@ -179,8 +180,9 @@ export class LocalMedia {
     this.lastResultAt = nowMs();
     if (r.found) {
       s.trackingFaces += 1;
-      // Raw roll before calibration and smoothing: the reference the receiver's roll is compared with.
-      s.sentRoll.push([Math.round(r.ts) % 4294967296, poseFromMatrix(r.matrix).rotation[2]]);
+      // Raw roll before calibration and smoothing: the reference the receiver's roll is compared with,
+      // keyed by the timestamp exactly as the wire carries it (rounding instead would miss half the pairs).
+      s.sentRoll.push([wireTimestamp(r.ts), poseFromMatrix(r.matrix).rotation[2]]);
     }
     this.onParams(this.pipeline.fromResult(r), r.ts);
   }

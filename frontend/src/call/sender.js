@@ -41,7 +41,7 @@ export class ParamSender {
     if (this.tokens < MIN_TOKENS) return null;
     this.tokens -= 1;
     this.seq = (this.seq + 1) % 65536;
-    const bytes = encodeFrame(frameFields(params, this.seq, Math.round(captureTs)), this.buf);
+    const bytes = encodeFrame(frameFields(params, this.seq, captureTs), this.buf);
     if (this.localReceiver) {
       this.localReceiver.push(bytes.slice().buffer);
       this.localReceiver.expressions = params.expressions;
