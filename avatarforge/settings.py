@@ -284,6 +284,9 @@ if SPEECH_STT_ENGINE != "embedded" and not SPEECH_STT_URL:
 SPEECH_TTS_GPU_MODE = env_choice("SPEECH_TTS_GPU_MODE", "", ("", "chat", "tts", "gen3d", "style"))
 SPEECH_STT_GPU_MODE = env_choice("SPEECH_STT_GPU_MODE", "", ("", "chat", "tts", "gen3d", "style"))
 SPEECH_MODELS_DIR = Path(env_str("SPEECH_MODELS_DIR", str(VAR_DIR / "models")))
+# End of the user's turn in voice sessions: Smart Turn v3 after a short pause (falls back to the
+# pause alone when its model is not installed), or the pause alone.
+SPEECH_TURN_DETECTOR = env_choice("SPEECH_TURN_DETECTOR", "smart_turn", ("smart_turn", "pause"))
 TTS_MAX_CHARS = env_int("TTS_MAX_CHARS", 500, minimum=1)
 # Characters of synthesized text per user per day by plan code (cached repeats are free).
 TTS_DAILY_CHARS = env_json("TTS_DAILY_CHARS", {"free": 5000, "pro": 50000, "studio": 200000, "enterprise": 1000000})

@@ -10,7 +10,7 @@ Prints:
     FIGURE voice_sessions_max <n> sessions  concurrent sessions with voice_to_voice p95 < 3000
 Embedded engines: Whisper tiny.en, Piper "joe". The LLM is the fake OpenAI server
 (tests/support/fake_openai.py) answering a fixed reply at 60 tokens/s, so the figures measure
-the voice pipeline, not a model. espeak-ng speaks the user's side.
+the voice pipeline, not a model. Piper speaks the user's side (see speak()).
 """
 from __future__ import annotations
 
@@ -38,14 +38,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def speak(text: str):
+async def speak(texts: list[str]) -> list:
+    """The user's side, spoken by Piper (once per sentence, replayed every turn). Smart Turn is
+    trained on human speech: espeak-ng's flat robot prosody leaves it unsure whether even
+    "Can you hear me now?" is finished (0.37), and the session would wait the long pause."""
     import numpy as np
 
-    from inference.speech.audio import read_wav, resample
+    from inference.speech import config
+    from inference.speech.audio import pcm16_to_float, resample
+    from inference.speech.piper_tts import PiperTts
 
-    wav = subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "--stdout"], input=text.encode(), capture_output=True, check=True).stdout
-    samples, rate = read_wav(wav)
-    return np.concatenate([resample(samples, rate, 16000) * 0.8, np.zeros(1600, dtype=np.float32)])
+    joe = next(v for v in config.voices() if v.id == "en-joe")
+    piper = PiperTts(model=config.piper_voice_path())
+    try:
+        out = []
+        for text in texts:
+            result = await piper.synthesize(text, voice=joe)
+            samples = resample(pcm16_to_float(result.pcm), result.sample_rate, 16000)
+            out.append(np.concatenate([samples * 0.8, np.zeros(1600, dtype=np.float32)]))
+        return out
+    finally:
+        piper.close()
 
 
 def make_sessions(n: int) -> list[tuple[str, str]]:
@@ -100,7 +113,7 @@ async def turns(ws_base: str, conv, count: int, said) -> list[float]:
 
 
 async def barge_ins(ws_base: str, conv, fake: FakeOpenAI, count: int) -> list[float]:
-    said, interruption = speak("Tell me a story."), speak("Wait, stop please.")
+    said, interruption = await speak(["Tell me a story.", "Wait, stop please."])
     client, ws = await open_client(ws_base, conv)
     out = []
     try:
@@ -129,7 +142,7 @@ async def measure(ws_base: str, convs, fake: FakeOpenAI, count: int) -> dict[str
     from chat.voice.rtc import allow_loopback_candidates
 
     allow_loopback_candidates(only=True)
-    said = speak("Can you hear me now?")
+    (said,) = await speak(["Can you hear me now?"])
     v2v = await turns(ws_base, convs[0], count, said)
     barge = await barge_ins(ws_base, convs[1], fake, 5)
     best = 1

@@ -1,6 +1,7 @@
 """One voice conversation's pipeline, independent of the transport (WebRTC or the PCM socket).
 
-    mic PCM (16 kHz) -> Silero VAD -> end of turn (a pause of END_OF_TURN_MS)
+    mic PCM (16 kHz) -> Silero VAD -> end of turn (a pause of END_OF_TURN_MS that Smart Turn
+    judges a finished turn, or a pause of UNFINISHED_PAUSE_MS)
     -> STT (in memory, off the loop) -> chat.turns.run_turn (the same conversation record)
     -> clause splitter -> TTS per clause -> Playout (emotion + visemes queued before each clause)
 
@@ -30,6 +31,7 @@ from inference.speech.clauses import ClauseSplitter
 from inference.speech.errors import EngineUnavailable
 from inference.speech.stt import SpeechToText
 from inference.speech.tts import TextToSpeech
+from inference.speech.turn import SmartTurn
 from inference.speech.types import Voice
 from inference.speech.vad import CHUNK_SAMPLES, SileroVad
 
@@ -40,7 +42,8 @@ from .playout import Clause, Playout, to_output_pcm
 logger = logging.getLogger(__name__)
 
 VAD_CHUNK_MS = CHUNK_SAMPLES * 1000 // 16000  # 32
-END_OF_TURN_MS = 256  # pause that ends the user's turn (8 VAD chunks)
+END_OF_TURN_MS = 256  # pause that ends the user's turn (8 VAD chunks)...
+UNFINISHED_PAUSE_MS = 1216  # ...or, when the turn detector says the sentence is unfinished, this one (38 chunks)
 MIN_SPEECH_MS = 160  # shorter blips are not a turn
 BARGE_IN_MS = 256  # user speech that interrupts the character (8 chunks)
 ECHO_RATIO = 0.25
@@ -78,8 +81,10 @@ class _Speaker(TurnListener):
 
 class VoiceSession:
     def __init__(self, *, user: Any, conversation_id: Any, language: str, voice: Voice,
-                 stt: SpeechToText, tts: TextToSpeech, send: EventSink, speed: float = 1.0) -> None:
+                 stt: SpeechToText, tts: TextToSpeech, send: EventSink, speed: float = 1.0,
+                 turn_detector: SmartTurn | None = None) -> None:
         self.user, self.conversation_id, self.language, self.voice = user, conversation_id, language, voice
+        self.turn_detector = turn_detector  # None: the short pause alone ends a turn
         self.speed = speed  # the character's voice speed (0.5-2.0)
         self.stt, self.tts, self._send = stt, tts, send
         self.vad = SileroVad()
@@ -90,6 +95,7 @@ class VoiceSession:
         self._utterance: list[np.ndarray] = []
         self._speech_ms = 0
         self._silence_ms = 0
+        self._judged = False  # the detector has judged this pause (it is asked once per pause)
         self._barge_ms = 0
         self.turn_task: asyncio.Task | None = None
         self.cancel: asyncio.Event | None = None
@@ -125,16 +131,27 @@ class VoiceSession:
                 self._utterance.extend(self._pre_roll)
             self._utterance.append(chunk)
             self._speech_ms += VAD_CHUNK_MS
-            self._silence_ms = 0
+            self._silence_ms, self._judged = 0, False
         elif self._utterance:
             self._utterance.append(chunk)
             self._silence_ms += VAD_CHUNK_MS
-            if self._silence_ms >= END_OF_TURN_MS:
+            if self._silence_ms >= UNFINISHED_PAUSE_MS or (self._silence_ms >= END_OF_TURN_MS and await self._sounds_finished()):
                 await self._end_of_turn()
         else:
             self._pre_roll = [*self._pre_roll[-(PRE_ROLL_CHUNKS - 1):], chunk]
         if len(self._utterance) * VAD_CHUNK_MS >= MAX_UTTERANCE_S * 1000:
             await self._end_of_turn()
+
+    async def _sounds_finished(self) -> bool:
+        """Asked once per pause: does the utterance so far sound like a finished turn?"""
+        if self.turn_detector is None or self._speech_ms < MIN_SPEECH_MS:
+            return True  # (a blip too short to be a turn is dropped at once by _end_of_turn)
+        if self._judged:
+            return False
+        self._judged = True
+        audio = np.concatenate(self._utterance)
+        # CPU-bound (~120 ms): off the loop. Mic chunks queue meanwhile and are judged right after.
+        return await asyncio.get_running_loop().run_in_executor(None, self.turn_detector.is_complete, audio)
 
     def _speaking_turn(self) -> bool:
         return self.busy and self.speaker is not None and bool(self.speaker.visible) and self.turn_task is not None
@@ -153,7 +170,7 @@ class VoiceSession:
     async def _end_of_turn(self) -> None:
         audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
         speech_ms = self._speech_ms
-        self._utterance, self._pre_roll, self._speech_ms, self._silence_ms = [], [], 0, 0
+        self._utterance, self._pre_roll, self._speech_ms, self._silence_ms, self._judged = [], [], 0, 0, False
         if speech_ms < MIN_SPEECH_MS:
             return
         if self.on_turn_start is not None:

@@ -144,6 +144,7 @@ class VoiceWorker:
         session = VoiceSession(
             user=user, conversation_id=request["conversation"], language=request.get("language") or "en", voice=voice,
             stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send_event, speed=speed,
+            turn_detector=speech_config.turn_detector(),
         )
         self.live[request["session"]] = session
         pacer = None

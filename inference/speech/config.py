@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .espeak_tts import EspeakTts
 from .stt import OpenAiStt, SpeechToText, WhisperStt
 from .tts import TextToSpeech
+from .turn import SmartTurn
 from .types import Voice
 
 LANGUAGES = ("ko", "en", "ja")
@@ -131,3 +132,10 @@ def _held_stt(engine: SpeechToText) -> SpeechToText:
 
 def tts_engines_in_use() -> dict[str, TextToSpeech]:
     return {voice.engine: tts_engine(voice.engine) for voice in voices()}
+
+
+def turn_detector() -> SmartTurn | None:
+    """Smart Turn when configured and installed; None means "a pause ends the turn"."""
+    if settings.SPEECH_TURN_DETECTOR != "smart_turn":
+        return None
+    return SmartTurn.shared()

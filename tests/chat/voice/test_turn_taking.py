@@ -1,0 +1,116 @@
+"""Turn taking in a voice session: Smart Turn decides after a short pause whether the user finished.
+
+Real Silero VAD, the real Smart Turn model and real Piper speech; the session is fed directly
+(faster than real time), and `on_turn_start` marks where it ended the user's turn.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chat.voice.session import END_OF_TURN_MS, UNFINISHED_PAUSE_MS, VoiceSession
+from inference.speech import config as speech_config
+from inference.speech.audio import pcm16_to_float, resample
+from inference.speech.turn import SmartTurn
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def piper():
+    from inference.speech.piper_tts import PiperTts
+
+    engine = PiperTts(model=speech_config.piper_voice_path())
+    yield engine
+    engine.close()
+
+
+async def piper_speech(piper, text: str) -> np.ndarray:
+    joe = next(v for v in speech_config.voices() if v.id == "en-joe")
+    result = await piper.synthesize(text, voice=joe)
+    samples = resample(pcm16_to_float(result.pcm), result.sample_rate, RATE)
+    voiced = np.nonzero(np.abs(samples) > 0.01)[0]
+    return samples[voiced[0]: voiced[-1] + 1]
+
+
+def silence(ms: int) -> np.ndarray:
+    return np.zeros(RATE * ms // 1000, dtype=np.float32)
+
+
+class Turns:
+    """A session whose turns are only counted (no STT or LLM behind it)."""
+
+    def __init__(self, detector) -> None:
+        joe = next(v for v in speech_config.voices() if v.id == "en-joe")
+        self.session = VoiceSession(user=None, conversation_id=None, language="en", voice=joe, stt=None, tts=None,
+                                    send=self._drop, turn_detector=detector)
+        self.ended_at_ms: list[int] = []
+        self.fed_ms = 0
+        self.session.on_turn_start = lambda: self.ended_at_ms.append(self.fed_ms)
+        self.session._turn = self._no_turn  # the turn itself (STT, LLM, TTS) is not under test here
+
+    async def _drop(self, _event) -> None:
+        return None
+
+    async def _no_turn(self, audio) -> None:
+        self.session.busy = False
+
+    async def feed(self, samples: np.ndarray) -> None:
+        for start in range(0, samples.size, 320):  # 20 ms frames, as a WebRTC track delivers them
+            frame = samples[start:start + 320]
+            self.fed_ms += frame.size * 1000 // RATE
+            await self.session.feed(frame)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    found = SmartTurn.shared()
+    assert found is not None, "var/models/smart-turn is installed by scripts/setup.d/40-speech-models.sh"
+    return found
+
+
+async def test_a_finished_question_is_answered_after_the_short_pause(piper, detector):
+    turns = Turns(detector)
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "Where is the nearest train station?"))
+    spoken_until = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
+    assert len(turns.ended_at_ms) == 1
+    assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS  # not the long pause
+    await turns.session.close()
+
+
+async def test_a_breath_mid_sentence_does_not_end_the_turn(piper, detector):
+    turns = Turns(detector)
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "So I was thinking that maybe we could"))
+    broke_off_at = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS - 200))  # a long breath, but not long enough
+    assert turns.ended_at_ms == []
+    await turns.feed(await piper_speech(piper, "go to the beach tomorrow."))
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
+    # One turn holding both halves, ended after the second.
+    assert len(turns.ended_at_ms) == 1 and turns.ended_at_ms[0] > broke_off_at + UNFINISHED_PAUSE_MS
+    await turns.session.close()
+
+
+async def test_an_unfinished_sentence_still_ends_after_the_long_pause(piper, detector):
+    turns = Turns(detector)
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "and then we went to the"))
+    spoken_until = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
+    assert len(turns.ended_at_ms) == 1
+    assert turns.ended_at_ms[0] - spoken_until >= UNFINISHED_PAUSE_MS - END_OF_TURN_MS  # the VAD's hangover counts as speech
+    await turns.session.close()
+
+
+async def test_without_a_detector_the_short_pause_ends_every_turn(piper):
+    turns = Turns(None)
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "and then we went to the"))
+    spoken_until = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
+    assert len(turns.ended_at_ms) == 1
+    assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS - END_OF_TURN_MS
+    await turns.session.close()
