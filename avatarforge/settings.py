@@ -286,6 +286,10 @@ SPEECH_STT_GPU_MODE = env_choice("SPEECH_STT_GPU_MODE", "", ("", "chat", "tts", 
 SPEECH_MODELS_DIR = Path(env_str("SPEECH_MODELS_DIR", str(VAR_DIR / "models")))
 # End of the user's turn in voice sessions: Smart Turn v3 after a short pause (falls back to the
 # pause alone when its model is not installed), or the pause alone.
+# Live captions while the user speaks: re-transcribe the utterance after every this many ms of new
+# speech (0: off). Off by default with the embedded CPU Whisper, where a second pass would delay the
+# final transcript on 2 cores; on with a GPU transcription server.
+SPEECH_PARTIAL_TRANSCRIPT_MS = env_int("SPEECH_PARTIAL_TRANSCRIPT_MS", 0 if SPEECH_STT_ENGINE == "embedded" else 700, minimum=0)
 SPEECH_TURN_DETECTOR = env_choice("SPEECH_TURN_DETECTOR", "smart_turn", ("smart_turn", "pause"))
 TTS_MAX_CHARS = env_int("TTS_MAX_CHARS", 500, minimum=1)
 # Characters of synthesized text per user per day by plan code (cached repeats are free).

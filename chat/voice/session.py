@@ -82,9 +82,15 @@ class _Speaker(TurnListener):
 class VoiceSession:
     def __init__(self, *, user: Any, conversation_id: Any, language: str, voice: Voice,
                  stt: SpeechToText, tts: TextToSpeech, send: EventSink, speed: float = 1.0,
-                 turn_detector: SmartTurn | None = None) -> None:
+                 turn_detector: SmartTurn | None = None, partial_every_ms: int = 0) -> None:
         self.user, self.conversation_id, self.language, self.voice = user, conversation_id, language, voice
         self.turn_detector = turn_detector  # None: the short pause alone ends a turn
+        # Live captions while the user speaks: a transcription of the utterance so far after every
+        # this much new speech (0: only the final transcript; see SPEECH_PARTIAL_TRANSCRIPT_MS).
+        self.partial_every_ms = partial_every_ms
+        self._partial_task: asyncio.Task | None = None
+        self._partial_at_ms = 0
+        self._utterance_no = 0  # which utterance a partial belongs to (late ones are dropped)
         self.speed = speed  # the character's voice speed (0.5-2.0)
         self.stt, self.tts, self._send = stt, tts, send
         self.vad = SileroVad()
@@ -132,6 +138,7 @@ class VoiceSession:
             self._utterance.append(chunk)
             self._speech_ms += VAD_CHUNK_MS
             self._silence_ms, self._judged = 0, False
+            self._maybe_partial()
         elif self._utterance:
             self._utterance.append(chunk)
             self._silence_ms += VAD_CHUNK_MS
@@ -141,6 +148,25 @@ class VoiceSession:
             self._pre_roll = [*self._pre_roll[-(PRE_ROLL_CHUNKS - 1):], chunk]
         if len(self._utterance) * VAD_CHUNK_MS >= MAX_UTTERANCE_S * 1000:
             await self._end_of_turn()
+
+    def _maybe_partial(self) -> None:
+        if not self.partial_every_ms or self._speech_ms - self._partial_at_ms < self.partial_every_ms:
+            return
+        if self._partial_task is not None and not self._partial_task.done():
+            return  # one at a time: the next one starts with the next voiced chunk
+        self._partial_at_ms = self._speech_ms
+        self._partial_task = asyncio.ensure_future(self._partial(np.concatenate(self._utterance), self._utterance_no))
+
+    async def _partial(self, audio: np.ndarray, utterance_no: int) -> None:
+        try:
+            transcript = await self.stt.transcribe(audio, sample_rate=16000, language=self.language)
+        except EngineUnavailable:
+            return  # the final transcription reports it
+        finally:
+            del audio
+        text = transcript.text.strip()
+        if text and utterance_no == self._utterance_no and not self.closed:
+            await self.send({"type": "partial_transcript", "text": text})
 
     async def _sounds_finished(self) -> bool:
         """Asked once per pause: does the utterance so far sound like a finished turn?"""
@@ -171,6 +197,8 @@ class VoiceSession:
         audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
         speech_ms = self._speech_ms
         self._utterance, self._pre_roll, self._speech_ms, self._silence_ms, self._judged = [], [], 0, 0, False
+        self._utterance_no += 1
+        self._partial_at_ms = 0
         if speech_ms < MIN_SPEECH_MS:
             return
         if self.on_turn_start is not None:
@@ -279,8 +307,9 @@ class VoiceSession:
         if self.cancel is not None:
             self.cancel.set()
         self.playout.flush()
-        if self.turn_task is not None and not self.turn_task.done():
-            self.turn_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.turn_task
+        for task in (self.turn_task, self._partial_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         self._utterance, self._pre_roll = [], []

@@ -20,6 +20,7 @@ import numpy as np
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from inference.speech import config as speech_config
@@ -144,7 +145,7 @@ class VoiceWorker:
         session = VoiceSession(
             user=user, conversation_id=request["conversation"], language=request.get("language") or "en", voice=voice,
             stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send_event, speed=speed,
-            turn_detector=speech_config.turn_detector(),
+            turn_detector=speech_config.turn_detector(), partial_every_ms=settings.SPEECH_PARTIAL_TRANSCRIPT_MS,
         )
         self.live[request["session"]] = session
         pacer = None

@@ -87,12 +87,18 @@ export class VoiceTalk {
     if (this.notice) this.notice.textContent = text || "";
   }
 
-  caption(who, text) {
-    const line = document.createElement("p");
+  /** A caption line; `partial` lines (what the user is saying, still being heard) are replaced
+   * by the next partial or the final transcript instead of piling up. */
+  caption(who, text, { partial = false } = {}) {
+    let line = who === this.t.you ? this.captions.querySelector("p[data-partial]") : null;
+    if (!line) {
+      line = document.createElement("p");
+      this.captions.append(line);
+    }
     const name = document.createElement("strong");
     name.textContent = `${who}: `;
-    line.append(name, document.createTextNode(text));
-    this.captions.append(line);
+    line.replaceChildren(name, document.createTextNode(text));
+    line.toggleAttribute("data-partial", partial);
     while (this.captions.childElementCount > 6) this.captions.firstElementChild.remove();
   }
 
@@ -183,6 +189,9 @@ export class VoiceTalk {
 
   onEvent(e) {
     switch (e.type) {
+      case "partial_transcript":
+        this.caption(this.t.you, e.text, { partial: true });
+        break;
       case "final_transcript":
         this.caption(this.t.you, e.text);
         break;

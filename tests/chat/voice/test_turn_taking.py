@@ -114,3 +114,51 @@ async def test_without_a_detector_the_short_pause_ends_every_turn(piper):
     assert len(turns.ended_at_ms) == 1
     assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS - END_OF_TURN_MS
     await turns.session.close()
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    from inference.speech.stt import WhisperStt
+
+    return WhisperStt(english_model=speech_config.english_whisper_path(), multilingual_model=speech_config.multilingual_whisper_path())
+
+
+async def test_partial_transcripts_caption_the_words_so_far(piper, whisper):
+    turns = Turns(None)
+    turns.session.stt, turns.session.partial_every_ms = whisper, 700
+    sent: list[dict] = []
+
+    async def keep(event) -> None:
+        sent.append(event)
+
+    turns.session._send = keep
+    speech = await piper_speech(piper, "Please remind me to buy fresh bread and milk on the way home tomorrow evening.")
+    half = speech.size // 2
+    await turns.feed(silence(300))
+    await turns.feed(speech[:half])
+    await turns.session._partial_task  # the caption of the first half (fed faster than real time)
+    first = [e["text"] for e in sent if e["type"] == "partial_transcript"]
+    assert first and "remind" in first[-1].lower() and "evening" not in first[-1].lower()
+    assert turns.ended_at_ms == []  # still the same turn
+    # A partial that comes back after its turn ended is dropped: the final transcript is the truth.
+    await turns.feed(speech[half:])
+    await turns.feed(silence(UNFINISHED_PAUSE_MS))
+    assert len(turns.ended_at_ms) == 1
+    count = len([e for e in sent if e["type"] == "partial_transcript"])
+    await turns.session._partial(speech, turns.session._utterance_no - 1)  # one of the ended utterance
+    assert len([e for e in sent if e["type"] == "partial_transcript"]) == count
+    await turns.session.close()
+
+
+async def test_no_partials_when_they_are_off(piper, whisper):
+    turns = Turns(None)
+    turns.session.stt = whisper  # partial_every_ms stays 0
+    sent: list[dict] = []
+
+    async def keep(event) -> None:
+        sent.append(event)
+
+    turns.session._send = keep
+    await turns.feed(await piper_speech(piper, "Please remind me to buy fresh bread and milk on the way home tomorrow evening."))
+    assert turns.session._partial_task is None and sent == []
+    await turns.session.close()
