@@ -55,6 +55,16 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         assert page.inner_text("[data-chat-emotion]") == "Neutral"  # the server's label
 
         fake.default = Reply("[happy] So nice to see you again, my friend!", token_rate=25)
+        # Record the avatar's mouth every frame: [reading the text?, the widest vowel shape].
+        page.evaluate("""() => {
+            const p = window.__chatPage, log = (window.__mouthLog = []);
+            const tick = () => {
+                const e = p.params.expressions;
+                log.push([p.textVisemes.active, Math.max(...["aa", "ih", "ou", "ee", "oh"].map((v) => e[v] || 0))]);
+                requestAnimationFrame(tick);
+            };
+            requestAnimationFrame(tick);
+        }""")
         page.fill("[data-chat-input]", "Hello <b>Mina</b>")
         page.keyboard.press("Enter")
         page.wait_for_selector("[data-chat-stop]", state="visible")
@@ -67,6 +77,13 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
         assert page.get_attribute("[data-chat-emotion]", "data-emotion") == "happy"
         assert page.evaluate("window.__chatPage.animator.emotion") == "happy"
         page.screenshot(path=str(artifacts / "chat_reply.png"))
+        # No voice here: the streamed text moved the mouth, syllable by syllable, and it rests after.
+        page.wait_for_function("() => !window.__chatPage.textVisemes.active")
+        page.wait_for_function("() => window.__mouthLog.length > 30 && !window.__mouthLog[window.__mouthLog.length - 1][0]")
+        mouth = page.evaluate("window.__mouthLog")
+        reading = [w for active, w in mouth if active]
+        assert max(reading) > 0.5 and sum(w < 0.1 for w in reading) >= 3, reading  # opens and closes
+        assert all(w == 0 for active, w in mouth[-10:] if not active)
 
         # A reply that loops is cut by the server; the note shows at once, not only after a reload.
         fake.default = Reply("[angry] " + "I will give you the answer to the riddle now. " * 8, token_rate=60)
@@ -85,6 +102,7 @@ def test_streaming_reply_emotion_and_stop(chat_server, playwright_driver, artifa
                                "document.querySelector('.chat-log .msg-assistant:last-child .msg-text').textContent.length > 10")
         page.click("[data-chat-stop]")
         page.wait_for_selector(".chat-log .msg-cancelled")
+        assert page.evaluate("window.__chatPage.textVisemes.active") is False  # stopped: the mouth closes at once
         assert fake.completions[-1].tokens_sent < 300
         assert errors == []
         page.screenshot(path=str(artifacts / "chat_stopped.png"))

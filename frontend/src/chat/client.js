@@ -8,6 +8,7 @@ import { ExpressionAnimator } from "./expression.js";
 import { frameToParams } from "./avatar_params.js";
 import { withCsrf } from "../csrf.js";
 import { ReconnectingSocket, wsUrl } from "../ws.js";
+import { TextVisemes } from "./text_visemes.js";
 import { VoiceTalk } from "./voice.js";
 
 function readJson(id) {
@@ -69,18 +70,18 @@ export class ChatPage {
   // --- avatar ---------------------------------------------------------------------------------
   setupAvatar() {
     this.animator = new ExpressionAnimator(this.cfg.emotions, { now: performance.now(), emotion: this.cfg.initialEmotion });
+    this.textVisemes = new TextVisemes();
     this.params = createParams();
-    let last = performance.now();
     const source = (t) => {
-      const dt = Math.min(100, t - last);
-      last = t;
-      const frame = this.animator.update(t, dt);
+      const frame = this.animator.update(t);
       // In a voice conversation the mouth follows the character's audio (visemes on the playout
-      // clock), blended over the emotion pose; it rests when the audio is silent.
+      // clock), blended over the emotion pose; it rests when the audio is silent. Without voice,
+      // a streaming reply's text moves it (one vowel shape per syllable).
       const voiced = this.voice && this.voice.active ? this.voice.mouth(t) : null;
-      if (voiced) frame.mouth = voiced.weight;
-      const params = frameToParams(frame, this.params, voiced ? voiced.weight > 0 : this.animator.speaking);
-      if (voiced && voiced.weight > 0) params.expressions[voiced.viseme] = voiced.weight;
+      const mouth = voiced || (this.textVisemes.active ? this.textVisemes.at(t) : null);
+      if (mouth) frame.mouth = mouth.weight;
+      const params = frameToParams(frame, this.params, mouth ? mouth.weight > 0 : this.animator.speaking);
+      if (mouth && mouth.weight > 0) params.expressions[mouth.viseme] = mouth.weight;
       if (this.voice) this.voice.record(t, params.blendshapes[BS.jawOpen]);
       return params;
     };
@@ -203,7 +204,7 @@ export class ChatPage {
     if (!this.pending) return;
     this.pending.text += text;
     this.pending.textEl.textContent = this.pending.text;
-    this.animator.pulse(Math.min(1, text.length / 4));
+    if (!(this.voice && this.voice.active)) this.textVisemes.feed(text, performance.now());
     this.setStatus("");
     this.scrollToEnd();
   }
@@ -235,6 +236,7 @@ export class ChatPage {
       }
     }
     this.animator.setSpeaking(false);
+    if (status !== "complete") this.textVisemes.clear(); // stopped or failed: the mouth closes now
     this.setBusy(false);
   }
 

@@ -52,7 +52,6 @@ export class ExpressionAnimator {
     }
     this.emotion = EMOTIONS.includes(emotion) ? emotion : "neutral";
     this.speaking = false;
-    this.speechEnergy = 0; // 0..1, bumped by each streamed token, decays
     this.nextBlink = now + this._blinkGap();
     this.blinkStart = -1;
     this.swaySeed = random() * 1000;
@@ -76,13 +75,8 @@ export class ExpressionAnimator {
     this.speaking = Boolean(speaking);
   }
 
-  /** A streamed token arrived: the mouth moves with the text. */
-  pulse(strength = 1) {
-    this.speechEnergy = clamp(this.speechEnergy + 0.35 * strength, 0, 1);
-  }
-
   /** Advance to `now` (ms) and return the frame to draw. */
-  update(now, dt = 16) {
+  update(now) {
     for (const key of PARAM_KEYS) {
       const track = this.tracks[key];
       if (!track) continue;
@@ -110,8 +104,6 @@ export class ExpressionAnimator {
       roll: swayAmp * 1.2 * Math.sin(s * 0.23 + this.swaySeed * 3),
       pitch: 0.8 * breath,
     };
-    this.speechEnergy = clamp(this.speechEnergy - dt / 400, 0, 1);
-    const mouth = this.speaking ? clamp(this.speechEnergy * (0.55 + 0.45 * Math.abs(Math.sin(s * 17))), 0, 1) : 0;
     return {
       emotion: this.emotion,
       expressions: Object.fromEntries(EXPRESSION_KEYS.map((k) => [k, this.values[k]])),
@@ -122,7 +114,7 @@ export class ExpressionAnimator {
       },
       blink,
       breath,
-      mouth,
+      mouth: 0, // the text (text_visemes.js) or the voice (visemes.js) moves the mouth
       transitioning: PARAM_KEYS.some((k) => this.tracks[k] !== null),
     };
   }

@@ -49,3 +49,20 @@ def test_envelope_opens_the_mouth_only_where_the_audio_is_loud():
             assert event.viseme in {"aa", "ih"} and event.weight > 0.5, event
     spoken = [e.viseme for e in events if e.viseme != "silence"]
     assert spoken[0] == "aa" and "ih" in spoken  # the text's vowels, in order
+
+
+def test_the_browser_reads_hangul_vowels_with_the_same_table():
+    """frontend/src/chat/text_visemes.js moves the mouth from streamed text; it must shape each
+    Hangul vowel as the voice pipeline does."""
+    import json
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from inference.speech.visemes import _JAMO_VOWELS
+
+    source = (Path(settings.BASE_DIR) / "frontend/src/chat/text_visemes.js").read_text()
+    table = json.loads(re.search(r"HANGUL_MEDIAL_SHAPES = (\[[^\]]*\])", source).group(1).replace(",\n]", "]").replace("\n", ""))
+    medials = [chr(0x1161 + i) for i in range(21)]  # ᅡ..ᅵ in Unicode order
+    assert table == [_JAMO_VOWELS[m] for m in medials]
