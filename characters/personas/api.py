@@ -5,6 +5,7 @@ Reads of public and unlisted characters work without signing in; everything else
 account. Errors use the project's format ({code, message, details})."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -25,7 +26,7 @@ from avatarforge.errors import AppError, NotFound
 from avatarforge.json_body import JsonBodyParser
 from avatarforge.pagination import BoundedLimitOffsetPagination
 
-from . import selectors, services
+from . import selectors, services, wizard_progress
 from .cards import cards
 from .cards.errors import CardError
 from .serializers import (
@@ -35,6 +36,7 @@ from .serializers import (
     CharacterListQuerySerializer,
     CharacterSerializer,
     CharacterSummarySerializer,
+    WizardProgressSerializer,
     WizardRegenerateSerializer,
     WizardStartSerializer,
 )
@@ -247,11 +249,12 @@ class WizardStartApi(APIView):
 
     @extend_schema(
         request=WizardStartSerializer,
-        responses={201: CharacterDraftSerializer, 400: ERROR, 429: ERROR, 502: ERROR, 503: ERROR},
+        responses={201: CharacterDraftSerializer, 400: ERROR, 409: ERROR, 429: ERROR, 502: ERROR, 503: ERROR, 504: ERROR},
         summary="Wizard step 1: generate every field from name, category and source work",
         description="The LLM fills the sheet as schema-checked JSON; the result is saved as a draft (1 of "
         "3 generations used). Errors: wizard_invalid_output (the answer did not match the schema; nothing "
-        "saved), wizard_rate_limited, llm_* (the model could not be reached).",
+        "saved), wizard_cancelled (409: cancelled through its progress_id), wizard_rate_limited, llm_* (the "
+        "model could not be reached, or took longer than the wizard's time budget).",
     )
     def post(self, request: Request) -> Response:
         serializer = WizardStartSerializer(data=request.data)
@@ -259,7 +262,8 @@ class WizardStartApi(APIView):
         data = serializer.validated_data
         language = data.get("language") or ("ko" if (get_language() or "").startswith("ko") else "en")
         draft = services.start_wizard(
-            owner=request.user, name=data["name"], category=data["category"], source_work=data["source_work"], language=language
+            owner=request.user, name=data["name"], category=data["category"], source_work=data["source_work"], language=language,
+            progress_id=data.get("progress_id"),
         )
         return Response(CharacterDraftSerializer(draft, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -285,7 +289,7 @@ class WizardRegenerateApi(APIView):
 
     @extend_schema(
         request=WizardRegenerateSerializer,
-        responses={200: CharacterDraftSerializer, 403: ERROR, 404: ERROR, 502: ERROR},
+        responses={200: CharacterDraftSerializer, 403: ERROR, 404: ERROR, 409: ERROR, 502: ERROR, 504: ERROR},
         summary="Generate the draft again (at most 3 generations in all)",
         description="A 4th generation answers 403 `wizard_generation_limit`. A failed generation does not count.",
     )
@@ -295,6 +299,24 @@ class WizardRegenerateApi(APIView):
         serializer.is_valid(raise_exception=True)
         draft = services.regenerate_wizard(user=request.user, draft_id=draft.pk, **serializer.validated_data)
         return Response(CharacterDraftSerializer(draft, context={"request": request}).data)
+
+
+class WizardProgressApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: WizardProgressSerializer, 404: ERROR},
+                   summary="A running wizard generation: the field being written",
+                   description="For the `progress_id` sent with a wizard start or regenerate request, while it runs.")
+    def get(self, request: Request, progress_id: uuid.UUID) -> Response:
+        state = wizard_progress.read(user_id=request.user.pk, progress_id=progress_id)
+        return Response(WizardProgressSerializer(state).data)
+
+    @extend_schema(responses={202: WizardProgressSerializer, 404: ERROR}, summary="Cancel a running wizard generation",
+                   description="The generation stops within about a second (the model server stops too); its "
+                   "request answers 409 `wizard_cancelled` and saves nothing.")
+    def delete(self, request: Request, progress_id: uuid.UUID) -> Response:
+        state = wizard_progress.cancel(user_id=request.user.pk, progress_id=progress_id)
+        return Response(WizardProgressSerializer(state).data, status=status.HTTP_202_ACCEPTED)
 
 
 class WizardFinishApi(APIView):

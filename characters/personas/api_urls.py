@@ -7,6 +7,7 @@ urlpatterns = [
     path("characters", api.CharacterListApi.as_view(), name="character-list"),
     path("characters/import", api.CharacterImportApi.as_view(), name="character-import"),
     path("characters/wizard", api.WizardStartApi.as_view(), name="character-wizard"),
+    path("characters/wizard/progress/<uuid:progress_id>", api.WizardProgressApi.as_view(), name="character-wizard-progress"),
     path("characters/wizard/<uuid:draft_id>", api.WizardDraftApi.as_view(), name="character-wizard-detail"),
     path("characters/wizard/<uuid:draft_id>/regenerate", api.WizardRegenerateApi.as_view(),
          name="character-wizard-regenerate"),

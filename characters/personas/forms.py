@@ -134,6 +134,8 @@ class WizardStartForm(forms.Form):
         help_text=_("The book, film, game... the character comes from. Leave empty for an original character."),
     )
     language = forms.ChoiceField(label=_("Language of the character"), choices=[("en", _("English")), ("ko", _("Korean"))])
+    # Chosen by the page so it can follow and cancel the generation (wizard_progress.py).
+    progress_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
 class CardImportForm(forms.Form):

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from ..models import Character
 from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility, validate_extensions
 from .services import EDITABLE_FIELDS
+from .wizard import GENERATED_FIELDS
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -142,18 +143,36 @@ class CharacterDraftSerializer(CharacterSerializer):
         }
 
 
+PROGRESS_HELP = ("A random id you choose: while the request runs, GET /api/characters/wizard/progress/<id> "
+                 "shows the field being written, and DELETE cancels the generation.")
+
+
 class WizardStartSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     category = serializers.ChoiceField(choices=CharacterCategory.choices, default=CharacterCategory.ORIGINAL)
     source_work = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False,
                                        help_text="Language of the generated text; default: the request's language.")
+    progress_id = serializers.UUIDField(required=False, help_text=PROGRESS_HELP)
 
 
 class WizardRegenerateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     category = serializers.ChoiceField(choices=CharacterCategory.choices, required=False)
     source_work = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    progress_id = serializers.UUIDField(required=False, help_text=PROGRESS_HELP)
+
+
+class WizardProgressSerializer(serializers.Serializer):
+    """A running generation, as GET /api/characters/wizard/progress/<id> shows it."""
+
+    field = serializers.ChoiceField(choices=[(f, f) for f in GENERATED_FIELDS], allow_null=True,
+                                    help_text="The field the model is writing now (null before the first).")
+    done = serializers.IntegerField(min_value=0, help_text="Fields written so far.")
+    total = serializers.IntegerField(min_value=1)
+    tokens = serializers.IntegerField(min_value=0, help_text="Pieces of text received in this try.")
+    attempt = serializers.IntegerField(min_value=1, help_text="Which try (a refused answer is asked again).")
+    cancelled = serializers.BooleanField(help_text="A cancel was asked for; the generation stops within a second.")
 
 
 class CardImportSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from ..avatars.policy import is_visible_to
 from ..avatars.storage import read_thumbnail
 from ..models import Avatar, Character
 from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility
-from . import selectors, wizard
+from . import selectors, wizard, wizard_progress
 from .cards import card_png, cards
 from .cards.errors import CardError
 
@@ -354,18 +355,31 @@ def _identity(name: str, category: str, source_work: str, language: str) -> dict
     return values
 
 
-def _generate(identity: dict[str, str], owner: User, *, allowance: int) -> dict[str, str]:
+def _generate(identity: dict[str, str], owner: User, *, allowance: int, progress_id: uuid.UUID | None = None) -> dict[str, str]:
     """A sheet the person can use, asking the model up to `allowance` times (the draft's
     generations left: retries stay within the three-generation limit) while the time budget
     lasts. Only a refused answer (wizard_invalid_output) is asked again, and it does not use up
-    one of the draft's generations; other failures (the model is down) end at once."""
+    one of the draft's generations; other failures (the model is down) end at once.
+
+    With a `progress_id`, the page can follow the fields being written and cancel
+    (wizard_progress.py); the answer streams either way, so a budget overrun stops the model."""
     started = time.monotonic()
+    progress = wizard_progress.Progress(user_id=owner.pk, progress_id=progress_id, budget_s=wizard.sheet_budget_s())
+    try:
+        return _generate_tries(identity, owner, allowance, started, progress)
+    finally:
+        progress.finish()
+
+
+def _generate_tries(identity: dict[str, str], owner: User, allowance: int, started: float,
+                    progress: wizard_progress.Progress) -> dict[str, str]:
     tries = 0
     while True:
         _wizard_rate(owner)
         tries += 1
+        progress.new_try()
         try:
-            return wizard.generate_sheet(**identity)
+            return wizard.generate_sheet(**identity, on_text=progress.on_text)
         except AppError as exc:
             if exc.code != "wizard_invalid_output":
                 raise
@@ -388,13 +402,14 @@ def _limit_error(draft: Character) -> AppError:
     )
 
 
-def start_wizard(*, owner: User, name: str, category: str, source_work: str = "", language: str = "en") -> Character:
+def start_wizard(*, owner: User, name: str, category: str, source_work: str = "", language: str = "en",
+                 progress_id: uuid.UUID | None = None) -> Character:
     """Step 1: generate the sheet, then save it as a draft with one generation used.
 
     The LLM call happens outside any transaction (it can take a minute); if it fails nothing
     is saved. The user's oldest drafts beyond MAX_DRAFTS_PER_USER are discarded."""
     identity = _identity(name, category, source_work, language)
-    sheet = _generate(identity, owner, allowance=CharacterLimits.WIZARD_MAX_GENERATIONS)
+    sheet = _generate(identity, owner, allowance=CharacterLimits.WIZARD_MAX_GENERATIONS, progress_id=progress_id)
     with transaction.atomic():
         lock_user(user_id=owner.pk)  # one user's concurrent starts trim their drafts in turn
         stale = list(Character.objects.filter(owner=owner, is_draft=True).order_by("-created_at")
@@ -408,7 +423,7 @@ def start_wizard(*, owner: User, name: str, category: str, source_work: str = ""
 
 
 def regenerate_wizard(*, user: User, draft_id: Any, name: str | None = None, category: str | None = None,
-                      source_work: str | None = None) -> Character:
+                      source_work: str | None = None, progress_id: uuid.UUID | None = None) -> Character:
     """Step 2's "generate again": at most WIZARD_MAX_GENERATIONS generations per draft in all.
 
     The slot is taken with one conditional UPDATE before the LLM call (so concurrent requests
@@ -428,7 +443,8 @@ def regenerate_wizard(*, user: User, draft_id: Any, name: str | None = None, cat
         raise _limit_error(draft)
     try:
         # The slot just taken is one of the generations left, so as many tries as were left.
-        sheet = _generate(identity, draft.owner, allowance=CharacterLimits.WIZARD_MAX_GENERATIONS - draft.generation_count)
+        sheet = _generate(identity, draft.owner, allowance=CharacterLimits.WIZARD_MAX_GENERATIONS - draft.generation_count,
+                          progress_id=progress_id)
     except BaseException:
         Character.objects.filter(pk=draft.pk, generation_count__gt=0).update(generation_count=F("generation_count") - 1)
         raise

@@ -4,6 +4,7 @@ Authorization is the selectors' (404 for what you may not see, 403 for what you 
 writes go through persona_services; every failure is shown with its message."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -24,6 +25,7 @@ from . import selectors, services
 from .api import portrait_response
 from .cards import cards
 from .forms import CardImportForm, CharacterForm, WizardStartForm
+from .wizard import GENERATED_FIELDS
 
 
 def _ui_language() -> str:
@@ -183,7 +185,7 @@ def persona_import(request: HttpRequest) -> HttpResponse:
 @login_required
 def persona_wizard(request: HttpRequest) -> HttpResponse:
     """Step 1: name, category, source work. The LLM fills the rest (a synchronous request)."""
-    form = WizardStartForm(request.POST or None, initial={"language": _ui_language()})
+    form = WizardStartForm(request.POST or None, initial={"language": _ui_language(), "progress_id": uuid.uuid4()})
     if request.method == "POST" and form.is_valid():
         try:
             draft = services.start_wizard(owner=request.user, **form.cleaned_data)
@@ -193,7 +195,21 @@ def persona_wizard(request: HttpRequest) -> HttpResponse:
             return redirect("persona_wizard_edit", draft_id=draft.pk)
     return render(request, "characters/persona_wizard_start.html", {
         "form": form, "max_generations": CharacterLimits.WIZARD_MAX_GENERATIONS,
+        "progress_id": form["progress_id"].value() or uuid.uuid4(), **_progress_context(),
     })
+
+
+def _progress_context() -> dict[str, Any]:
+    """What _wizard_progress.html needs besides the progress id: the fields' names as the form shows them."""
+    labels = {name: str(CharacterForm.base_fields[name].label) for name in GENERATED_FIELDS}
+    return {"progress_labels": labels, "progress_total": len(GENERATED_FIELDS)}
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 @login_required
@@ -214,6 +230,7 @@ def persona_wizard_edit(request: HttpRequest, draft_id: str) -> HttpResponse:
                 name=request.POST.get("name", draft.name)[:200],
                 category=request.POST.get("category", draft.category)[:32],
                 source_work=request.POST.get("source_work", draft.source_work)[:400],
+                progress_id=_uuid_or_none(request.POST.get("progress_id")),
             )
         except AppError as exc:
             messages.error(request, f"{exc.message} ({exc.code})")
@@ -232,4 +249,5 @@ def persona_wizard_edit(request: HttpRequest, draft_id: str) -> HttpResponse:
     draft.refresh_from_db(fields=["generation_count"])
     return render(request, "characters/persona_wizard_edit.html", {
         "form": form, "draft": draft, "max_generations": CharacterLimits.WIZARD_MAX_GENERATIONS,
+        "progress_id": uuid.uuid4(), **_progress_context(),
     })

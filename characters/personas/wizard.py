@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -208,13 +209,27 @@ def generation_max_tokens(model: str | None) -> int:
     return max(cfg.max_tokens, min(2048, cfg.context_length // 2))
 
 
-def generate_sheet(*, name: str, category: str, source_work: str, language: str) -> dict[str, str]:
-    """One generation: LLM call + validation. Raises AppError; never saves anything."""
+def _sheet_model() -> tuple[str | None, int]:
+    from inference import llm as gateway
+
+    model = settings.CHARACTER_WIZARD_MODEL or None
+    return model, min(generation_max_tokens(model), gateway.get_model(model).max_tokens)
+
+
+def sheet_budget_s() -> float:
+    """Seconds one generation of a whole sheet may take on the wizard's model."""
+    return generation_timeout(*_sheet_model())
+
+
+def generate_sheet(*, name: str, category: str, source_work: str, language: str,
+                   on_text: Callable[[str], None] | None = None) -> dict[str, str]:
+    """One generation: LLM call + validation. Raises AppError; never saves anything.
+
+    `on_text` gets the answer as it streams (progress; it may raise to stop the generation)."""
     from inference import llm as gateway
     from inference.gpu.hold import hold_mode_sync
 
-    model = settings.CHARACTER_WIZARD_MODEL or None
-    max_tokens = min(generation_max_tokens(model), gateway.get_model(model).max_tokens)
+    model, max_tokens = _sheet_model()
     try:
         with hold_mode_sync(gateway.get_model(model).gpu_mode):  # a model on a switching GPU host
             text = gateway.complete(
@@ -224,6 +239,7 @@ def generate_sheet(*, name: str, category: str, source_work: str, language: str)
                 temperature=0.8,
                 json_schema=GENERATION_SCHEMA,
                 timeout=generation_timeout(model, max_tokens),
+                on_text=on_text,
             )
     except AppError as exc:
         if exc.code == "llm_bad_response":

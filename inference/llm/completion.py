@@ -1,4 +1,8 @@
-"""One non-streaming answer (sync), optionally JSON that matches a schema.
+"""One whole answer (sync), optionally JSON that matches a schema.
+
+With `on_text`, the answer is streamed and each piece is handed to the caller as it arrives (a
+long answer can show progress, and the caller can stop it by raising: leaving the stream closes
+the upstream request, so the model server stops generating).
 
 JSON is asked for as strongly as the endpoint allows (response_format json_schema, then
 json_object, then a plain instruction), the level that worked is remembered per model, and the
@@ -9,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -98,6 +103,7 @@ def complete(
     temperature: float | None = None,
     json_schema: dict | None = None,
     timeout: float | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> str:
     """One answer; with json_schema, JSON text validated against it. Raises LLMError.
 
@@ -108,7 +114,7 @@ def complete(
         cfg = dataclasses.replace(cfg, timeout=float(timeout))
     params = request_params(cfg, messages, max_tokens, temperature)
     if json_schema is None:
-        return _complete_once(cfg, params)
+        return _complete_once(cfg, params, on_text)
     params["messages"] = [_schema_instruction(json_schema), *messages]
     last_error: LLMError | None = None
     for level, response_format in _response_formats(cfg, json_schema):
@@ -116,7 +122,7 @@ def complete(
         if response_format is not None:
             attempt["response_format"] = response_format
         try:
-            text = _complete_once(cfg, attempt)
+            text = _complete_once(cfg, attempt, on_text)
         except LLMError as exc:
             # An endpoint that does not know this response_format answers 400/422: go down a level.
             upstream_status = (exc.details or {}).get("upstream_status") if isinstance(exc.details, dict) else None
@@ -134,13 +140,29 @@ def complete(
     raise last_error
 
 
-def _complete_once(cfg: ModelConfig, params: dict[str, Any]) -> str:
+def _complete_once(cfg: ModelConfig, params: dict[str, Any], on_text: Callable[[str], None] | None = None) -> str:
     client = sync_client(cfg)
     for attempt in attempts(cfg):
         with attempt:
+            if on_text is not None:
+                return _streamed(client, params, on_text, attempt)
             content = client.chat.completions.create(**params).choices[0].message.content
             if content is None:
                 raise ValueError("no content in the answer")
             return content
         time.sleep(attempt.delay)
     raise AssertionError("unreachable: attempts() never ends by itself")
+
+
+def _streamed(client, params: dict[str, Any], on_text: Callable[[str], None], attempt) -> str:
+    parts: list[str] = []
+    with client.chat.completions.create(**params, stream=True) as stream:
+        for chunk in stream:
+            piece = chunk.choices[0].delta.content if chunk.choices else None
+            if piece:
+                attempt.final()  # the caller has seen text: a retry would show it twice
+                parts.append(piece)
+                on_text(piece)  # may raise to stop; the `with` closes the upstream request
+    if not parts:
+        raise ValueError("no content in the answer")
+    return "".join(parts)
