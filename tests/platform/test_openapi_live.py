@@ -106,6 +106,7 @@ def _schemathesis(server: LiveServer, token: str, workdir: Path, *selection: str
     assert "Selected: 0/" not in output
 
 
+@pytest.mark.timeout(1800)  # two schemathesis runs, each bounded by its own 900 s subprocess timeout
 def test_every_operation_keeps_the_contract_under_generated_requests(live, tmp_path: Path):
     server, token = live
     # Deleting API tokens by a guessed id can delete the run's own token: that one operation runs last.
