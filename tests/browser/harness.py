@@ -104,7 +104,7 @@ class LiveServer:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         self.env = env
 
-    def start(self, timeout: float = 60) -> LiveServer:
+    def start(self, timeout: float = 180) -> LiveServer:
         if self.database_url.startswith("postgres"):
             _recreate_postgres_db(self.database_url)
         subprocess.run(
