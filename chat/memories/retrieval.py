@@ -58,15 +58,21 @@ def vectors_for(memories: list[CharacterMemory]) -> np.ndarray:
     return np.vstack(rows) if rows else np.zeros((0, embeddings.DIMENSIONS), dtype=np.float32)
 
 
-def rank(query: str, memories: list[CharacterMemory]) -> list[tuple[float, CharacterMemory]]:
-    """Memories with their relevance to `query`, best first (newer first among equals)."""
+def rank(query: str, memories: list[CharacterMemory], *, wait_for_model: bool = True) -> list[tuple[float, CharacterMemory]]:
+    """Memories with their relevance to `query`, best first (newer first among equals).
+
+    `wait_for_model=False` (a chat turn): when the embedding model is not loaded in this process
+    yet, start loading it and rank by the lexical score alone rather than stall the reply."""
     if not memories:
         return []
-    try:
-        semantic = vectors_for(memories) @ embeddings.embed([query])[0]
-    except Exception:  # the packaged model failed to load: the lexical score still ranks
-        logger.exception("embedding failed; ranking memories by words only")
-        semantic = np.zeros(len(memories), dtype=np.float32)
+    semantic = np.zeros(len(memories), dtype=np.float32)
+    if wait_for_model or embeddings.loaded():
+        try:
+            semantic = vectors_for(memories) @ embeddings.embed([query])[0]
+        except Exception:  # the packaged model failed to load: the lexical score still ranks
+            logger.exception("embedding failed; ranking memories by words only")
+    else:
+        embeddings.warm_in_background()
     scored = [(float(semantic[i]) + LEXICAL_WEIGHT * lexical_score(query, m.text), m) for i, m in enumerate(memories)]
     # The list came newest first; sort is stable, so ties keep that order.
     return sorted(scored, key=lambda pair: pair[0], reverse=True)
@@ -88,7 +94,7 @@ def memory_block(*, user_id: int, character_id: int, user_name: str, query: str,
         chosen = memories  # all fit: no ranking, no model call
     else:
         chosen = []
-        for _score, memory in rank(query, memories):
+        for _score, memory in rank(query, memories, wait_for_model=False):
             if len(chosen) >= TOP_K:
                 break
             if costs[memory.pk] <= room:

@@ -61,6 +61,22 @@ def from_bytes(data: bytes | memoryview | None) -> np.ndarray | None:
     return vector if vector.shape == (DIMENSIONS,) else None
 
 
+def loaded() -> bool:
+    return _model is not None
+
+
 def warm() -> None:
-    """Load the model now (a worker at start-up), so the first turn that ranks memories does not."""
+    """Load the model now (blocking)."""
     _encoder()
+
+
+_warming = threading.Event()
+
+
+def warm_in_background() -> None:
+    """Start loading the model in a daemon thread (once per process): a chat turn must not wait
+    seconds for it; that turn ranks without vectors and the next ones have them."""
+    if _model is not None or _warming.is_set():
+        return
+    _warming.set()
+    threading.Thread(target=_encoder, name="embeddings-warm", daemon=True).start()

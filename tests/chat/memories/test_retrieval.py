@@ -99,3 +99,16 @@ def test_memory_off_keeps_facts_out_of_the_prompt(user, character, fake_llm):
     conv = services.create_conversation(user=user, character_id=character.pk)
     plan = memory.build_prompt(conv, cfg=gateway.get_model("fake"))
     assert plan.memory_ids == [] and "cello" not in plan.messages[0]["content"]
+
+
+def test_a_turn_does_not_wait_for_the_model_to_load(user, character, fake_llm, monkeypatch):
+    for text in FILLER:
+        remember(user, character, text)
+    target = remember(user, character, "Jiwon's cat is called Bori.")
+    started = []
+    monkeypatch.setattr(embeddings, "_model", None)  # as in a process that has not loaded it yet
+    monkeypatch.setattr(embeddings, "warm_in_background", lambda: started.append(True))
+    block = retrieval.memory_block(user_id=user.pk, character_id=character.pk, user_name="Jiwon",
+                                   query="Bori is hungry again", token_limit=1000)
+    assert started == [True]  # loading starts; this turn ranks by words
+    assert block is not None and block.memory_ids[0] == target.pk
