@@ -125,3 +125,14 @@ def test_live_mode_turns_neither_read_nor_extract_memories(user, character, fact
     chat_request = [r for r in facts_llm.completions if not is_extraction(r.body)][-1]
     assert "spicy ramen" not in chat_request.body["messages"][0]["content"]
     assert not any(is_extraction(r.body) for r in facts_llm.completions)
+
+
+def test_deleting_a_conversation_forgets_what_was_learned_in_it(user, character, facts_llm):
+    kept = services.create_conversation(user=user, character_id=character.pk, user_name="Jiwon")
+    facts_llm.facts.append(["Jiwon plays the cello."])
+    talk(user, kept, "I play the cello.")
+    gone = services.create_conversation(user=user, character_id=character.pk, user_name="Jiwon")
+    facts_llm.facts.append(["Jiwon has a cat named Bori."])
+    talk(user, gone, "My cat Bori is asleep.")
+    services.delete_conversation(user=user, conversation_id=gone.pk)
+    assert list(CharacterMemory.objects.filter(user=user).values_list("text", flat=True)) == ["Jiwon plays the cello."]
