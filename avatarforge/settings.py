@@ -258,6 +258,9 @@ LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 12, minimum=1)
 EMBEDDED_LLM_PORT = env_int("EMBEDDED_LLM_PORT", 8001, minimum=1, maximum=65535)
 # The model (a name from LLM_MODELS) the character creation wizard asks; empty = the default model.
 CHARACTER_WIZARD_MODEL = env_str("CHARACTER_WIZARD_MODEL", "")
+# Memories across conversations (chat.memories): a conversation quiet for this many seconds is read
+# for facts about the user.
+MEMORY_IDLE_SECONDS = env_int("MEMORY_IDLE_SECONDS", 300, minimum=0)
 
 # Extra sections of GET /api/health: name -> dotted path of a function returning JSON.
 HEALTH_SECTIONS = {"gpu": "inference.gpu.selectors.health_section", "voice_workers": "chat.voice.dispatch.health_section"}

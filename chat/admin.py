@@ -1,8 +1,9 @@
-"""Admin of chat: conversations (with their messages), summaries, and the emotion -> avatar table."""
+"""Admin of chat: conversations (with their messages), summaries, memories across conversations,
+and the emotion -> avatar table."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Conversation, EmotionPose, Message, Summary
+from .models import CharacterMemory, Conversation, EmotionPose, MemorySetting, Message, Summary
 
 
 class MessageInline(admin.TabularInline):
@@ -56,3 +57,31 @@ class EmotionPoseAdmin(admin.ModelAdmin):
     list_filter = ("emotion",)
     search_fields = ("emotion",)
     list_editable = ("head_pitch", "head_yaw", "head_roll", "transition")
+
+
+@admin.register(CharacterMemory)
+class CharacterMemoryAdmin(admin.ModelAdmin):
+    """Read and delete only: the user owns the wording (an edit here would also leave the stored
+    vector stale; users correct facts on their page, which re-embeds them)."""
+
+    list_display = ("text", "user", "character", "source_conversation", "updated_at")
+    search_fields = ("text", "user__email", "character__name")
+    list_select_related = ("user", "character")
+    raw_id_fields = ("user", "character", "source_conversation")
+    readonly_fields = ("user", "character", "text", "embedding_model", "source_conversation", "created_at", "updated_at")
+    exclude = ("embedding",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MemorySetting)
+class MemorySettingAdmin(admin.ModelAdmin):
+    list_display = ("user", "character", "enabled", "updated_at")
+    list_filter = ("enabled",)
+    search_fields = ("user__email", "character__name")
+    raw_id_fields = ("user", "character")
+    readonly_fields = ("user", "character", "enabled", "updated_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,7 +1,8 @@
 """Memory within the context window: token budget, prompt building, hierarchical summaries.
 
 The prompt is: one system message (persona formatted for role-play + scenario + the emotion
-instruction + summaries of what came before + the reply-language rule) followed by as many recent
+instruction + summaries of what came before + what the character remembers about the user from
+earlier conversations (chat.memories) + the reply-language rule) followed by as many recent
 messages as fit. The reply language is the one the person wrote their newest message in (Hangul
 or Latin script, `reply_language`), else the character's configured language.
 Budgets come from the model's context length with the seed's ratios (8K context: keep ~5K of
@@ -38,6 +39,7 @@ from inference.gpu.hold import hold_mode_sync
 from inference.tokens import REPLY_PRIMING, count_tokens, encoding, message_tokens
 
 from .emotions import EMOTION_INSTRUCTION
+from .memories.retrieval import MemoryBlock, memory_block
 from .models import Conversation, Message, Summary
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ RECENT_RATIO = 5 / 8
 SUMMARIZE_RATIO = 7 / 8
 SUMMARY_SHARE = 1 / 8  # of the context, for all summaries together
 PERSONA_SHARE = 1 / 4  # of the context, at most, for the persona system prompt
+MEMORY_SHARE = 1 / 16  # of the context, at most, for memories from earlier conversations
 FOLD_FANIN = 4  # this many summaries of one level fold into one of the next level
 MAX_SUMMARY_STEPS = 6  # LLM calls one background run may make
 SUMMARY_SYSTEM_PREFIX = "You keep the memory of a role-play conversation."
@@ -105,6 +108,7 @@ class PromptPlan:
     dropped: int = 0  # unsummarized messages left out for lack of room
     history_room: int = 0  # tokens the prompt had for messages
     language: str = "en"  # the language the reply is asked to be in
+    memory_ids: list[int] = field(default_factory=list)  # chat.memories facts in the system prompt
 
     @property
     def summarize_threshold(self) -> int:
@@ -161,11 +165,14 @@ def reply_language(character_language: str, user_texts: list[str]) -> str:
 
 
 def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: int | None = None,
-                 context: str = "") -> PromptPlan:
+                 context: str = "", memories: bool = True) -> PromptPlan:
     """The messages to send for a reply after message `upto_seq` (default: the last one).
 
     `context`: extra system text for this prompt only (live mode's recent chat and viewer
     memory); capped at the summaries' share so it can never crowd out the history.
+
+    `memories`: whether the character's memories of this user from earlier conversations go in
+    (chat.memories: the facts most relevant to the newest user message, within MEMORY_SHARE).
 
     Never waits for a summary: what does not fit is left out. Raises AppError when even the
     newest message alone cannot fit this model.
@@ -187,6 +194,12 @@ def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: 
         used += cost
     if kept:
         system += "\n\n" + _summary_block(kept)
+    memory_ids: list[int] = []
+    if memories:
+        block = _memory_block(conversation, upto_seq, budget)
+        if block is not None:
+            system += "\n\n" + block.text
+            memory_ids = block.memory_ids
     if context.strip():
         system += "\n\n" + truncate_tokens(context.strip(), budget.summary_tokens)
 
@@ -230,6 +243,19 @@ def build_prompt(conversation: Conversation, *, cfg: llm.ModelConfig, upto_seq: 
         dropped=len(rows) - len(chosen),
         history_room=history_room,
         language=language,
+        memory_ids=memory_ids,
+    )
+
+
+def _memory_block(conversation: Conversation, upto_seq: int | None, budget: Budget) -> MemoryBlock | None:
+    newest = Message.objects.filter(conversation=conversation, role=Message.Role.USER).exclude(text="")
+    if upto_seq is not None:
+        newest = newest.filter(seq__lte=upto_seq)
+    query = newest.order_by("-seq").values_list("text", flat=True).first() or ""
+    return memory_block(
+        user_id=conversation.user_id, character_id=conversation.character_id,
+        user_name=conversation.user_name or conversation.user.name, query=query,
+        token_limit=int(budget.context_length * MEMORY_SHARE),
     )
 
 

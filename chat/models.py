@@ -56,6 +56,9 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+    # Messages up to this seq were read for memories across conversations (chat.memories), or
+    # were said while memory was off and must never be.
+    memories_through_seq = models.PositiveIntegerField(_("memories read up to message"), default=0)
 
     class Meta:
         ordering = ["-updated_at", "-created_at"]
@@ -187,3 +190,53 @@ class EmotionPose(models.Model):
             "transition": self.transition,
             "transitions": {key: float(v) for key, v in (self.transitions or {}).items()},
         }
+
+
+MAX_MEMORY_TEXT = 300  # characters in one remembered fact
+
+
+class CharacterMemory(models.Model):
+    """A short fact a character keeps about a user across conversations (chat.memories).
+
+    `embedding` is the fact's sentence vector (inference.embeddings: float32 bytes, model in
+    `embedding_model`); plain vectors ranked with numpy, as a user's set per character is small
+    (MAX_MEMORIES). Deleting the conversation a fact was learned in forgets the fact (CASCADE),
+    as the delete page promises.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="character_memories", verbose_name=_("user"))
+    character = models.ForeignKey("characters.Character", on_delete=models.CASCADE, related_name="memories", verbose_name=_("character"))
+    text = models.CharField(_("text"), max_length=MAX_MEMORY_TEXT)
+    embedding = models.BinaryField(_("embedding"), null=True, blank=True, editable=False)
+    embedding_model = models.CharField(_("embedding model"), max_length=64, blank=True, default="")
+    source_conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="memories",
+                                            verbose_name=_("learned in"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("memory")
+        verbose_name_plural = _("memories")
+        indexes = [models.Index(fields=["user", "character", "-updated_at"], name="memory_user_character")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class MemorySetting(models.Model):
+    """Whether a character remembers a user across conversations (on unless a row says off)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memory_settings", verbose_name=_("user"))
+    character = models.ForeignKey("characters.Character", on_delete=models.CASCADE, related_name="memory_settings",
+                                  verbose_name=_("character"))
+    enabled = models.BooleanField(_("remember me"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("memory setting")
+        verbose_name_plural = _("memory settings")
+        constraints = [models.UniqueConstraint(fields=["user", "character"], name="memory_setting_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.character_id}: {'on' if self.enabled else 'off'}"

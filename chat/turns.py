@@ -35,6 +35,7 @@ from inference.llm.loops import LoopDetector
 
 from . import memory, services, tasks
 from .emotions import EMOTION_PREFIX, NEUTRAL, EmotionStreamParser
+from .memories import services as memory_services
 from .models import Conversation, Message
 from .selectors import get_conversation
 
@@ -62,6 +63,9 @@ class TurnRequest:
     # Extra system context for this turn only (live mode: recent stream chat, what the character
     # remembers of these viewers). Goes into the prompt, never into the stored history.
     context: str = ""
+    # False: the character's memories of this user stay out of the prompt and nothing is
+    # extracted from the turn (live mode, where the audience is not the user).
+    memories: bool = True
 
 
 @dataclass
@@ -250,7 +254,8 @@ class _Turn:
         if self.slot is None:
             self.slot = await self._wait_for_slot()
         self.queue_ms = int((time.monotonic() - self.started) * 1000)
-        self.plan = await _db(_build_prompt)(self.request.conversation_id, self.cfg, self.user_message.seq, self.request.context)
+        self.plan = await _db(_build_prompt)(self.request.conversation_id, self.cfg, self.user_message.seq, self.request.context,
+                                             self.request.memories)
         self.prompt_tokens = self.plan.prompt_tokens
         await _db(services.mark_streaming)(message_id=reply_id, queue_ms=self.queue_ms)
         await _notify(self.listener.on_start(reply_id, self.queue_ms, self.plan.prompt_tokens))
@@ -327,6 +332,11 @@ class _Turn:
                                                       reply_tokens=final.token_count)
             except Exception:  # the reply is stored; a summary can wait for the next one
                 logger.exception("could not schedule a summary for %s", self.reply.conversation_id)
+            if self.request.memories:
+                try:
+                    await _db(schedule_memory_extraction)(conversation_id=self.reply.conversation_id)
+                except Exception:  # the reply is stored; the next reply schedules again
+                    logger.exception("could not schedule memory extraction for %s", self.reply.conversation_id)
         if status == Message.Status.COMPLETE:
             await _notify(self.listener.on_done(final))
         elif status == Message.Status.CANCELLED:
@@ -336,9 +346,10 @@ class _Turn:
         return TurnResult(status=status, user_message=self.user_message, reply=final, error=error, raw_text=self.parser.raw)
 
 
-def _build_prompt(conversation_id: Any, cfg: llm.ModelConfig, upto_seq: int, context: str = "") -> memory.PromptPlan:
+def _build_prompt(conversation_id: Any, cfg: llm.ModelConfig, upto_seq: int, context: str = "",
+                  memories: bool = True) -> memory.PromptPlan:
     conversation = Conversation.objects.select_related("character", "user").get(pk=conversation_id)
-    return memory.build_prompt(conversation, cfg=cfg, upto_seq=upto_seq, context=context)
+    return memory.build_prompt(conversation, cfg=cfg, upto_seq=upto_seq, context=context, memories=memories)
 
 
 async def _notify(call: Any) -> None:
@@ -371,6 +382,28 @@ def schedule_summary(conversation_id: Any) -> bool:
             logger.exception("could not queue the summary of conversation %s", conversation_id)
 
     transaction.on_commit(enqueue)
+    return True
+
+
+# --- memories across conversations -----------------------------------------------------------------
+def schedule_memory_extraction(*, conversation_id: Any) -> bool:
+    """Queue reading the conversation for facts about the user once it goes idle (after commit,
+    once at a time); with memory off, mark the exchange read instead (chat.memories)."""
+    if not memory_services.wants_extraction(conversation_id=conversation_id):
+        return False
+    countdown = memory_services.idle_seconds()
+    if not memory_services.claim_extraction_lock(conversation_id, countdown):
+        return False
+
+    def enqueue() -> None:
+        try:
+            tasks.extract_memories.apply_async(args=[str(conversation_id)], countdown=countdown)
+        except Exception:  # broker down: release the lock so a later reply retries
+            memory_services.release_extraction_lock(conversation_id)
+            logger.exception("could not queue memory extraction of conversation %s", conversation_id)
+
+    with transaction.atomic():
+        transaction.on_commit(enqueue)
     return True
 
 

@@ -93,7 +93,7 @@ class ChatTurnResponder(Responder):
         cancel = asyncio.Event()
         listener = _Collect()
         request = TurnRequest(user=self.session.owner, conversation_id=conversation_id, text=turn.prompt,
-                              cancel=cancel, context=turn.context)
+                              cancel=cancel, context=turn.context, memories=False)  # the audience is not the owner
 
         async def drive() -> None:
             try:
