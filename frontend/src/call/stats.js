@@ -1,5 +1,6 @@
 // Small statistics helpers for the stats panel and the measurement hooks.
 import { trackDeviceId } from "./audio.js";
+import { QUALITY_LEVELS } from "./quality.js";
 
 export function percentile(values, p) {
   if (!values.length) return null;
@@ -126,6 +127,7 @@ export function exposeStats(app) {
     get messages() { return [...app.ui.messages.keys()]; },
     /** Adaptive quality: the level (0 = full), its key and settings, and the last measurement judged. */
     get qualityLevel() { return app.quality.level; },
+    get qualityLevels() { return QUALITY_LEVELS.map((l) => ({ ...l })); },
     get quality() { return app.quality.snapshot(); },
     /** The image size the face tracker was last given ([width, height]; null before a result). */
     get trackerInput() { return s.trackerInput; },
