@@ -25,7 +25,7 @@ function run(c, m, t0, ms) {
 const changes = (levels) => levels.filter((l, i) => i === 0 || l !== levels[i - 1]);
 
 test("the ladder lowers input size, then rate, then resolution, then effects, each keeping the cuts before it", () => {
-  assert.deepEqual(QUALITY_LEVELS.map((l) => l.key), ["full", "input_480", "input_320", "rate_24", "render_75", "render_50", "effects_off"]);
+  assert.deepEqual(QUALITY_LEVELS.map((l) => l.key), ["full", "input_480", "input_400", "rate_24", "render_75", "render_50", "effects_off"]);
   const first = (pred) => QUALITY_LEVELS.findIndex(pred);
   const input = first((l) => l.inputWidth < 640);
   const rate = first((l) => l.trackFps < 30);

@@ -65,10 +65,10 @@ def test_slow_budget_steps_down_in_order_to_the_floor(af_server, new_context, ar
     assert [(h["level"], h["why"]) for h in q["history"]] == [(n, "render") for n in range(1, FLOOR + 1)], q["history"]
     assert q["key"] == "effects_off"
     assert q["settings"] == {
-        "key": "effects_off", "inputWidth": 320, "inputHeight": 240, "trackFps": 24, "renderScale": 0.5, "effects": False,
+        "key": "effects_off", "inputWidth": 400, "inputHeight": 300, "trackFps": 24, "renderScale": 0.5, "effects": False,
     }
     # The tracker really gets the smaller image (the camera track is scaled before the worker).
-    page.wait_for_function("() => String(window.__afStats.trackerInput) === '320,240'")
+    page.wait_for_function("() => String(window.__afStats.trackerInput) === '400,300'")
     assert s["trackerMode"] == "stream"
     # The avatar is drawn at half the resolution, scaled up by CSS.
     half = _stage_canvas_width(page)
@@ -95,7 +95,7 @@ def test_quality_level_is_translated(af_server, new_context, artifacts):
     page.wait_for_function("() => document.querySelector('[data-el=stat-quality]').dataset.level >= '1'", timeout=60_000)
     assert page.locator("dt", has_text="품질(자동)").count() == 1
     labels = [
-        "최고 품질", "트래킹 입력 480×360", "트래킹 입력 320×240", "트래킹 24fps",
+        "최고 품질", "트래킹 입력 480×360", "트래킹 입력 400×300", "트래킹 24fps",
         "아바타 해상도 3/4", "아바타 해상도 절반", "효과 끔(외곽선, 머리카락 물리)",
     ]
     level, text = page.evaluate(
