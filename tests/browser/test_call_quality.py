@@ -20,12 +20,16 @@ SLOW = {"renderMs": 0, "trackingFps": 1}
 FLOOR = 6  # QUALITY_LEVELS.length - 1
 
 
-def _alone_in_a_call(af_server, new_context, budget: dict, *, language: str = "en"):
+def _alone_in_a_call(af_server, new_context, budget: dict, *, language: str = "en", vrm: bool = False):
     email = f"qa-{uuid.uuid4().hex[:8]}@example.com"
     af_server.create_users([email])
+    prefs = {"af.call.qualityBudget": json.dumps(budget)}
+    if vrm:  # our own VRM actor in the preview: render scale and effects act on three-vrm
+        prefs["af.call.avatar"] = f"actor:{af_server.create_vrm_actor(email)['actor']}"
     ctx = new_context()
     ctx.add_cookies([{"name": "django_language", "value": language, "url": af_server.base_url}])
-    ctx.add_init_script(f"try {{ localStorage.setItem('af.call.qualityBudget', {json.dumps(json.dumps(budget))}); }} catch (e) {{}}")
+    items = "".join(f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});" for k, v in prefs.items())
+    ctx.add_init_script(f"try {{ {items} }} catch (e) {{}}")
     page = harness.login(ctx, af_server.base_url, email)
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
@@ -34,8 +38,12 @@ def _alone_in_a_call(af_server, new_context, budget: dict, *, language: str = "e
     return page, errors
 
 
-def _stage_canvas_width(page) -> int:
-    return page.evaluate("() => document.querySelector('[data-el=local-stage] canvas').width")
+def _stage_canvas_and_box(page) -> tuple[int, float]:
+    """The local avatar canvas's drawing width and its stage's CSS width."""
+    return page.evaluate(
+        "() => { const s = document.querySelector('[data-el=local-stage]');"
+        " return [s.querySelector('canvas').width, s.getBoundingClientRect().width]; }"
+    )
 
 
 def test_panel_shows_full_quality_within_budget(af_server, new_context, artifacts):
@@ -54,9 +62,10 @@ def test_panel_shows_full_quality_within_budget(af_server, new_context, artifact
 
 
 def test_slow_budget_steps_down_in_order_to_the_floor(af_server, new_context, artifacts):
-    page, errors = _alone_in_a_call(af_server, new_context, SLOW)
+    page, errors = _alone_in_a_call(af_server, new_context, SLOW, vrm=True)
+    page.wait_for_function("() => window.__afStats.localKind === 'vrm'", timeout=60_000)
     page.wait_for_function("() => window.__afStats.trackingFaces > 0", timeout=60_000)
-    full_width = _stage_canvas_width(page)
+    assert page.evaluate("() => window.__afCall.localView.renderer.vrm.springBoneManager !== null")
     # One step every ~5 s (2 s over budget after 2.5 s of settling): the floor within a minute.
     page.wait_for_function(f"() => window.__afStats.qualityLevel === {FLOOR}", timeout=120_000)
     s = harness.stats(page)
@@ -70,9 +79,16 @@ def test_slow_budget_steps_down_in_order_to_the_floor(af_server, new_context, ar
     # The tracker really gets the smaller image (the camera track is scaled before the worker).
     page.wait_for_function("() => String(window.__afStats.trackerInput) === '400,300'")
     assert s["trackerMode"] == "stream"
-    # The avatar is drawn at half the resolution, scaled up by CSS.
-    half = _stage_canvas_width(page)
-    assert abs(half - full_width / 2) <= 1, (full_width, half)
+    # The avatar is drawn at half the resolution, scaled up by CSS, without effects: the VRM's
+    # spring bones (hair) are held still and its outline materials hidden.
+    width, box = _stage_canvas_and_box(page)
+    assert 64 < box * 0.5 < 320  # a small preview: neither the 64 px minimum nor the 640x480 cap applies
+    assert abs(width - box * 0.5) <= 1, (width, box)
+    assert page.evaluate(
+        "() => { const r = window.__afCall.localView.renderer; let outlines = 0;"
+        " r.vrm.scene.traverse((o) => { if (Array.isArray(o.material)) for (const m of o.material) if (m.isOutline && m.visible) outlines++; });"
+        " return r.effects === false && r.vrm.springBoneManager === null && r._springs !== null && outlines === 0; }"
+    )
     # Tracking goes on at the lowest level.
     faces = harness.stats(page)["trackingFaces"]
     page.wait_for_function(f"() => window.__afStats.trackingFaces > {faces + 10}", timeout=60_000)
