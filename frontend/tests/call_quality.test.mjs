@@ -172,3 +172,15 @@ test("the controller keeps a short history of its changes and why", () => {
   assert.equal(h[h.length - 1].why, "room");
   assert.ok(h.every((x, i) => i === 0 || x.t > h[i - 1].t));
 });
+
+test("with tracking off, steps pass over the levels that only change tracking", () => {
+  // A receiver without camera whose draws and latency are over budget.
+  const c = new QualityController();
+  const [t, levels] = run(c, { tracking: false, trackingFps: 0, procMs: null, latencyP95: 300, renderMs: 3 }, 0, 60_000);
+  const first = QUALITY_LEVELS.findIndex((l) => l.renderScale < 1);
+  assert.deepEqual(changes(levels), [0, first, first + 1, QUALITY_LEVELS.length - 1]);
+  // And back up: from the first render change straight to full quality.
+  const [, up] = run(c, { tracking: false, trackingFps: 0, procMs: null, latencyP95: 30, renderMs: 1 }, t, 120_000);
+  assert.deepEqual(changes(up), [QUALITY_LEVELS.length - 1, first + 1, first, 0]);
+  // With tracking on, every level is a step (the first test).
+});

@@ -22,7 +22,8 @@
 // Hysteresis: a level steps down after 2 s over budget and up after 6 s with room; after any
 // change nothing is judged for 2.5 s (the measuring windows refill). A step up that falls back
 // within 20 s doubles the wait before the next step up (up to 60 s), so a level that doesn't fit
-// is not retried every few seconds.
+// is not retried every few seconds. With tracking off (a receiver without camera), the levels
+// that only change tracking are passed over: a step goes straight to the next render change.
 
 /** The levels, best first. inputWidth x inputHeight: the tracker's input; trackFps: its rate cap. */
 export const QUALITY_LEVELS = Object.freeze([
@@ -90,6 +91,11 @@ export function judge(m, level, budget = DEFAULT_BUDGET) {
   return { over, room };
 }
 
+/** Two levels that draw the same way (they differ in tracking only). */
+function sameRender(a, b) {
+  return a.renderScale === b.renderScale && a.effects === b.effects;
+}
+
 export class QualityController {
   /**
    * @param {{budget?: object, floor?: number, start?: number, downAfterMs?: number, upAfterMs?: number,
@@ -140,14 +146,18 @@ export class QualityController {
           this.lastUpAt = null;
         }
         this.reason = over;
-        this._step(this.level + 1, m.t, over);
+        let next = this.level + 1;
+        if (!m.tracking) while (next < this.floor && sameRender(QUALITY_LEVELS[next], this.settings)) next += 1;
+        this._step(next, m.t, over);
       }
     } else if (room) {
       this.overSince = null;
       if (this.roomSince === null) this.roomSince = m.t;
       if (m.t - this.roomSince >= this.upAfterMs && this.level > 0) {
         this.lastUpAt = m.t;
-        this._step(this.level - 1, m.t, "room");
+        let next = this.level - 1;
+        if (!m.tracking) while (next > 0 && sameRender(QUALITY_LEVELS[next - 1], QUALITY_LEVELS[next])) next -= 1;
+        this._step(next, m.t, "room");
       }
     } else {
       this.overSince = null;
