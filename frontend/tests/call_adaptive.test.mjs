@@ -7,10 +7,10 @@ import { AdaptiveQuality } from "../src/call/adaptive.js";
 import { BUDGET_STORAGE_KEY, QUALITY_LEVELS } from "../src/call/quality.js";
 import { SampleBuffer } from "../src/call/stats.js";
 
-function setup({ stored = null } = {}) {
+function setup({ stored = null, tracker = {}, cameraOn = true } = {}) {
   let t = 0;
   const applied = [];
-  const media = { tracker: {}, setTrackingQuality: async (q) => applied.push({ ...q }) };
+  const media = { tracker, cameraOn, setTrackingQuality: async (q) => applied.push({ ...q }) };
   const view = () => ({
     count: 0, drawMs: 0, scales: [], effects: [],
     setRenderScale(s) { this.scales.push(s); },
@@ -74,4 +74,13 @@ test("latency over budget lowers the level too; room brings it back up", () => {
   assert.equal(q.snapshot().reason, "latency");
   live(120_000, { fps: 30, procMs: 10, latency: 30 });
   assert.equal(q.level, 0);
+});
+
+test("a camera still starting counts as tracking; a camera switched off lets steps pass over tracking levels", () => {
+  const starting = setup({ stored: '{"renderMs": 0}', tracker: null, cameraOn: true });
+  starting.live(6000, { fps: 0, procMs: 0, drawMs: 1 });
+  assert.equal(starting.q.level, 1); // the first step is the tracking input, as for a running tracker
+  const off = setup({ stored: '{"renderMs": 0}', tracker: null, cameraOn: false });
+  off.live(6000, { fps: 0, procMs: 0, drawMs: 1 });
+  assert.equal(off.q.settings.key, "render_75"); // straight to the first render change
 });

@@ -59,7 +59,9 @@ export class AdaptiveQuality {
     this.latencySeen = s.latency.total;
     const views = this.views().map((v) => (v ? { draws: v.count, drawMs: v.drawMs } : { draws: 0, drawMs: 0 }));
     this.window.push(t, { trackingResults: s.trackingResults, trackingProcMs: s.trackingProcMs, views }, latency);
-    this.last = this.window.measure(Boolean(this.media.tracker));
+    // Tracking counts as on while the camera is meant to be on, also while the model still loads
+    // (the controller passes over tracking-only levels when it is off).
+    this.last = this.window.measure(Boolean(this.media.tracker || this.media.cameraOn));
     const before = this.controller.level;
     if (this.controller.update(this.last) !== before) {
       this.window.reset();
