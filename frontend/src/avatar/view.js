@@ -9,19 +9,14 @@
 // last draw" gives once frames jitter. With `needsRender(tMs)` the loop skips animation frames
 // that would draw the same picture again (under software GL a VRM draw costs tens of ms of CPU
 // that face tracking needs).
+//
+// Adaptive quality (call/adaptive.js) sets a render scale (fewer pixels, scaled up by CSS) and
+// switches effects off; the view measures its draws' main-thread time (drawMs / count) for it.
 import { Canvas2DRenderer } from "./renderer2d.js";
 import { DEFAULT_2D_KEY } from "./characters2d.js";
+import { nextDue } from "./pacing.js";
 
-/**
- * Pacing under a draw-rate cap: null when a draw at `t` would come too early (before `due`, with
- * 2 ms of slack for animation-frame jitter), else the time the next draw is due. The schedule
- * keeps its phase, so a 30 fps cap on a 60 Hz display draws every other frame; after a pause or
- * a long draw it starts over from `t`.
- */
-export function nextDue(t, due, period) {
-  if (t < due - 2) return null;
-  return t - due > period ? t + period : due + period;
-}
+export { nextDue }; // its tests import it from here
 
 export class AvatarView {
   /**
@@ -48,6 +43,9 @@ export class AvatarView {
     this.running = false;
     this.frames = [];
     this.count = 0; // frames drawn since creation
+    this.drawMs = 0; // main-thread time spent in those draws
+    this.renderScale = 1; // share of the usual resolution per side (adaptive quality)
+    this.effects = true; // renderer effects (VRM outlines, spring bones)
     this._raf = 0;
     this._due = 0; // earliest time of the next draw under the cap
     this._dirty = true; // something besides the source changed (new renderer, size)
@@ -75,6 +73,21 @@ export class AvatarView {
     this.renderer = renderer;
     this.container.appendChild(canvas);
     this._fit(true);
+    this._dirty = true;
+  }
+
+  /** Draw at `scale` (0.25..1) of the usual resolution per side. */
+  setRenderScale(scale) {
+    const s = Math.max(0.25, Math.min(1, Number(scale) || 1));
+    if (s === this.renderScale) return;
+    this.renderScale = s;
+    this._fit();
+  }
+
+  /** Effects on or off; kept for renderers shown later. */
+  setEffects(on) {
+    this.effects = Boolean(on);
+    if (this.renderer && this.renderer.setEffects) this.renderer.setEffects(this.effects);
     this._dirty = true;
   }
 
@@ -115,6 +128,7 @@ export class AvatarView {
       const { w, h } = this._size();
       renderer.resize(w, h);
       await renderer.load(buffer);
+      renderer.setEffects(this.effects);
     } catch (err) {
       console.warn("VRM could not be shown", err);
       if (renderer) renderer.dispose();
@@ -140,13 +154,14 @@ export class AvatarView {
   _size() {
     const r = this.container.getBoundingClientRect();
     // Pixel ratio 1 for VRM (software GL), up to 2 for 2D (cheap, looks sharp).
-    const dpr = this.renderer && this.renderer.kind === "2d" ? Math.min(2, window.devicePixelRatio || 1) : 1;
+    const dpr = (this.renderer && this.renderer.kind === "2d" ? Math.min(2, window.devicePixelRatio || 1) : 1) * this.renderScale;
     let w = Math.max(64, Math.round(r.width * dpr));
     let h = Math.max(64, Math.round(r.height * dpr));
     if (this.renderer && this.renderer.kind === "vrm") {
       // 3D cost grows with pixels and software GL is common (no GPU, remote desktops): draw at
-      // most 640x480 and let CSS scale it up.
-      const k = Math.min(1, Math.sqrt((640 * 480) / (w * h)));
+      // most 640x480 (times the render scale) and let CSS scale it up.
+      const budget = 640 * 480 * this.renderScale * this.renderScale;
+      const k = Math.min(1, Math.sqrt(budget / (w * h)));
       w = Math.round(w * k);
       h = Math.round(h * k);
     }
@@ -188,8 +203,10 @@ export class AvatarView {
       }
       this._dirty = false;
       const params = this.source(t);
+      const t0 = performance.now();
       this.renderer.render(params, t);
       const now = performance.now();
+      this.drawMs += now - t0;
       this.count += 1;
       this.frames.push(now);
       if (this.frames.length > 480) this.frames.splice(0, 240); // trimmed in batches, not every frame

@@ -8,7 +8,9 @@
 // Sized for software GL (no antialiasing, no shadows, pixel ratio 1). Under software GL
 // (SwiftShader, llvmpipe) MToon's outline pass is switched off: it draws every skinned mesh a
 // second time and cost ~40% of a frame (Godette at 640x480 under SwiftShader: ~41 ms of CPU per
-// frame with outlines, ~24 ms without). No per-frame allocations in render().
+// frame with outlines, ~24 ms without). The call's adaptive quality can switch "effects" off
+// (setEffects): outlines hidden everywhere, spring bones (hair, cloth) held still. No per-frame
+// allocations in render().
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
@@ -136,6 +138,8 @@ export class VrmRenderer {
     this.renderer = renderer;
     this.softwareGl = isSoftwareGl(renderer.getContext());
     this.outlines = outlines === "auto" ? !this.softwareGl : Boolean(outlines);
+    this.effects = true; // outlines (when this.outlines) and spring bones; see setEffects
+    this._springs = null; // the model's spring bone manager, kept while effects are off
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(28, canvas.width / Math.max(1, canvas.height), 0.05, 20);
     this.camera.position.set(0, 1.4, 1.2);
@@ -164,12 +168,11 @@ export class VrmRenderer {
     if (vrm.meta && vrm.meta.metaVersion === "0") VRMUtils.rotateVRM0(vrm);
     vrm.scene.traverse((o) => {
       o.frustumCulled = false;
-      if (!this.outlines && Array.isArray(o.material)) {
-        for (const m of o.material) if (m.isOutline) m.visible = false; // three skips the draw
-      }
     });
     if (this.vrm) this.disposeModel();
     this.vrm = vrm;
+    this._springs = vrm.springBoneManager || null;
+    this._applyEffects();
     this.isVrm0 = vrm.meta && vrm.meta.metaVersion === "0";
     this.scene.add(vrm.scene);
     if (vrm.lookAt) vrm.lookAt.autoUpdate = false;
@@ -197,6 +200,26 @@ export class VrmRenderer {
     }
     this.frame();
     return vrm;
+  }
+
+  /** Effects on or off (adaptive quality): MToon outlines and spring bones. */
+  setEffects(on) {
+    const was = this.effects;
+    this.effects = Boolean(on);
+    if (was !== this.effects) this._applyEffects();
+  }
+
+  _applyEffects() {
+    const vrm = this.vrm;
+    if (!vrm) return;
+    const outlines = this.outlines && this.effects;
+    vrm.scene.traverse((o) => {
+      if (!Array.isArray(o.material)) return;
+      for (const m of o.material) if (m.isOutline) m.visible = outlines; // an invisible material is not drawn
+    });
+    // VRM.update() skips spring bones while the manager is unset; they restart from rest.
+    if (this.effects && this._springs && !vrm.springBoneManager) this._springs.reset();
+    vrm.springBoneManager = this.effects ? this._springs : null;
   }
 
   /** Put the camera on a head-and-shoulders shot (chibi and tall models alike). */
@@ -315,6 +338,7 @@ export class VrmRenderer {
 
   disposeModel() {
     if (!this.vrm) return;
+    this._springs = null;
     this.scene.remove(this.vrm.scene);
     VRMUtils.deepDispose(this.vrm.scene);
     this.vrm = null;

@@ -3,6 +3,7 @@
 //   sender.js         our parameter frames out over the "params" DataChannel
 //   remote_avatar.js  the other person's avatar, loaded and driven by their frames
 //   local_avatar.js   our avatar choice and preview; local_media.js our camera/tracking and mic
+//   adaptive.js       adaptive quality: the page's frame budget picks the tracking and render level
 //   ui.js             everything in the DOM
 // What stays here: the glue (timers, DataChannel routing, practice request, leaving).
 //
@@ -12,6 +13,7 @@ import { withCsrf } from "../csrf.js";
 import { wsUrl } from "../ws.js";
 import { ShortcutState } from "../tracking/actor_settings.js";
 import { TrackingPipeline } from "../tracking/pipeline.js";
+import { AdaptiveQuality } from "./adaptive.js";
 import { sendAsset } from "./asset.js";
 import { ClockSync, nowMs } from "./clock.js";
 import { FRAME_BYTES } from "./frame_codec.js";
@@ -52,6 +54,7 @@ export class CallApp {
       recvJaw: new SampleBuffer(4000), // [senderTs, received jawOpen]
       trackingResults: 0, trackingFaces: 0,
       trackingProcMs: 0, trackingQueueMs: 0, // sums over the results: detectForVideo time, frame wait
+      trackerInput: null, // [width, height] of the tracker's last input image
       rtt: null,
     };
     this.media = new LocalMedia({
@@ -79,6 +82,10 @@ export class CallApp {
       sendControl: (msg) => this.session.sendControl(msg), ownVrm: () => this.local.ownVrm,
     });
     this.voiceMouth = new VoiceMouth(); // the mouth follows the voice when the camera can't see it
+    this.quality = new AdaptiveQuality({
+      media: this.media, stats: this.stats, views: () => [this.localView, this.remoteView],
+      onChange: () => this.updatePanel(),
+    });
     this.leaving = false;
     exposeStats(this);
   }
@@ -123,6 +130,7 @@ export class CallApp {
     this.remote.attach(this.remoteView);
     this.localView.start();
     this.remoteView.start();
+    this.quality.start();
     this.bindControls();
     await this.applyAvatarChoice(this.local.currentChoice(), { announce: false });
     this.ui.setState("waiting");
@@ -268,6 +276,7 @@ export class CallApp {
     this.leaving = true;
     clearInterval(this.idleTimer);
     clearInterval(this.uiTimer);
+    this.quality.stop();
     this.session.close({ hangup });
     this.media.close();
   }
@@ -297,6 +306,7 @@ export class CallApp {
       remoteFaceLost: Boolean(rf && rf.face_lost),
       remoteStalled: rx.stalled(),
       remoteName: remotePeer ? remotePeer.name || "" : "",
+      quality: this.quality.snapshot(),
     });
   }
 }

@@ -33,6 +33,7 @@ export class LocalMedia {
     this.framingStream = null;
     this.cameraOn = localStorage.getItem(CAMERA_PREF) !== "off";
     this.lastResultAt = -Infinity;
+    this.trackingQuality = null; // {inputWidth, inputHeight, trackFps} from adaptive quality
     this.mic = null;
     this.micMuted = false;
     this.speaking = null;
@@ -58,6 +59,7 @@ export class LocalMedia {
       onResult: (r) => this.onTrackerResult(r),
       onError: (err) => this.ui.showMessage(err.code || "tracking_failed", "error"),
     });
+    if (this.trackingQuality) await this.tracker.setQuality(this.trackingQuality);
     try {
       await this.tracker.start(stream);
       this.ui.setCameraUi(true);
@@ -68,6 +70,12 @@ export class LocalMedia {
       this.ui.setCameraUi(false);
       this.ui.showMessage(err.code || "model_failed", "error");
     }
+  }
+
+  /** Adaptive quality: the tracker's input size and rate, now and for trackers started later. */
+  async setTrackingQuality({ inputWidth, inputHeight, trackFps }) {
+    this.trackingQuality = { inputWidth, inputHeight, trackFps };
+    if (this.tracker) await this.tracker.setQuality(this.trackingQuality);
   }
 
   stopCamera() {
@@ -177,6 +185,7 @@ export class LocalMedia {
     s.trackingQueueMs += r.queueMs || 0;
     this.trackRate.mark();
     s.trackingResults += 1;
+    if (r.width) s.trackerInput = [r.width, r.height];
     this.lastResultAt = nowMs();
     if (r.found) {
       s.trackingFaces += 1;

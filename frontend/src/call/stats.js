@@ -1,5 +1,6 @@
 // Small statistics helpers for the stats panel and the measurement hooks.
 import { trackDeviceId } from "./audio.js";
+import { QUALITY_LEVELS } from "./quality.js";
 
 export function percentile(values, p) {
   if (!values.length) return null;
@@ -34,15 +35,23 @@ export class SampleBuffer {
   constructor(max = 2000) {
     this.max = max;
     this.values = [];
+    this.total = 0; // samples ever pushed (clear() keeps counting): readers find what's new
   }
 
   push(v) {
+    this.total += 1;
     this.values.push(v);
     if (this.values.length > this.max) this.values.splice(0, this.values.length - this.max);
   }
 
   recent(n) {
     return this.values.slice(-n);
+  }
+
+  /** Samples pushed after the reader saw `total` (as many as are still held). */
+  since(total) {
+    const n = Math.min(this.values.length, this.total - total);
+    return n > 0 ? this.values.slice(-n) : [];
   }
 
   clear() {
@@ -116,6 +125,12 @@ export function exposeStats(app) {
     get clockSynced() { return app.clock.synced; },
     get clockOffset() { return app.clock.offset; },
     get messages() { return [...app.ui.messages.keys()]; },
+    /** Adaptive quality: the level (0 = full), its key and settings, and the last measurement judged. */
+    get qualityLevel() { return app.quality.level; },
+    get qualityLevels() { return QUALITY_LEVELS.map((l) => ({ ...l })); },
+    get quality() { return app.quality.snapshot(); },
+    /** The image size the face tracker was last given ([width, height]; null before a result). */
+    get trackerInput() { return s.trackerInput; },
     resetSamples() {
       s.framesReceived = 0;
       s.faceFramesReceived = 0;

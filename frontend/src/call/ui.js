@@ -287,10 +287,20 @@ export class CallUi {
   }
 
   // ---------------------------------------------------------------- stats panel
+  /** The adaptive quality level: "3/7 · Tracking at 24 fps" (translated), with the level on data-level. */
+  showQuality(q) {
+    const el = this.el("stat-quality");
+    if (!el || !q) return;
+    const label = (this.t.quality && this.t.quality[q.key]) || q.key;
+    el.textContent = `${q.level + 1}/${q.levels} · ${label}`;
+    el.dataset.level = String(q.level);
+    el.dataset.key = q.key;
+  }
+
   /**
    * s: {rtt, trackingFps, tracking (bool), renderFpsLocal, renderFpsRemote, latencyP50, latencyP95,
    *     framesReceived, framesSent, frameBytes, localSpeaking, remoteSpeaking, localFaceLost,
-   *     remoteFaceLost, remoteStalled, remoteName}
+   *     remoteFaceLost, remoteStalled, remoteName, quality: AdaptiveQuality.snapshot()}
    */
   updatePanel(s) {
     const set = (name, text) => {
@@ -304,6 +314,7 @@ export class CallUi {
     set("stat-latency", s.latencyP50 === null ? "–" : `${fmt(s.latencyP50, " ms")} / ${fmt(s.latencyP95, " ms")}`);
     set("stat-frames", `${s.framesReceived} / ${s.framesSent}`);
     set("stat-bytes", `${s.frameBytes} B`);
+    this.showQuality(s.quality);
     this.el("local-card").classList.toggle("speaking", s.localSpeaking);
     this.el("remote-card").classList.toggle("speaking", s.remoteSpeaking);
     const faceBadge = this.el("face-state");

@@ -6,19 +6,25 @@
 // Messages in:  {type:"init", modelUrl, wasmBase}
 //               {type:"stream", readable}       a ReadableStream<VideoFrame> (MediaStreamTrackProcessor)
 //               {type:"frame", image, ts}       one ImageBitmap (fallback when streams can't be transferred)
+//               {type:"rate", maxFps}           skip frames to track at most maxFps (adaptive quality)
 //               {type:"stop"}
 // Messages out: {type:"ready"} | {type:"error", code, message}
-//               {type:"result", ts, found, blendshapes:Float32Array(52), matrix:Float32Array(16), procMs, queueMs}
+//               {type:"result", ts, found, blendshapes:Float32Array(52), matrix:Float32Array(16), procMs, queueMs,
+//                width, height}
 //               ts: the camera frame's capture time (performance.timeOrigin + performance.now() clock)
-//               procMs: detectForVideo's duration; queueMs: how long the frame waited before it
+//               procMs: detectForVideo's duration; queueMs: how long the frame waited before it;
+//               width x height: the image given to the tracker (the page may ask the camera for less)
 //               {type:"done"} after a fallback frame was processed (the page sends the next one)
 import { FaceLandmarker } from "@mediapipe/tasks-vision";
+import { nextDue } from "../avatar/pacing.js";
 import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES } from "../call/frame_codec.js";
 
 const INDEX = new Map(BLENDSHAPE_NAMES.map((n, i) => [n, i]));
 let landmarker = null;
 let running = false;
 let lastVideoTs = -1;
+let period = 0; // ms between tracked frames under the rate cap (0: every frame)
+let due = 0;
 
 const now = () => performance.timeOrigin + performance.now(); // ms, comparable across the page and workers
 
@@ -62,6 +68,8 @@ function detect(image, captureTs, queueMs = 0) {
   lastVideoTs = ts;
   const res = landmarker.detectForVideo(image, ts);
   const procMs = performance.now() - t0;
+  const width = image.displayWidth || image.width || 0;
+  const height = image.displayHeight || image.height || 0;
   const blendshapes = new Float32Array(BLENDSHAPE_COUNT);
   const matrix = new Float32Array(16);
   const cats = res.faceBlendshapes && res.faceBlendshapes[0] && res.faceBlendshapes[0].categories;
@@ -75,7 +83,7 @@ function detect(image, captureTs, queueMs = 0) {
     for (let i = 0; i < 16; i++) matrix[i] = mat.data[i];
   }
   self.postMessage(
-    { type: "result", ts: captureTs, found, blendshapes, matrix, procMs, queueMs },
+    { type: "result", ts: captureTs, found, blendshapes, matrix, procMs, queueMs, width, height },
     [blendshapes.buffer, matrix.buffer],
   );
 }
@@ -90,7 +98,11 @@ async function pump(readable) {
       if (done) break;
       const readAt = now();
       const captureTs = captureTime(frame, readAt);
+      // Under a rate cap, frames come faster than they are tracked: skipped ones are only closed.
+      const next = period ? nextDue(captureTs, due, period) : 0;
       try {
+        if (next === null) continue;
+        due = next;
         if (landmarker && running) detect(frame, captureTs, readAt - captureTs);
       } finally {
         frame.close();
@@ -119,6 +131,8 @@ self.onmessage = async (event) => {
         if (msg.image && msg.image.close) msg.image.close();
         self.postMessage({ type: "done" });
       }
+    } else if (msg.type === "rate") {
+      period = msg.maxFps > 0 ? 1000 / msg.maxFps : 0;
     } else if (msg.type === "stop") {
       running = false;
     }

@@ -1,6 +1,7 @@
 // Main-thread side of face tracking: opens the camera, hands frames to the worker
 // (face_worker.js) and reports raw results. The camera image never leaves this page: frames go
 // to the worker and are closed there; only numbers come back.
+import { nextDue } from "../avatar/pacing.js";
 
 /** Errors a person can act on; `code` picks the translated message on the call page. */
 export class TrackerError extends Error {
@@ -11,6 +12,11 @@ export class TrackerError extends Error {
   }
 }
 
+// What the camera is asked for (and the tracker's input at full quality).
+export const CAMERA_WIDTH = 640;
+export const CAMERA_HEIGHT = 480;
+export const CAMERA_FPS = 30;
+
 /**
  * Open the camera (no audio here: the microphone is opened separately for the call).
  * `deviceId`: a camera chosen in the picker; when it is gone (unplugged, another browser profile)
@@ -20,7 +26,7 @@ export async function openCamera(deviceId = "") {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     throw new TrackerError("unsupported", "getUserMedia is not available (needs HTTPS or localhost)");
   }
-  const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 }, facingMode: "user" };
+  const video = { width: { ideal: CAMERA_WIDTH }, height: { ideal: CAMERA_HEIGHT }, frameRate: { ideal: CAMERA_FPS }, facingMode: "user" };
   try {
     if (deviceId) {
       try {
@@ -41,8 +47,14 @@ export async function openCamera(deviceId = "") {
 
 /**
  * Runs FaceLandmarker on a camera stream in a worker.
- * onResult({ts, found, blendshapes, matrix, procMs}) is called for every processed frame;
- * ts is the capture time in ms (performance.timeOrigin + performance.now()).
+ * onResult({ts, found, blendshapes, matrix, procMs, queueMs, width, height}) is called for every
+ * processed frame; ts is the capture time in ms (performance.timeOrigin + performance.now());
+ * width x height: the image the tracker was given.
+ *
+ * setQuality({inputWidth, inputHeight, trackFps}) changes the input size and rate while it runs
+ * (adaptive quality): the camera track is asked for the smaller size, which Chromium scales
+ * before the frame reaches the worker (the camera itself keeps running as it was, no restart),
+ * and the worker skips frames to hold the rate.
  */
 export class FaceTracker {
   constructor({ workerUrl, modelUrl, wasmBase, onResult, onError }) {
@@ -56,6 +68,37 @@ export class FaceTracker {
     this.mode = "none"; // "stream" (frames read in the worker) | "bitmap" (page posts ImageBitmaps)
     this._stopped = false;
     this._video = null;
+    this.quality = { inputWidth: CAMERA_WIDTH, inputHeight: CAMERA_HEIGHT, trackFps: CAMERA_FPS };
+    this._due = 0; // bitmap mode: pacing of frames under the rate cap
+  }
+
+  /** The tracker's input size and rate cap; applied now if running, else when it starts. */
+  async setQuality({ inputWidth, inputHeight, trackFps }) {
+    const q = { inputWidth, inputHeight, trackFps };
+    const same = this.quality.inputWidth === q.inputWidth && this.quality.inputHeight === q.inputHeight;
+    this.quality = q;
+    if (this.worker) this.worker.postMessage({ type: "rate", maxFps: this._rateCap() });
+    if (!same) await this._applySize();
+  }
+
+  /** The worker's rate cap; 0 (none) at the camera's own rate, where pacing would only drop frames that jitter. */
+  _rateCap() {
+    const fps = this.quality.trackFps;
+    return fps > 0 && fps < CAMERA_FPS ? fps : 0;
+  }
+
+  async _applySize() {
+    const track = this.stream && this.stream.getVideoTracks()[0];
+    if (!track || !track.applyConstraints) return;
+    const { inputWidth, inputHeight } = this.quality;
+    try {
+      await track.applyConstraints({
+        width: { ideal: inputWidth }, height: { ideal: inputHeight }, frameRate: { ideal: CAMERA_FPS },
+        resizeMode: "crop-and-scale",
+      });
+    } catch (err) {
+      console.warn("the camera refused a smaller size; tracking keeps the current one", err);
+    }
   }
 
   async start(stream) {
@@ -73,6 +116,8 @@ export class FaceTracker {
     });
     worker.onmessage = (e) => this._onMessage(e.data);
     worker.onerror = (e) => this.onError(new TrackerError("tracking_failed", e.message));
+    worker.postMessage({ type: "rate", maxFps: this._rateCap() });
+    if (this.quality.inputWidth !== CAMERA_WIDTH || this.quality.inputHeight !== CAMERA_HEIGHT) await this._applySize();
     const track = stream.getVideoTracks()[0];
     if (typeof MediaStreamTrackProcessor === "function") {
       try {
@@ -99,12 +144,20 @@ export class FaceTracker {
     this._busy = false;
     const tick = async (_now, meta) => {
       if (this._stopped) return;
-      if (!this._busy && video.readyState >= 2) {
+      const t = meta && meta.captureTime ? meta.captureTime : performance.now();
+      const cap = this._rateCap();
+      let due = null;
+      if (!this._busy && video.readyState >= 2) due = cap ? nextDue(t, this._due, 1000 / cap) : t;
+      if (due !== null) {
         this._busy = true;
+        this._due = due;
         // Camera frames carry their capture time (same clock as performance.now()).
-        const ts = performance.timeOrigin + (meta && meta.captureTime ? meta.captureTime : performance.now());
+        const ts = performance.timeOrigin + t;
         try {
-          const image = await createImageBitmap(video);
+          // The video may still be larger than asked for (a camera that ignores the size): scale, keeping its shape.
+          const k = Math.min(1, this.quality.inputWidth / Math.max(1, video.videoWidth));
+          const size = { resizeWidth: Math.round(video.videoWidth * k), resizeHeight: Math.round(video.videoHeight * k) };
+          const image = await createImageBitmap(video, k < 1 ? { ...size, resizeQuality: "low" } : {});
           this.worker.postMessage({ type: "frame", image, ts }, [image]);
         } catch (err) {
           this._busy = false;

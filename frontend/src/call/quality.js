@@ -1,0 +1,178 @@
+// Adaptive quality of the call page: a ladder of levels and the controller that picks one from the
+// page's own frame budget. Pure logic (no DOM, no clock of its own): adaptive.js feeds it
+// measurements and applies the level it returns.
+//
+// The ladder lowers, in this order, what costs the most CPU for the least visible loss: the
+// tracker's input size (the camera image is scaled before MediaPipe converts it), the tracking
+// rate, the render resolution of the avatars, and the render effects (MToon outlines, hair and
+// cloth spring bones). Each level keeps the cuts of the levels before it.
+//
+// The input stops at 400x300: on the test camera (a head filling about a third of the frame)
+// FaceLandmarker found the face in every frame at 640x480, 480x360 and 400x300, but in 35 % of
+// them at 360x270 and 10-15 % at 320x240 (its face detector needs the face big enough), while
+// detection time went 48 -> 41 -> ~31 ms from 640 to 320 wide on a loaded 2-core machine.
+//
+// Budget (defaults below): tracking >= 30 results/s, capture-to-render p95 < 120 ms (the seed's
+// promised latency), one avatar draw < 16 ms of the page's main thread (half a frame at 30 fps:
+// the rest of the frame belongs to tracking and the call). A measurement is "over" when tracking
+// falls short while the tracker is busy (a slow camera is not the tracker's fault), or latency or
+// draw time pass their budget. It has "room" when all of them are well inside (60 % of the
+// budget, the tracker busy less than 70 % at the full tracking rate).
+//
+// Hysteresis: a level steps down after 2 s over budget and up after 6 s with room; after any
+// change nothing is judged for 2.5 s (the measuring windows refill). A step up that falls back
+// within 20 s doubles the wait before the next step up (up to 60 s), so a level that doesn't fit
+// is not retried every few seconds. With tracking off (a receiver without camera), the levels
+// that only change tracking are passed over: a step goes straight to the next render change.
+
+/** The levels, best first. inputWidth x inputHeight: the tracker's input; trackFps: its rate cap. */
+export const QUALITY_LEVELS = Object.freeze([
+  { key: "full", inputWidth: 640, inputHeight: 480, trackFps: 30, renderScale: 1, effects: true },
+  { key: "input_480", inputWidth: 480, inputHeight: 360, trackFps: 30, renderScale: 1, effects: true },
+  { key: "input_400", inputWidth: 400, inputHeight: 300, trackFps: 30, renderScale: 1, effects: true },
+  { key: "rate_24", inputWidth: 400, inputHeight: 300, trackFps: 24, renderScale: 1, effects: true },
+  { key: "render_75", inputWidth: 400, inputHeight: 300, trackFps: 24, renderScale: 0.75, effects: true },
+  { key: "render_50", inputWidth: 400, inputHeight: 300, trackFps: 24, renderScale: 0.5, effects: true },
+  { key: "effects_off", inputWidth: 400, inputHeight: 300, trackFps: 24, renderScale: 0.5, effects: false },
+].map((l) => Object.freeze(l)));
+
+export const DEFAULT_BUDGET = Object.freeze({ trackingFps: 30, latencyMs: 120, renderMs: 16 });
+
+/**
+ * Where tests and people debugging can set the budget: localStorage["af.call.qualityBudget"] as
+ * JSON with any of DEFAULT_BUDGET's keys, e.g. {"renderMs": 0} (every draw is over budget, so
+ * the level walks down to the floor). Read once when the call page starts.
+ */
+export const BUDGET_STORAGE_KEY = "af.call.qualityBudget";
+
+const SHORT = 0.9; // tracking below 90 % of its target counts as short
+const BUSY_OVER = 0.75; // ... when the tracker was detecting at least 75 % of the time
+const BUSY_ROOM = 0.7; // room: the tracker would be busy less than this at the full rate
+const ROOM = 0.6; // room: latency and draw time under 60 % of their budget
+
+/** A budget from the stored text: known keys with finite numbers >= 0 override the defaults. */
+export function parseBudget(text) {
+  const budget = { ...DEFAULT_BUDGET };
+  if (!text) return budget;
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return budget;
+  }
+  if (!raw || typeof raw !== "object") return budget;
+  for (const key of Object.keys(DEFAULT_BUDGET)) {
+    const v = raw[key];
+    if (typeof v === "number" && Number.isFinite(v) && v >= 0) budget[key] = v;
+  }
+  return budget;
+}
+
+/**
+ * Judge one measurement against the budget at a level.
+ * m: {tracking: bool, trackingFps: number|null, procMs: number|null (mean detect time),
+ *     latencyP95: number|null, renderMs: number|null (mean draw time)}; null: not measured.
+ * Returns {over: "tracking"|"latency"|"render"|null, room: bool}.
+ */
+export function judge(m, level, budget = DEFAULT_BUDGET) {
+  const target = Math.min(budget.trackingFps, level.trackFps);
+  const fps = m.trackingFps;
+  const proc = m.procMs;
+  const tracked = m.tracking && fps !== null && proc !== null;
+  const busy = tracked ? (fps * proc) / 1000 : 0;
+  let over = null;
+  if (tracked && fps < target * SHORT && busy >= BUSY_OVER) over = "tracking";
+  else if (m.latencyP95 !== null && m.latencyP95 >= budget.latencyMs) over = "latency";
+  else if (m.renderMs !== null && m.renderMs >= budget.renderMs) over = "render";
+  const trackingRoom = !m.tracking || (tracked && (proc * budget.trackingFps) / 1000 < BUSY_ROOM);
+  const room = over === null && trackingRoom
+    && (m.latencyP95 === null || m.latencyP95 < budget.latencyMs * ROOM)
+    && (m.renderMs === null || m.renderMs < budget.renderMs * ROOM);
+  return { over, room };
+}
+
+/** Two levels that draw the same way (they differ in tracking only). */
+function sameRender(a, b) {
+  return a.renderScale === b.renderScale && a.effects === b.effects;
+}
+
+export class QualityController {
+  /**
+   * @param {{budget?: object, floor?: number, start?: number, downAfterMs?: number, upAfterMs?: number,
+   *          maxUpAfterMs?: number, settleMs?: number, bounceMs?: number}} [opts]
+   *   floor: the lowest level it may reach (an index of QUALITY_LEVELS).
+   */
+  constructor({
+    budget = DEFAULT_BUDGET, floor = QUALITY_LEVELS.length - 1, start = 0,
+    downAfterMs = 2000, upAfterMs = 6000, maxUpAfterMs = 60000, settleMs = 2500, bounceMs = 20000,
+  } = {}) {
+    this.budget = { ...DEFAULT_BUDGET, ...budget };
+    this.floor = Math.max(0, Math.min(QUALITY_LEVELS.length - 1, floor));
+    this.level = Math.max(0, Math.min(this.floor, start));
+    this.downAfterMs = downAfterMs;
+    this.baseUpAfterMs = upAfterMs;
+    this.upAfterMs = upAfterMs;
+    this.maxUpAfterMs = maxUpAfterMs;
+    this.settleMs = settleMs;
+    this.bounceMs = bounceMs;
+    this.changedAt = null; // time of the last change
+    this.lastUpAt = null; // time of the last step up, until it held for bounceMs or fell back
+    this.overSince = null;
+    this.roomSince = null;
+    this.reason = null; // why the last step down happened
+    this.changes = 0;
+    this.history = []; // the last 32 changes: {t, level, why: "tracking"|"latency"|"render"|"room"}
+  }
+
+  get settings() {
+    return QUALITY_LEVELS[this.level];
+  }
+
+  /** Feed one measurement (m.t: ms on any steady clock); returns the level to use now. */
+  update(m) {
+    if (this.changedAt !== null && m.t - this.changedAt < this.settleMs) return this.level;
+    if (this.lastUpAt !== null && m.t - this.lastUpAt > this.bounceMs) {
+      this.upAfterMs = this.baseUpAfterMs; // the last step up held: back to the normal pace
+      this.lastUpAt = null;
+    }
+    const { over, room } = judge(m, this.settings, this.budget);
+    if (over) {
+      this.roomSince = null;
+      if (this.overSince === null) this.overSince = m.t;
+      if (m.t - this.overSince >= this.downAfterMs && this.level < this.floor) {
+        if (this.lastUpAt !== null) {
+          // Down again within bounceMs of a step up: that level doesn't fit; wait longer next time.
+          this.upAfterMs = Math.min(this.maxUpAfterMs, this.upAfterMs * 2);
+          this.lastUpAt = null;
+        }
+        this.reason = over;
+        let next = this.level + 1;
+        if (!m.tracking) while (next < this.floor && sameRender(QUALITY_LEVELS[next], this.settings)) next += 1;
+        this._step(next, m.t, over);
+      }
+    } else if (room) {
+      this.overSince = null;
+      if (this.roomSince === null) this.roomSince = m.t;
+      if (m.t - this.roomSince >= this.upAfterMs && this.level > 0) {
+        this.lastUpAt = m.t;
+        let next = this.level - 1;
+        if (!m.tracking) while (next > 0 && sameRender(QUALITY_LEVELS[next - 1], QUALITY_LEVELS[next])) next -= 1;
+        this._step(next, m.t, "room");
+      }
+    } else {
+      this.overSince = null;
+      this.roomSince = null;
+    }
+    return this.level;
+  }
+
+  _step(level, t, why) {
+    this.level = level;
+    this.history.push({ t, level, why });
+    if (this.history.length > 32) this.history.shift();
+    this.changedAt = t;
+    this.overSince = null;
+    this.roomSince = null;
+    this.changes += 1;
+  }
+}
