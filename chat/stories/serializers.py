@@ -44,7 +44,7 @@ def request_error(errors: dict[str, Any]) -> AppError:
     if "max_length" in prompt_codes:
         return AppError(_("The prompt may have at most %(n)d characters.") % {"n": writing.MAX_PROMPT_CHARS},
                         code="story_prompt_too_long", details={"max_length": writing.MAX_PROMPT_CHARS})
-    if prompt_codes:
+    if prompt_codes & {"blank", "required", "null"}:
         return AppError(_("Write what the story should be about."), code="story_prompt_empty", details={"prompt": ["blank"]})
     if "length" in errors:
         return AppError(_("The length must be short, medium or long."), code="story_bad_length",

@@ -38,6 +38,9 @@ if (form) {
 
   const onFrame = (f) => {
     switch (f.type) {
+      case "ready":
+        form.dataset.ready = "1"; // the browser tests wait for this
+        break;
       case "start":
         status.textContent = t.writing;
         break;
@@ -70,6 +73,7 @@ if (form) {
     terminalCodes: [4401],
     onMessage: onFrame,
     onClose: ({ terminal }) => {
+      delete form.dataset.ready;
       if (busy) setBusy(false);
       if (!terminal) status.textContent = t.connectionLost;
     },

@@ -140,3 +140,23 @@ def test_a_model_that_writes_nothing_is_a_bad_response(api_client, fake_llm):
 def test_split_tokens_keeps_the_story_text():
     # The streaming tests compare tokens with this split of the scripted story.
     assert "".join(split_tokens(STORY)) == STORY
+
+
+def test_other_bad_fields_are_invalid_with_details(api_client, fake_llm):
+    response = api_client.post(URL, {"prompt": "a\x00b"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and list(response.json()["details"]) == ["prompt"]
+    response = api_client.post(URL, ["not", "an", "object"], format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+
+
+def test_the_answer_has_exactly_the_documented_shape(api_client, fake_llm):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from tests.platform.test_api_shapes import documented, shape_problems
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    fake_llm.reply(STORY)
+    body = api_client.post(URL, {"prompt": "A knight"}, format="json").json()
+    assert shape_problems(schema, documented(schema, "POST", URL, 200), body) == []
+    assert schema["paths"][URL]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("StoryRequestRequest")
