@@ -23,6 +23,7 @@ api_patterns = [
     path("", include("characters.api_urls")),
     path("rooms/", include("rooms.api_urls")),
     path("chat/", include("chat.api_urls")),
+    path("story/", include("chat.stories.api_urls")),
     path("generate/", include("generation.api_urls")),
     path("system/", include("inference.gpu.api_urls")),
     path("live/", include("live.api_urls")),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("characters/", include("characters.personas.urls")),
     path("rooms/", include("rooms.urls")),
     path("chat/", include("chat.urls")),
+    path("story/", include("chat.stories.urls")),
     path("generate/", include("generation.urls")),
     path("live/", include("live.urls")),
 ]

@@ -21,6 +21,8 @@ class Rate:
 
 
 CHAT_SEND = Rate("chat_send", 60, 60)
+# Stories (chat.stories): each takes a model slot for up to a minute or two, so far fewer.
+STORY_GENERATE = Rate("story_generate", 10, 600)
 
 
 def take(rate: Rate, *, user_id: Any) -> float | None:
@@ -37,3 +39,8 @@ def take(rate: Rate, *, user_id: Any) -> float | None:
 def take_chat_send(*, user_id: Any) -> float | None:
     """The chat send budget (read at call time, so tests and settings can change CHAT_SEND)."""
     return take(CHAT_SEND, user_id=user_id)
+
+
+def take_story(*, user_id: Any) -> float | None:
+    """The story budget, one for POST /api/story/generate and the /ws/story/ socket."""
+    return take(STORY_GENERATE, user_id=user_id)

@@ -2,9 +2,11 @@
 from django.urls import path
 
 from .consumers import ChatConsumer
+from .stories.consumers import StoryConsumer
 from .voice.consumer import VoiceConsumer
 
 websocket_urlpatterns: list = [
     path("ws/chat/<uuid:conversation_id>/", ChatConsumer.as_asgi()),
     path("ws/voice/<uuid:conversation_id>/", VoiceConsumer.as_asgi()),
+    path("ws/story/", StoryConsumer.as_asgi()),
 ]

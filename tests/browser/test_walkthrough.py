@@ -12,7 +12,7 @@ PHONE = {"width": 390, "height": 844}
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 PAGES = [
     "/", "/accounts/profile/", "/avatars/", "/avatars/{avatar}/", "/avatars/actors/", "/avatars/actors/{actor}/",
-    "/rooms/", "/characters/", "/characters/new/", "/characters/new/manual/", "/chat/", "/generate/", "/live/",
+    "/rooms/", "/characters/", "/characters/new/", "/characters/new/manual/", "/chat/", "/story/", "/generate/", "/live/",
 ]
 # Headings that name something the user made keep their name in any language.
 NAMED = {"/avatars/{avatar}/", "/avatars/actors/{actor}/"}
