@@ -104,26 +104,71 @@ class CallContext:
     voice_id: str
     speed: float
     avatar: dict[str, Any]
+    vrm_avatar_id: str | None = None  # the library VRM the peer sends over `asset` when asked
 
 
-def avatar_description(character: Any) -> dict[str, Any]:
-    """The character's `avatar` message (docs/protocol.md). Its 2D avatar; a character with a
-    library VRM appears as the built-in 2D stand-in for now (the VRM file is not yet served over
-    the call's `asset` channel by the worker)."""
-    key = f"builtin:{character.builtin_avatar}" if character.builtin_avatar else "builtin:robot"
-    return {"renderer": "2d", "fileHash": None, "id": key, "name": character.name[:200], "license": None}
+def _license(meta: dict[str, Any]) -> dict[str, Any]:
+    """The `license` of an avatar description, bounded as rooms/avatar_schema.py requires (the
+    same fields the call page announces for a person's VRM)."""
+    from characters.avatars.license_card import license_card, license_summary
+
+    summary = license_summary(meta)
+    return {
+        "name": str(summary.get("name") or "")[:120],
+        "authors": [str(a)[:80] for a in (summary.get("authors") or [])[:5]],
+        "url": str(summary.get("url") or summary.get("otherLicenseUrl") or "")[:300],
+        "card": [{"key": str(r["key"])[:40], "state": str(r["state"])[:16], "label": str(r["label"])[:60],
+                  "value": str(r["value"])[:120]} for r in license_card(meta)[:12]],
+    }
+
+
+def avatar_description(character: Any, viewer: Any) -> tuple[dict[str, Any], str | None]:
+    """The character's `avatar` message (docs/protocol.md) and the id of the VRM to serve.
+
+    Its library VRM when the person may see that avatar (the chat page's rule,
+    chat.selectors.avatar_for_viewer): the call page then asks the character's peer for the
+    file over the `asset` channel by its hash. Otherwise its built-in 2D avatar (fox when none)."""
+    from characters.avatars.policy import is_visible_to
+
+    avatar = getattr(character, "avatar", None)
+    if avatar is not None and avatar.file_hash and is_visible_to(viewer, avatar):
+        description = {"renderer": "vrm", "fileHash": avatar.file_hash, "id": str(avatar.pk),
+                       "name": character.name[:200], "license": _license(avatar.meta or {})}
+        return description, str(avatar.pk)
+    key = character.builtin_avatar or "fox"
+    return {"renderer": "2d", "fileHash": None, "id": f"builtin:{key}", "name": character.name[:200], "license": None}, None
+
+
+MAX_ASSET_BYTES = 210 * 1024 * 1024  # what the call page accepts (frontend/src/call/asset.js)
+
+
+def vrm_bytes(*, avatar_id: str) -> bytes:
+    """The VRM's plaintext (decrypted from storage) for the `asset` channel; the call page checks
+    its SHA-256 against the announced fileHash."""
+    from characters.avatars.storage import open_decrypted
+    from characters.models import Avatar
+
+    avatar = Avatar.objects.get(pk=avatar_id)
+    out = bytearray()
+    for chunk in open_decrypted(avatar):
+        out += chunk
+        if len(out) > MAX_ASSET_BYTES:
+            raise ValueError("the avatar file is larger than a call page accepts")
+    return bytes(out)
 
 
 def call_context(*, request: dict[str, Any]) -> CallContext:
     """What the worker needs, read fresh from the database."""
     from chat.models import Conversation
 
-    conversation = Conversation.objects.select_related("user", "character").get(pk=request["conversation"], user_id=request["user"])
+    conversation = Conversation.objects.select_related("user", "character", "character__avatar").get(
+        pk=request["conversation"], user_id=request["user"])
     character = conversation.character
+    avatar, vrm_avatar_id = avatar_description(character, conversation.user)
     return CallContext(
         user=conversation.user, conversation_id=str(conversation.pk), room_code=request["room_code"],
         language=character.language or "en", voice_id=character.voice_id or "", speed=float(character.voice_speed or 1.0),
-        avatar=avatar_description(character),
+        avatar=avatar, vrm_avatar_id=vrm_avatar_id,
     )
 
 

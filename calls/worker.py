@@ -61,8 +61,15 @@ async def run_character_call(worker: Any, redis: Any, request: dict[str, Any]) -
         worker.live[request["session"]] = session
         base = request["base_url"].rstrip("/")
         ws_base = "wss" + base[len("https"):] if base.startswith("https") else "ws" + base[len("http"):]
+        load_asset = None
+        if call.vrm_avatar_id is not None:
+            avatar_id = call.vrm_avatar_id
+
+            async def load_asset() -> bytes:
+                return await database_sync_to_async(services.vrm_bytes)(avatar_id=avatar_id)
+
         peer = CharacterPeer(
-            session=session, face=face, avatar=call.avatar,
+            session=session, face=face, avatar=call.avatar, load_asset=load_asset,
             ws_url=f"{ws_base}/ws/rooms/{call.room_code}/", origin=base,
             headers=[("Cookie", f"{settings.SESSION_COOKIE_NAME}={request['guest_session']}")],
         )

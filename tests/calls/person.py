@@ -4,6 +4,7 @@ character's audio, its parameter frames and its `voice` DataChannel events with 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from typing import Any
@@ -27,6 +28,43 @@ class PersonPeer(AvatarPeer):
         self.events: list[dict[str, Any]] = []
         self.signals: list[tuple[str, dict]] = []
         self.tasks: set[asyncio.Task] = set()
+        self.control: RTCDataChannel | None = None
+        self.control_messages: list[dict[str, Any]] = []
+        self.assets: dict[str, bytes] = {}  # hash -> bytes received on `asset` whose SHA-256 matched
+        self._asset: dict[str, Any] | None = None
+
+    async def _offer(self) -> None:
+        """As the call page offers (frontend/src/call/peer.js): audio, then params, control, asset."""
+        await self._close_call()
+        pc = self._new_pc()
+        self._wire_channel(pc.createDataChannel("params", ordered=False, maxRetransmits=0))
+        self._wire_control(pc.createDataChannel("control", ordered=True))
+        self._wire_asset(pc.createDataChannel("asset", ordered=True))
+        await pc.setLocalDescription(await pc.createOffer())
+        await self._send({"type": "offer", "sdp": pc.localDescription.sdp})
+
+    def _wire_control(self, channel: RTCDataChannel) -> None:
+        self.control = channel
+        channel.on("message", lambda data: self.control_messages.append(json.loads(data)))
+
+    def _wire_asset(self, channel: RTCDataChannel) -> None:
+        @channel.on("message")
+        def on_message(data: Any) -> None:
+            if isinstance(data, str):
+                message = json.loads(data)
+                if message["t"] == "begin":
+                    self._asset = {"hash": message["hash"], "size": message["size"], "bytes": bytearray()}
+                elif message["t"] == "end" and self._asset and self._asset["hash"] == message["hash"]:
+                    body = bytes(self._asset["bytes"])
+                    if len(body) == self._asset["size"] and hashlib.sha256(body).hexdigest() == message["hash"]:
+                        self.assets[message["hash"]] = body
+                    self._asset = None
+            elif self._asset is not None:
+                self._asset["bytes"] += data
+
+    def request_asset(self, digest: str) -> None:
+        assert self.control is not None and self.control.readyState == "open"
+        self.control.send(json.dumps({"t": "asset_req", "hash": digest}))
 
     def _new_pc(self) -> RTCPeerConnection:
         pc = super()._new_pc()
@@ -43,6 +81,10 @@ class PersonPeer(AvatarPeer):
         def on_datachannel(channel: RTCDataChannel) -> None:
             if channel.label == "voice":
                 channel.on("message", lambda data: self.events.append({**json.loads(data), "_at": time.time()}))
+            elif channel.label == "control":
+                self._wire_control(channel)
+            elif channel.label == "asset":
+                self._wire_asset(channel)
 
         return pc
 

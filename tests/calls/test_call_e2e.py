@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 
 import pytest
@@ -17,11 +18,13 @@ from rest_framework.test import APIClient
 
 from accounts.services import create_api_token
 from bench.servers import daphne_servers
-from calls import services
+from calls import dispatch, services
 from chat.models import Message
+from chat.voice import dispatch as voice_dispatch
 from rooms.models import Room
 from rooms.peer import allow_loopback_candidates
 
+from ..characters.avatars.support import GODETTE
 from ..chat.voice.conftest import speak, words
 from .person import PersonPeer
 
@@ -38,28 +41,45 @@ def server(django_db_setup):
         yield started[0]
 
 
-@pytest.fixture
-async def voice_worker(transactional_db):
+@contextlib.asynccontextmanager
+async def running_worker():
+    """A voice worker in this process, announced (the API refuses at once while none is alive)."""
     from chat.voice.worker import VoiceWorker
 
     allow_loopback_candidates(only=True)
-    channel_layers.backends.clear()
     worker = VoiceWorker(max_sessions=2)
     task = asyncio.ensure_future(worker.run())
-    # Its first heartbeat announces it (the API refuses at once while no worker is alive).
-    deadline = time.monotonic() + 10
-    while not await sync_to_async(lambda: __import__("calls.dispatch").dispatch.workers_alive())():
-        assert time.monotonic() < deadline, "the worker never announced itself"
-        await asyncio.sleep(0.05)
-    yield worker
-    worker.stop()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(task, 20)
+    try:
+        deadline = time.monotonic() + 10
+        while worker.worker_id not in await sync_to_async(alive_workers)():
+            assert time.monotonic() < deadline, "the worker never announced itself"
+            await asyncio.sleep(0.05)
+        yield worker
+    finally:
+        worker.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 20)
+
+
+def alive_workers() -> dict:
+    return voice_dispatch.health_section()["sessions"]
+
+
+@pytest.fixture
+async def fresh_layers(transactional_db):
+    channel_layers.backends.clear()
+    yield
     for layer in list(channel_layers.backends.values()):
         close = getattr(layer, "close_pools", None)
         if close is not None:
             await close()
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+async def voice_worker(fresh_layers):
+    async with running_worker() as worker:
+        yield worker
 
 
 async def until(predicate, what: str, timeout: float = 60.0) -> None:
@@ -148,3 +168,70 @@ async def test_a_spoken_question_reaches_the_character_and_its_avatar_answers(
         assert time.monotonic() < deadline, "the character did not leave after the hang-up"
         await asyncio.sleep(0.1)
     assert voice_worker.sessions == {}
+
+
+
+
+@pytest.mark.parametrize("character_offers", [False, True])
+async def test_a_character_with_a_vrm_sends_its_file_when_the_page_asks(
+        server, fresh_layers, user, make_character, settings, monkeypatch, _clean_voice_queue, character_offers):
+    """Its `avatar` description names the VRM by hash with the license card; asked on `control`
+    (as the call page asks), the character's peer sends the file on `asset`, and it is the
+    announced file. Both ways round: the page offered (it opened control and asset), or the
+    character did (it joined second, so it offered and opened them)."""
+    from characters.avatars import services as avatar_services
+
+    settings.PRACTICE_PEER_URL = server.http_url
+    monkeypatch.setattr(dispatch, "CLAIM_TIMEOUT", 30.0)
+
+    def make():
+        avatar = avatar_services.create_avatar_from_file(owner=user, file=str(GODETTE), filename=GODETTE.name)
+        character = make_character(owner=user, name="Godette", avatar=avatar, builtin_avatar="")
+        return avatar, character, create_api_token(user=user, name="call")[1]
+
+    avatar, character, token = await database_sync_to_async(make)()
+    person = PersonPeer(ws_url="", origin=server.http_url, headers=[("Authorization", f"Bearer {token}")], send=False)
+    run = None
+    async with contextlib.AsyncExitStack() as stack:
+        if character_offers:
+            # The person is in the room before any worker takes the call: a worker that announced
+            # itself but takes nothing lets the API queue the request; the real one starts later.
+            _clean_voice_queue.zadd(voice_dispatch.WORKERS, {"not-yet": time.time()})
+        else:
+            await stack.enter_async_context(running_worker())
+        call = asyncio.ensure_future(sync_to_async(post_call, thread_sensitive=False)(user, character))
+        if character_offers:
+            room = None
+            while room is None:
+                room = await database_sync_to_async(Room.objects.filter(owner=user, closed_at=None).first)()
+                await asyncio.sleep(0.05)
+            person.ws_url = f"{server.ws_base}/ws/rooms/{room.code}/"
+            run = asyncio.ensure_future(person.run(duration=120))
+            await until(lambda: person.joined is not None, "the person's seat")
+            await stack.enter_async_context(running_worker())
+        status, body = await call
+        assert status == 201, body
+        if run is None:
+            person.ws_url = f"{server.ws_base}/ws/rooms/{body['room']}/"
+            run = asyncio.ensure_future(person.run(duration=120))
+        try:
+            await until(lambda: any(kind == "avatar" for kind, _m in person.signals), "the avatar description")
+            description = [m for kind, m in person.signals if kind == "avatar"][-1]["avatar"]
+            assert description["renderer"] == "vrm" and description["fileHash"] == avatar.file_hash
+            assert description["id"] == str(avatar.pk) and description["name"] == "Godette"
+            assert description["license"]["card"], description  # the license card travels with it
+            await until(lambda: person.control is not None and person.control.readyState == "open", "the control channel")
+            assert person.assets == {}
+            # The page's clock sync is answered with the character's clock (epoch ms, its frames' clock).
+            person.control.send(json.dumps({"t": "ping", "id": 7, "t0": 1234.5}))
+            await until(lambda: any(m.get("t") == "pong" for m in person.control_messages), "the pong")
+            pong = next(m for m in person.control_messages if m.get("t") == "pong")
+            assert pong["id"] == 7 and pong["t0"] == 1234.5 and pong["t1"] > 1.7e12
+            person.request_asset(avatar.file_hash)
+            await until(lambda: avatar.file_hash in person.assets, "the VRM file", timeout=120)
+            assert person.joined["initiator"] is not character_offers
+        finally:
+            person.stop()
+            await run
+            await person.close()
+    assert person.assets[avatar.file_hash] == GODETTE.read_bytes()
