@@ -21,6 +21,7 @@ from bench.servers import daphne_servers
 from calls import dispatch, services
 from chat.models import Message
 from chat.voice import dispatch as voice_dispatch
+from rooms import state
 from rooms.models import Room
 from rooms.peer import allow_loopback_candidates
 
@@ -212,6 +213,11 @@ async def test_a_character_with_a_vrm_sends_its_file_when_the_page_asks(
         status, body = await call
         assert status == 201, body
         if run is None:
+            # The character takes its seat first, so the person's side is the one that offers.
+            deadline = time.monotonic() + 60
+            while not any(seat is not None and seat.role == "guest" for seat in await state.get_seats(body["room"])):
+                assert time.monotonic() < deadline, "the character never took its seat"
+                await asyncio.sleep(0.05)
             person.ws_url = f"{server.ws_base}/ws/rooms/{body['room']}/"
             run = asyncio.ensure_future(person.run(duration=120))
         try:
