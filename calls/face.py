@@ -1,17 +1,16 @@
 """The character's face in a call: avatar parameter frames (rooms/protocol.py) from its voice.
 
-The mouth follows the viseme timeline of the clause being played: each clause's visemes arrive
-(from the voice session's playout) just before its first audio frame leaves, so the driver
-anchors the timeline at that moment and reads the shape due at every frame it sends. The
-expression follows the reply's emotion. Between replies the idle animation (blinks, slow head
+The mouth follows the viseme timeline of the clause being played, at the point its audio has
+been read out to (the voice session's playout is the clock). The expression follows the reply's
+emotion. Between replies the idle animation (blinks, slow head
 motion, breathing) runs with a closed mouth.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from chat.voice.playout import RATE, Playout
 from rooms.protocol import BLENDSHAPE_NAMES, Frame, encode, idle_frame
 
 _INDEX = {name: i for i, name in enumerate(BLENDSHAPE_NAMES)}
@@ -36,80 +35,80 @@ EMOTION_SHAPES: dict[str, dict[str, float]] = {
     "surprised": {"browInnerUp": 0.7, "browOuterUpLeft": 0.5, "browOuterUpRight": 0.5, "eyeWideLeft": 0.6, "eyeWideRight": 0.6},
     "neutral": {},
 }
-EMOTION_HOLD_S = 2.0  # the expression fades this long after the reply's audio ends
+EMOTION_HOLD_S = 2.0  # the expression stays this long after the voice stopped
 MOUTH_ATTACK = 0.6  # per frame, toward a more open shape (fast: onsets must not lag the audio)
 MOUTH_RELEASE = 0.35  # per frame, toward a more closed one
 
 
-@dataclass
-class _Span:
-    start: float  # monotonic seconds
-    end: float
-    viseme: str
-    weight: float
-
-
 class FaceDriver:
-    def __init__(self) -> None:
+    """Frames for the character's avatar, read from its voice's playout (chat/voice/playout.py).
+
+    The mouth follows the audio clock, not the wall clock: at each frame it takes the clause being
+    read out and how much of it was read, and shows the viseme due at that point of the clause's
+    timeline. The outgoing audio track reads at real time, but after the event loop stalled
+    (STT or TTS busy on a loaded machine) it catches up with a burst; a timeline anchored to
+    the wall clock would then keep the mouth moving after the voice ended."""
+
+    def __init__(self, playout: Playout) -> None:
+        self.playout = playout
         self.started = time.monotonic()
-        self.spans: list[_Span] = []
         self.emotion = "neutral"
-        self.emotion_until = 0.0
+        self.last_played = 0.0  # monotonic time the playout last had audio
         self.mouth = dict.fromkeys(MOUTH_KEYS, 0.0)
         self.seq = 0
 
     # --- what the voice session tells us ---------------------------------------------------------
-    def on_event(self, event: dict[str, Any], *, at: float | None = None) -> None:
-        at = time.monotonic() if at is None else at
+    def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "visemes":
-            self._clause(event, at)
-        elif kind in ("emotion", "bot_speaking") and isinstance(event.get("emotion"), str):
+        if kind in ("emotion", "bot_speaking") and isinstance(event.get("emotion"), str):
             self.emotion = event["emotion"] if event["emotion"] in EMOTION_SHAPES else "neutral"
-            self.emotion_until = max(self.emotion_until, at + EMOTION_HOLD_S)
-        elif kind == "interrupt":
-            self.spans.clear()  # the audio was flushed: close the mouth now
+            self.last_played = time.monotonic()
 
-    def _clause(self, event: dict[str, Any], at: float) -> None:
-        """A clause starts playing now: its visemes are relative to this moment."""
-        self.spans = [s for s in self.spans if s.end > at]
-        for item in event.get("visemes") or []:
-            try:
-                start, end = at + float(item["start_ms"]) / 1000, at + float(item["end_ms"]) / 1000
-                viseme, weight = str(item["viseme"]), float(item.get("weight", 1.0))
-            except (KeyError, TypeError, ValueError):
+    def current_viseme(self) -> tuple[str, float] | None:
+        """(viseme, weight) at the read position of the clause being played, or None (silence)."""
+        queue = self.playout.queue
+        if not queue or not queue[0].started:
+            return None
+        clause = queue[0]
+        position_ms = clause.played / 2 / RATE * 1000  # bytes of 48 kHz mono int16
+        for event in clause.events:
+            if event.get("type") != "visemes":
                 continue
-            if end > start and viseme in VISEME_SHAPES:
-                self.spans.append(_Span(start, end, viseme, max(0.0, min(1.0, weight))))
-        duration = float(event.get("duration_ms") or 0) / 1000
-        self.emotion_until = max(self.emotion_until, at + duration + EMOTION_HOLD_S)
+            for item in event.get("visemes") or []:
+                try:
+                    if float(item["start_ms"]) <= position_ms < float(item["end_ms"]):
+                        viseme = str(item["viseme"])
+                        weight = max(0.0, min(1.0, float(item.get("weight", 1.0))))
+                        return (viseme, weight) if viseme in VISEME_SHAPES else None
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return None
 
     # --- what we send --------------------------------------------------------------------------
-    def speaking(self, now: float) -> bool:
-        return any(s.start <= now < s.end for s in self.spans)
-
     def frame(self, now: float | None = None) -> Frame:
         now = time.monotonic() if now is None else now
-        self.spans = [s for s in self.spans if s.end > now - 1.0]
         base = idle_frame(self.seq, now - self.started, timestamp_ms=int(time.time() * 1000))
         self.seq = (self.seq + 1) % 65536
         scores = list(base.blendshapes)
+        if self.playout.playing:
+            self.last_played = now
         target = dict.fromkeys(MOUTH_KEYS, 0.0)
-        span = next((s for s in self.spans if s.start <= now < s.end), None)
-        if span is not None:
-            for key, value in VISEME_SHAPES[span.viseme].items():
-                target[key] = value * span.weight
+        current = self.current_viseme()
+        if current is not None:
+            viseme, weight = current
+            for key, value in VISEME_SHAPES[viseme].items():
+                target[key] = value * weight
         for key, value in target.items():
             rate = MOUTH_ATTACK if value > self.mouth[key] else MOUTH_RELEASE
             self.mouth[key] += (value - self.mouth[key]) * rate
-        expression = EMOTION_SHAPES.get(self.emotion, {}) if now < self.emotion_until else {}
+        expression = EMOTION_SHAPES.get(self.emotion, {}) if now - self.last_played < EMOTION_HOLD_S else {}
         for key, value in expression.items():
             scores[_INDEX[key]] = max(scores[_INDEX[key]], value)
         for key, value in self.mouth.items():
             # While talking the voice drives the mouth; at rest the idle breathing (a few %) shows.
             scores[_INDEX[key]] = max(value, scores[_INDEX[key]])
         return Frame(seq=base.seq, timestamp_ms=base.timestamp_ms, rotation=base.rotation, position=base.position,
-                     blendshapes=tuple(scores), speaking=span is not None and span.viseme != "silence")
+                     blendshapes=tuple(scores), speaking=current is not None and current[0] != "silence")
 
     def next(self) -> bytes:
         """rooms.peer's frame source interface: the next encoded frame."""

@@ -68,9 +68,8 @@ class CharacterPeer(AvatarPeer):
 
     def _events_due(self, events: list[dict[str, Any]]) -> None:
         """The playout track is about to send a clause's first frame: its visemes start now."""
-        now = time.monotonic()
         for event in events:
-            self.face.on_event(event, at=now)
+            self.face.on_event(event)
             self._send_event(event)
 
     def _send_event(self, event: dict[str, Any]) -> None:

@@ -47,7 +47,6 @@ async def run_character_call(worker: Any, redis: Any, request: dict[str, Any]) -
         if voice is None:
             logger.error("character call %s: no voice is configured", request["session"])
             return
-        face = FaceDriver()
         holder: dict[str, CharacterPeer] = {}
 
         async def send(event: dict[str, Any]) -> None:
@@ -59,6 +58,7 @@ async def run_character_call(worker: Any, redis: Any, request: dict[str, Any]) -
             stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send, speed=call.speed,
         )
         worker.live[request["session"]] = session
+        face = FaceDriver(session.playout)
         base = request["base_url"].rstrip("/")
         ws_base = "wss" + base[len("https"):] if base.startswith("https") else "ws" + base[len("http"):]
         load_asset = None
