@@ -128,8 +128,10 @@ if REDIS_URL:
                 "expiry": 30,
                 # All sockets of one Daphne process share one Redis list for their messages, and
                 # `capacity` bounds it (default 100): a burst to a few hundred sockets raised
-                # ChannelFull. 1000 queued messages per process is still small.
-                "capacity": 1000,
+                # ChannelFull, and at 1000, 2000 rooms relaying their offers at once (1000 to each
+                # of two processes, beside their peer_joined) lost 13 % of them. Signaling
+                # messages are a few hundred bytes: 20000 queued per process is a few MB of Redis.
+                "capacity": 20000,
             },
         }
     }
