@@ -2,6 +2,8 @@
 turn memory on or off. Plain forms (POST, CSRF), so it works without JavaScript."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -37,46 +39,42 @@ def memories(request: HttpRequest, character_id: str) -> HttpResponse:
     })
 
 
-@login_required
-@require_POST
-def edit(request: HttpRequest, character_id: str, memory_id: int) -> HttpResponse:
+def _act(request: HttpRequest, character_id: object, action: Callable[[], object], done: str) -> HttpResponse:
+    """Run one change, say how it went, and show the page again."""
     try:
-        services.update_memory(user=request.user, memory_id=memory_id, text=request.POST.get("text", ""))
-        messages.success(request, _("Memory corrected."))
+        action()
+        messages.success(request, done)
     except AppError as exc:
         flash_app_error(request, exc)
     return _page(character_id)
+
+
+@login_required
+@require_POST
+def edit(request: HttpRequest, character_id: str, memory_id: int) -> HttpResponse:
+    text = request.POST.get("text", "")
+    return _act(request, character_id, lambda: services.update_memory(user=request.user, memory_id=memory_id, text=text),
+                _("Memory corrected."))
 
 
 @login_required
 @require_POST
 def delete(request: HttpRequest, character_id: str, memory_id: int) -> HttpResponse:
-    try:
-        services.delete_memory(user=request.user, memory_id=memory_id)
-        messages.success(request, _("Memory deleted."))
-    except AppError as exc:
-        flash_app_error(request, exc)
-    return _page(character_id)
+    return _act(request, character_id, lambda: services.delete_memory(user=request.user, memory_id=memory_id),
+                _("Memory deleted."))
 
 
 @login_required
 @require_POST
 def forget_all(request: HttpRequest, character_id: str) -> HttpResponse:
-    try:
-        services.forget_all(user=request.user, character_id=character_id)
-        messages.success(request, _("Everything was forgotten."))
-    except AppError as exc:
-        flash_app_error(request, exc)
-    return _page(character_id)
+    return _act(request, character_id, lambda: services.forget_all(user=request.user, character_id=character_id),
+                _("Everything was forgotten."))
 
 
 @login_required
 @require_POST
 def toggle(request: HttpRequest, character_id: str) -> HttpResponse:
     enabled = request.POST.get("enabled") == "on"
-    try:
-        services.set_memory_enabled(user=request.user, character_id=character_id, enabled=enabled)
-        messages.success(request, _("Memory is on.") if enabled else _("Memory is off. Everything was forgotten."))
-    except AppError as exc:
-        flash_app_error(request, exc)
-    return _page(character_id)
+    return _act(request, character_id,
+                lambda: services.set_memory_enabled(user=request.user, character_id=character_id, enabled=enabled),
+                _("Memory is on.") if enabled else _("Memory is off. Everything was forgotten."))
