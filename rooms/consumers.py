@@ -39,6 +39,7 @@ CLOSE_ROOM_FULL = 4409
 CLOSE_ROOM_CLOSED = 4410
 CLOSE_REPLACED = 4412
 CLOSE_TOO_MANY_ERRORS = 4429
+RELEASE_RETRY_S = (0.2, 0.5, 1.0, None)  # pauses between attempts to release a seat; None: give up
 
 
 @database_sync_to_async
@@ -207,12 +208,9 @@ class RoomConsumer(AppJsonConsumer):
             self.left = True
             return
         self.left = True
-        try:
-            released = await state.release_seat(
-                code=self.code, peer_id=self.seat.peer_id, channel=self.channel_name, hangup=hangup
-            )
-        except state.StateBusy:
-            return  # the seat's lease runs out by itself
+        released = await self._release(hangup=hangup)
+        if released is None:
+            return  # Redis stayed away: the seat's lease frees it
         if not released.released:
             # The seat moved to a newer socket of the same participant (a reload whose new page
             # joined before this close was handled): the other side was told peer_joined already,
@@ -225,6 +223,23 @@ class RoomConsumer(AppJsonConsumer):
             else:
                 event = {"type": "rooms.peer_disconnected", "peer_id": self.seat.peer_id, "grace_s": state.GRACE_S}
             await self._send_event(other.channel, event)
+
+    async def _release(self, *, hangup: bool) -> state.Released | None:
+        """Release our seat. A release that Redis misses keeps the call's key until its lease
+        runs out (up to a minute, with the other side waiting for a peer that is gone), so a
+        restart's worth of blips is retried before giving up."""
+        assert self.seat is not None
+        for pause in RELEASE_RETRY_S:
+            try:
+                return await state.release_seat(
+                    code=self.code, peer_id=self.seat.peer_id, channel=self.channel_name, hangup=hangup
+                )
+            except state.StateBusy:
+                if pause is None:
+                    logger.warning("rooms: could not release a seat in room %s; its lease will free it", self.code)
+                    return None
+                await asyncio.sleep(pause)
+        return None
 
     async def disconnect(self, code: int) -> None:
         for task in list(self.tasks):

@@ -31,6 +31,12 @@ GRACE_S = 30.0  # a dropped participant may rejoin this long and keep their seat
 LEASE_S = 60.0  # a connected seat lives this long without a heartbeat
 HEARTBEAT_S = 20.0  # consumers renew their lease this often
 KEY_SLACK_S = 5  # the key outlives its longest lease by this much
+# Redis connections per event loop (one Daphne process). Commands beyond this wait for a free
+# connection instead of failing: a burst (everyone hanging up at the end of an event, 2000
+# heartbeats after a restart) used to exceed redis-py's plain pool, whose extra commands raise
+# MaxConnectionsError at once; a failed hang-up left the call's key behind until its lease ran out.
+POOL_CONNECTIONS = 64
+POOL_WAIT_S = 10.0  # how long a command waits for a pooled connection before StateBusy
 
 
 def call_key(code: str) -> str:
@@ -230,7 +236,10 @@ class _RedisStore:
         loop = asyncio.get_running_loop()
         entry = self.clients.get(loop)
         if entry is None:
-            client = aioredis.Redis.from_url(self.url, max_connections=1000, socket_timeout=10)
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_S, socket_timeout=10
+            )
+            client = aioredis.Redis(connection_pool=pool)
             scripts = {name: client.register_script(src) for name, src in _SCRIPTS.items()}
             entry = self.clients[loop] = (client, scripts)
         return entry
