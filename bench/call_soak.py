@@ -42,10 +42,20 @@ from .servers import (
     wait_for_port,
 )
 
+# Events worth a line in --trace: what the peer did around a gap (socket lost, rejoined, the
+# peer connection's state, a new offer or answer that tears the DataChannel down).
+_TRACED = ("signaling_lost", "joined", "peer_joined", "peer_disconnected", "peer_left", "offer", "answer",
+           "connection_state", "channel_open", "call_closed", "error")
+
 
 def _peer_process(seat: int, rooms: list[tuple[str, str]], ports, origin_port, rate: float, duration: float,
-                  ready, start, out) -> None:
+                  ready, start, out, trace: bool = False) -> None:
     """Child: one peer per room (this seat), all on one event loop; reports per-peer records."""
+    if trace:  # ICE consent expiry and transport errors, with unix times to line up with the trace
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format=f"#   %(created).2f seat {seat} %(name)s: %(message)s")
+        logging.getLogger("aioice").setLevel(logging.INFO)
     from rooms.peer import AvatarPeer, allow_loopback_candidates
 
     allow_loopback_candidates(only=True)
@@ -63,41 +73,67 @@ def _peer_process(seat: int, rooms: list[tuple[str, str]], ports, origin_port, r
 
     async def main() -> None:
         joined = 0
+        traces: list[list[tuple[int, str]]] = [[] for _ in rooms]
 
-        def on_event(name: str, _data: dict) -> None:
-            nonlocal joined
-            if name == "joined":
-                joined += 1
-                if joined >= len(rooms):
-                    ready.set()
+        def on_event_of(index: int):
+            def on_event(name: str, data: dict) -> None:
+                nonlocal joined
+                if name in _TRACED:
+                    detail = data.get("state") or data.get("code") or ""
+                    if name == "joined":
+                        detail = f"resumed={data.get('resumed')} initiator={data.get('initiator')}"
+                    traces[index].append((time.time_ns(), f"{name} {detail}".strip()))
+                if name == "joined":
+                    joined += 1
+                    if joined >= len(rooms):
+                        ready.set()
+
+            return on_event
 
         peers = [
             AvatarPeer(ws_url=url_for(i, code), origin=f"http://127.0.0.1:{origin_port}",
                        headers=[("Authorization", f"Bearer {token}")], rate=rate, record=True, reconnect=True,
-                       on_event=on_event)
+                       on_event=on_event_of(i))
             for i, (code, token) in enumerate(rooms)
         ]  # fmt: skip
         if seat == 1:
             while not start.is_set():
                 await asyncio.sleep(0.05)
+        lags: list[tuple[int, float]] = []  # (when, seconds late) of event-loop stalls over 0.25 s
+
+        async def watch_loop() -> None:
+            # A starved process wakes late: the stalls, next to the gaps, tell CPU from signaling.
+            while True:
+                before = time.perf_counter()
+                await asyncio.sleep(0.05)
+                late = time.perf_counter() - before - 0.05
+                if late > 0.25:
+                    lags.append((time.time_ns(), late))
+
+        watcher = asyncio.ensure_future(watch_loop())
+        cpu0 = time.process_time()
         results = await asyncio.gather(*(p.run(duration=duration) for p in peers), return_exceptions=True)
+        watcher.cancel()
+        cpu_s = time.process_time() - cpu0
         records = []
-        for peer, result in zip(peers, results, strict=True):
+        for peer, result, trace in zip(peers, results, traces, strict=True):
             st = peer.stats
             records.append({
                 "error": repr(result) if isinstance(result, BaseException) else None,
                 "sent_ns": st.sent_ns, "received_ns": st.received_ns, "resume_ms": st.resume_ms,
                 "reconnects": st.reconnects, "calls": st.calls, "errors": st.errors,
                 "joined_at_end": peer.dropped_at is None and peer.joined is not None,
+                "trace": trace,
             })  # fmt: skip
-        out.put((seat, records))
+        out.put((seat, records, {"lags": lags, "cpu_s": cpu_s}))
 
     asyncio.run(main())
 
 
 def _direction(sent: dict[int, int], received: list[tuple[int, int]], lo: int, hi: int,
-               max_gap_s: float) -> tuple[int, int, bool]:
-    """(counted, lost, kept_delivering) for frames one peer sent to the other in [lo, hi].
+               max_gap_s: float) -> tuple[int, int, bool, tuple[int, int]]:
+    """(counted, lost, kept_delivering, (start, end) of the longest run of lost frames, send
+    times in ns) for frames one peer sent to the other in [lo, hi].
 
     Kept delivering: no run of consecutive lost frames spans more than `max_gap_s` (by send
     time), and frames sent in the last 5 s still arrive. Measured on the sender's clock, so a
@@ -107,16 +143,34 @@ def _direction(sent: dict[int, int], received: list[tuple[int, int]], lo: int, h
     window = sorted((t, seq) for seq, t in sent.items() if lo <= t <= hi)
     lost = longest = 0
     run_start = None
+    gap = (0, 0)
     for t, seq in window:
         if seq in got:
             run_start = None
             continue
         lost += 1
         run_start = t if run_start is None else run_start
-        longest = max(longest, t - run_start)
+        if t - run_start >= longest:
+            longest, gap = t - run_start, (run_start, t)
     tail = [seq for t, seq in window if t >= hi - 5_000_000_000]
     ok = longest / 1e9 <= max_gap_s and any(seq in got for seq in tail)
-    return len(window), lost, ok
+    return len(window), lost, ok, gap
+
+
+def _print_trace(index: int, t0: int, faults: list[tuple[int, str]], gap_ab: tuple[int, int],
+                 gap_ba: tuple[int, int], trace_a: list, trace_b: list) -> None:
+    def s(t: int) -> str:
+        return f"{(t - t0) / 1e9:7.2f}s"
+
+    def gap(span: tuple[int, int]) -> str:
+        return f"{s(span[0]).strip()}..{s(span[1]).strip()}" if span[0] else "none"
+
+    print(f"# call {index}: longest run of lost frames (send times) a->b {gap(gap_ab)}, b->a {gap(gap_ba)}",
+          file=sys.stderr)
+    lines = [(t, f"  --  {what}") for t, what in faults]
+    lines += [(t, f"  a   {what}") for t, what in trace_a] + [(t, f"  b   {what}") for t, what in trace_b]
+    for t, what in sorted(lines):
+        print(f"#   {s(t)} {what}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=30.0, help="frames per second each way")
     parser.add_argument("--max-gap-s", type=float, default=2.0)
+    parser.add_argument("--trace", action="store_true",
+                        help="for every call, the longest gap each way and each peer's events, in seconds from the start")
     args = parser.parse_args(argv)
     duration = args.minutes * 60
     raise_fd_limit()
@@ -157,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             for seat in (0, 1):
                 seat_rooms = [(code, (ta, tb)[seat]) for code, ta, tb in rooms]
                 child = ctx.Process(target=_peer_process, args=(seat, seat_rooms, ports, daphnes[1].port, args.rate,
-                                                                duration, ready, start, out))  # fmt: skip
+                                                                duration, ready, start, out, args.trace))  # fmt: skip
                 child.start()
                 children.append(child)
                 if seat == 0:
@@ -168,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             def at(fraction: float) -> None:
                 time.sleep(max(0.0, began + fraction * duration - time.monotonic()))
 
+            faults: list[tuple[int, str]] = []
             at(0.3)
+            faults.append((time.time_ns(), "SIGKILL Daphne 0"))
             print(f"# {time.monotonic() - began:.0f}s: SIGKILL Daphne 0", file=sys.stderr)
             ports[0] = 0
             daphnes[0].proc.send_signal(signal.SIGKILL)
@@ -176,18 +234,22 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2)
             daphnes[0] = start_daphne(env, timeout=120)
             ports[0] = daphnes[0].port
+            faults.append((time.time_ns(), "Daphne 0 up again"))
             at(0.6)
             print(f"# {time.monotonic() - began:.0f}s: restart Redis", file=sys.stderr)
+            faults.append((time.time_ns(), "Redis stopped"))
             redis.terminate()
             redis.wait(timeout=10)
             time.sleep(1)
             redis = start_redis(redis_port, workdir)
             wait_for_port(redis_port)
+            faults.append((time.time_ns(), "Redis up again"))
 
             records: dict[int, list[dict]] = {}
+            loads: dict[int, dict] = {}
             for _ in children:
-                seat, recs = out.get(timeout=duration + 300)
-                records[seat] = recs
+                seat, recs, load = out.get(timeout=duration + 300)
+                records[seat], loads[seat] = recs, load
             end_ns = time.time_ns()
     finally:
         for child in children:
@@ -202,10 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     lo, hi = t0 + 5_000_000_000, end_ns - 3_000_000_000  # steady window: after setup, before hang-up
     survived = counted = lost = 0
     resume: list[float] = []
+    delays: list[float] = []  # ms from send to receipt, of frames that arrived (both processes share a clock)
     for i in range(args.calls):
         a, b = records[0][i], records[1][i]
-        ca, la, ok_ab = _direction(a["sent_ns"], b["received_ns"], lo, hi, args.max_gap_s)
-        cb, lb, ok_ba = _direction(b["sent_ns"], a["received_ns"], lo, hi, args.max_gap_s)
+        for sender, receiver in ((a, b), (b, a)):
+            delays += [(t - sender["sent_ns"][seq]) / 1e6 for seq, t in receiver["received_ns"][::10]
+                       if seq in sender["sent_ns"] and lo <= sender["sent_ns"][seq] <= hi]  # fmt: skip
+        ca, la, ok_ab, gap_ab = _direction(a["sent_ns"], b["received_ns"], lo, hi, args.max_gap_s)
+        cb, lb, ok_ba, gap_ba = _direction(b["sent_ns"], a["received_ns"], lo, hi, args.max_gap_s)
         counted += ca + cb
         lost += la + lb
         resume += a["resume_ms"] + b["resume_ms"]
@@ -215,9 +281,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# call {i} lost: a->b ok {ok_ab}, b->a ok {ok_ba}, joined {a['joined_at_end']}/{b['joined_at_end']}, "
                   f"calls {a['calls']}/{b['calls']}, errors {a['error'] or a['errors']} / {b['error'] or b['errors']}",
                   file=sys.stderr)  # fmt: skip
+        if args.trace:
+            _print_trace(i, t0, faults, gap_ab, gap_ba, a["trace"], b["trace"])
+    sent = sum(len(r["sent_ns"]) for recs in records.values() for r in recs)
+    print(f"# frames sent {sent} of {int(2 * args.calls * args.rate * duration)} scheduled; load average "
+          f"{os.getloadavg()[0]:.2f}", file=sys.stderr)  # fmt: skip
+    for seat, load in sorted(loads.items()):
+        stalls = load["lags"]
+        print(f"# peers of seat {seat}: {load['cpu_s']:.0f} s CPU in {duration:.0f} s, {len(stalls)} event-loop stalls "
+              f"over 0.25 s, longest {max((s for _t, s in stalls), default=0):.2f} s", file=sys.stderr)  # fmt: skip
+        if args.trace:
+            for t, late in stalls:
+                print(f"#   seat {seat} stalled {late:.2f} s at {(t - t0) / 1e9:.2f}s", file=sys.stderr)
     print(f"FIGURE calls_survived_pct {100 * survived / args.calls:.1f} %")
     print(f"FIGURE frames_lost_pct {100 * lost / max(1, counted):.2f} %")
     print(f"FIGURE resume_ms_p95 {percentile(resume, 95):.1f} ms")
+    print(f"# t0 (unix) {t0 / 1e9:.2f}; frame delivery p50 {percentile(delays, 50):.0f} ms, "
+          f"p95 {percentile(delays, 95):.0f} ms, max {max(delays, default=0):.0f} ms", file=sys.stderr)
     print(f"# calls {args.calls}, minutes {args.minutes}, rate {args.rate}, frames counted {counted}, "
           f"reconnects {len(resume)}, resume p50 {percentile(resume, 50):.1f} ms", file=sys.stderr)
     return 0 if survived == args.calls else 1

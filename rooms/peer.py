@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import math
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .protocol import FRAME_BYTES, Frame, FrameError, decode, encode, idle_frame
 logger = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "params"
+CONSENT_RETRANSMISSIONS = 3  # a consent check is sent at 0, 0.5, 1.5 and 3.5 s and waits until 7.5 s
 
 
 def allow_loopback_candidates(*, only: bool = False) -> None:
@@ -43,6 +45,48 @@ def allow_loopback_candidates(*, only: bool = False) -> None:
         return (["127.0.0.1"] if use_ipv4 else []) + addresses
 
     ice.get_host_addresses = host_addresses
+
+
+def tolerate_consent_delays() -> None:
+    """ICE consent freshness as RFC 7675 and browsers have it: consent lapses when no check has
+    been answered for 30 s (CONSENT_INTERVAL x CONSENT_FAILURES), and a late answer counts.
+
+    aioice 0.13 sends each 5-second check once and gives it 0.5 s: on a busy machine, where
+    answers take longer than that but still come, six checks in a row "fail" and it closes a
+    call that is delivering every frame (bench.call_soak: every call dropped 30 s after the load
+    rose, the Daphne kill and Redis restart had nothing to do with it). A browser on the other
+    end would have kept the call. Here a check retransmits (0.5, 1, 2 s: 7.5 s for an answer),
+    and only 30 s without any answer closes the connection. Idempotent; affects this process's
+    aioice connections (peer processes: the avatar_peer command, tests, benchmarks)."""
+    from aioice import ice, stun
+
+    if getattr(ice.Connection, "_avatarforge_tolerant_consent", False):
+        return
+
+    async def query_consent(self: Any) -> None:
+        assert self.remote_password is not None  # checks start once connect() has it
+        loop = asyncio.get_running_loop()
+        answered = loop.time()
+        while True:
+            await asyncio.sleep(ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random()))  # noqa: S311 - jitter
+            for pair in list(self._nominated.values()):
+                request = self.build_request(pair, nominate=False)
+                try:
+                    await pair.protocol.request(
+                        request, pair.remote_addr, integrity_key=self.remote_password.encode("utf8"),
+                        retransmissions=CONSENT_RETRANSMISSIONS,
+                    )  # fmt: skip
+                    answered = loop.time()
+                except stun.TransactionError:
+                    pass
+            if loop.time() - answered >= ice.CONSENT_INTERVAL * ice.CONSENT_FAILURES:
+                logger.warning("ICE consent expired: no check answered for %.0f s", loop.time() - answered)
+                self._query_consent_task = None
+                await self.close()
+                return
+
+    ice.Connection.query_consent = query_consent
+    ice.Connection._avatarforge_tolerant_consent = True
 
 
 def now_ms() -> int:
@@ -160,6 +204,7 @@ class AvatarPeer:
         reconnect: bool = False,
         reconnect_delay_s: float = 0.25,
     ) -> None:
+        tolerate_consent_delays()
         self.ws_url = ws_url
         self.reconnect = reconnect
         self.reconnect_delay_s = reconnect_delay_s
@@ -465,6 +510,7 @@ class AvatarPeer:
         pc, self.pc, self.channel = self.pc, None, None
         self.channel_open.clear()
         if pc is not None:
+            self._emit("call_closed", {})
             await pc.close()
 
 

@@ -111,10 +111,19 @@ def _quantize_i16(value: float, scale: int) -> int:
     return max(-I16_LIMIT, min(I16_LIMIT, _round_half_away(value * scale)))
 
 
-def _quantize_score(value: float) -> int:
-    if not math.isfinite(value):
-        value = 0.0 if math.isnan(value) else (1.0 if value > 0 else 0.0)
-    return _round_half_away(min(1.0, max(0.0, value)) * 255)
+def _quantize_scores(values: tuple[float, ...]) -> list[int]:
+    """Scores clamped to 0..1, x 255, rounded half away from zero (half up: never negative).
+
+    One loop without a call per score: every peer encodes 52 of these 30 times a second, and in
+    the soak benchmark 40 peers share two processes, where a function call per score was a
+    fifth of a peer's CPU time. NaN is 0; infinities clamp like any out-of-range value."""
+    out = []
+    for v in values:
+        if v > 0.0:  # False for NaN
+            out.append(255 if v >= 1.0 else int(v * 255 + 0.5))
+        else:
+            out.append(0)
+    return out
 
 
 def encode(frame: Frame) -> bytes:
@@ -131,7 +140,7 @@ def encode(frame: Frame) -> bytes:
         frame.timestamp_ms % TIMESTAMP_MODULO,
         *(_quantize_i16(v, ROTATION_SCALE) for v in frame.rotation),
         *(_quantize_i16(v, POSITION_SCALE) for v in frame.position),
-        *(_quantize_score(v) for v in frame.blendshapes),
+        *_quantize_scores(frame.blendshapes),
     )
 
 
