@@ -304,7 +304,7 @@ def load_presets(*, directory: Path | None = None) -> tuple[int, int]:
             character = Character.objects.filter(preset_key=key, language=language).first()
             is_new = character is None
             if is_new:
-                character = Character(preset_key=key, owner=None)
+                character = Character(preset_key=key, owner=None, featured=True)  # admins may unfeature it
             before = None if is_new else {name: getattr(character, name) for name in fields}
             try:
                 _apply(character, fields, None)
