@@ -3,7 +3,7 @@ here (feature them in the default list; hide them after reports, from either lis
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Case, QuerySet, When
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -63,8 +63,8 @@ def dismiss_reports(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -
 
 @admin.register(Character)
 class CharacterAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "category", "language", "visibility", "featured", "hidden_at", "is_draft",
-                    "preset_key", "updated_at")
+    list_display = ("name", "owner", "category", "language", "visibility", "featured", "hidden_at", "open_reports",
+                    "is_draft", "preset_key", "updated_at")
     list_filter = ("visibility", "featured", HiddenFilter, "category", "language", "is_draft",
                    ("owner", admin.EmptyFieldListFilter))
     search_fields = ("name", "nickname", "source_work", "preset_key", "owner__email")
@@ -72,6 +72,14 @@ class CharacterAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner", "avatar")
     list_select_related = ("owner",)
     actions = [feature_characters, unfeature_characters, hide_characters, unhide_characters]
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(
+            open_report_count=Count("reports", filter=Q(reports__status=ReportStatus.OPEN)))
+
+    @admin.display(description=_("open reports"), ordering="-open_report_count")
+    def open_reports(self, character: Character) -> int:
+        return character.open_report_count
+
     fieldsets = (
         (None, {"fields": ("id", "owner", "preset_key", "is_draft", "generation_count", "visibility", "featured",
                            "hidden_at", "created_at", "updated_at")}),

@@ -247,3 +247,22 @@ def test_presets_start_featured():
     services.load_presets()
     presets = Character.objects.filter(owner__isnull=True)
     assert presets.exists() and not presets.filter(featured=False).exists()
+
+
+def test_owners_cannot_feature_or_unhide_their_own(api_client, user, superuser):
+    mine = Character.objects.create(owner=user, name="Mine", visibility="public")
+    moderation.set_hidden(admin=superuser, character_ids=[mine.pk], hidden=True)
+    response = api_client.patch(f"/api/characters/{mine.pk}", {"featured": True, "is_hidden": False, "hidden_at": None},
+                                format="json")
+    assert response.status_code == 200  # read-only fields are ignored, as DRF does
+    mine.refresh_from_db()
+    assert not mine.featured and mine.is_hidden
+
+
+def test_admin_character_list_counts_open_reports(client, superuser, user, make_user, theirs):
+    moderation.report_character(user=user, character_id=theirs.pk, reason="hate")
+    moderation.report_character(user=make_user("bob@example.com"), character_id=theirs.pk, reason="spam")
+    client.force_login(superuser)
+    page = client.get("/admin/characters/character/?o=-8").content.decode()
+    row = page.split("Troll Tom</a>")[1].split("</tr>")[0]
+    assert 'class="field-open_reports">2<' in row
