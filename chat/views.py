@@ -44,7 +44,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
     language = (get_language() or "en").split("-")[0]
     query = request.GET.get("q", "")[:100]
-    characters = list(listed_characters(user=request.user, search=query, preset_language=language)[:CHARACTER_PAGE])
+    # Like the characters page: your own and featured ones; a search looks through every public one.
+    scope = "all" if query else "featured"
+    characters = list(listed_characters(user=request.user, search=query, scope=scope,
+                                        preset_language=language)[:CHARACTER_PAGE])
     chosen = None
     if request.GET.get("character"):
         try:

@@ -111,6 +111,8 @@ def start_session(*, user: Any, session_id: Any) -> LiveSession:
                             details={"allowed": MAX_RUNNING_PER_USER})
     if session.platform == Platform.CHZZK and not hasattr(user, "chzzk_account"):
         raise AppError("Link your Chzzk account first.", code="chzzk_not_linked")
+    # The character may have become private, or been hidden by moderators, since it was chosen.
+    _usable_character(user, session.character_id)
     return _set_status(session, SessionStatus.RUNNING, "waiting for a live worker")
 
 

@@ -237,6 +237,12 @@ class Character(models.Model):
 
     visibility = models.CharField(_("visibility"), max_length=16, choices=CharacterVisibility.choices,
                                   default=CharacterVisibility.PRIVATE)
+    # Moderation. `featured`: shown in everybody's default list (admins set it; presets start
+    # featured). `hidden_at`: hidden by an admin after reports; then only the owner sees it
+    # (marked hidden) and nobody else can open or chat with it.
+    featured = models.BooleanField(_("featured"), default=False,
+                                   help_text=_("Shown in everybody's default character list."))
+    hidden_at = models.DateTimeField(_("hidden by moderators at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -269,6 +275,10 @@ class Character(models.Model):
         if self.builtin_avatar:
             return f"builtin:{self.builtin_avatar}"
         return None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
     @property
     def generations_left(self) -> int:

@@ -26,7 +26,7 @@ from avatarforge.errors import AppError, NotFound
 from avatarforge.json_body import JsonBodyParser
 from avatarforge.pagination import BoundedLimitOffsetPagination
 
-from . import selectors, services, wizard_progress
+from . import moderation, selectors, services, wizard_progress
 from .cards import cards
 from .cards.errors import CardError
 from .serializers import (
@@ -34,6 +34,7 @@ from .serializers import (
     CardImportSerializer,
     CharacterDraftSerializer,
     CharacterListQuerySerializer,
+    CharacterReportSerializer,
     CharacterSerializer,
     CharacterSummarySerializer,
     WizardProgressSerializer,
@@ -87,7 +88,7 @@ class CharacterListApi(APIView):
     @extend_schema(
         parameters=[CharacterListQuerySerializer],
         responses=CharacterSummarySerializer(many=True),
-        summary="List characters: your own and public ones (presets included)",
+        summary="List characters: by default your own and featured ones (presets included); scope=all for every public one",
     )
     def get(self, request: Request) -> Response:
         query = CharacterListQuerySerializer(data=request.query_params)
@@ -146,6 +147,26 @@ class CharacterCopyApi(APIView):
     def post(self, request: Request, character_id: str) -> Response:
         copy = services.copy_character(user=request.user, character_id=character_id)
         return Response(CharacterSerializer(copy, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class CharacterReportApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = JSON_PARSERS
+
+    @extend_schema(
+        request=CharacterReportSerializer,
+        responses={201: CharacterReportSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
+        summary="Report someone else's character to the moderators",
+        description="Errors: invalid (reason not one of the choices, details over 1000 characters), "
+        "report_own_character and report_not_allowed (403: your own character, a preset), not_found, "
+        "report_exists (409: your earlier report on it is still open), report_rate_limited (429: 10 an hour).",
+    )
+    def post(self, request: Request, character_id: str) -> Response:
+        character = selectors.reportable_character(user=request.user, character_id=character_id)  # before validation
+        serializer = CharacterReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = moderation.report_character(user=request.user, character_id=character.pk, **serializer.validated_data)
+        return Response(CharacterReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
 class CharacterImportApi(APIView):

@@ -14,6 +14,7 @@ urlpatterns = [
     path("characters/wizard/<uuid:draft_id>/finish", api.WizardFinishApi.as_view(), name="character-wizard-finish"),
     path("characters/<uuid:character_id>", api.CharacterDetailApi.as_view(), name="character-detail"),
     path("characters/<uuid:character_id>/copy", api.CharacterCopyApi.as_view(), name="character-copy"),
+    path("characters/<uuid:character_id>/report", api.CharacterReportApi.as_view(), name="character-report"),
     path("characters/<uuid:character_id>/export", api.CharacterExportApi.as_view(), name="character-export"),
     path("characters/<uuid:character_id>/portrait", api.CharacterPortraitApi.as_view(), name="character-portrait"),
 ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from ..avatars.policy import visible_q
 from ..models import Avatar, Character
 from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility
+from ..models.reports import MAX_REPORT_DETAILS, ReportReason
 
 GREETING_SEPARATOR = "---"
 
@@ -143,3 +144,13 @@ class CardImportForm(forms.Form):
                            help_text=_("PNG (at most 5 MB) or JSON (at most 1 MB), Character Card V1, V2 or V3."))
     visibility = forms.ChoiceField(label=_("Visibility"), choices=CharacterVisibility.choices,
                                    initial=CharacterVisibility.PRIVATE)
+
+
+class ReportForm(forms.Form):
+    """Report someone else's character (the detail page). The service checks everything again."""
+
+    reason = forms.ChoiceField(label=_("Reason"), choices=ReportReason.choices)
+    details = forms.CharField(
+        label=_("What is wrong (optional)"), required=False, max_length=MAX_REPORT_DETAILS,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": MAX_REPORT_DETAILS}),
+    )

@@ -5,6 +5,8 @@ Who sees what:
 - unlisted: readable by anybody who has the id or link, never listed to others;
 - private: only the owner. Anybody else gets 404 `not_found`, as if it did not exist.
 Wizard drafts are only reachable through the wizard, by their owner.
+A character an admin hid (hidden_at set) is, for everybody but its owner, as if private: gone from
+lists and detail, and nobody else can start or continue a chat with it (chat asks this module).
 Only the owner changes a character: others who can see it get 403, others 404.
 """
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from avatarforge.errors import Forbidden, NotFound
 
-from ..models import Character
+from ..models import Character, CharacterReport, ReportStatus
 from ..models.personas import CharacterVisibility
 
 
@@ -32,26 +34,37 @@ def _parse_id(value: Any) -> uuid.UUID | None:
         return None
 
 
+# List scopes: "featured" (the default: your own plus those admins feature, presets included),
+# "all" (your own plus every public one), "mine", "public", "presets".
+LIST_SCOPES: tuple[str, ...] = ("featured", "all", "mine", "public", "presets")
+
+
+def _visible_to_others() -> Q:
+    return Q(hidden_at__isnull=True)
+
+
 def listed_characters(
     *,
     user: Any,
     search: str = "",
     category: str = "",
-    scope: str = "all",
+    scope: str = "featured",
     language: str = "",
     preset_language: str = "",
 ) -> QuerySet[Character]:
-    """The user's own characters plus public ones (presets included).
+    """The user's own characters plus public ones (presets included) that no admin hid.
 
-    scope: "all", "mine" (own only), "public" (public only) or "presets". `language` filters everything;
+    scope: one of LIST_SCOPES. `language` filters everything;
     `preset_language` shows presets only in that language (pages use the UI language, so each
     preset appears once)."""
     uid = _user_id(user)
-    visible = Q(visibility=CharacterVisibility.PUBLIC)
+    visible = Q(visibility=CharacterVisibility.PUBLIC) & _visible_to_others()
     if uid is not None:
         visible |= Q(owner_id=uid)
     qs = Character.objects.filter(visible, is_draft=False).select_related("owner", "avatar")
-    if scope == "mine":
+    if scope == "featured":
+        qs = qs.filter(Q(featured=True) | Q(owner_id=uid)) if uid is not None else qs.filter(featured=True)
+    elif scope == "mine":
         qs = qs.filter(owner_id=uid) if uid is not None else qs.none()
     elif scope == "public":
         qs = qs.filter(visibility=CharacterVisibility.PUBLIC)
@@ -76,7 +89,7 @@ def get_visible_character(*, user: Any, character_id: Any) -> Character:
     """A character the user may read (own, public or unlisted), or 404."""
     pk = _parse_id(character_id)
     uid = _user_id(user)
-    visible = Q(visibility__in=[CharacterVisibility.PUBLIC, CharacterVisibility.UNLISTED])
+    visible = Q(visibility__in=[CharacterVisibility.PUBLIC, CharacterVisibility.UNLISTED]) & _visible_to_others()
     if uid is not None:
         visible |= Q(owner_id=uid)
     character = (
@@ -110,3 +123,21 @@ def get_draft(*, user: Any, draft_id: Any) -> Character:
 
 def user_drafts(*, user: Any) -> QuerySet[Character]:
     return Character.objects.filter(owner_id=_user_id(user), is_draft=True).order_by("-created_at")
+
+
+def reportable_character(*, user: Any, character_id: Any) -> Character:
+    """Someone else's character `user` can see and may report: 404 when they cannot see it, 403
+    `report_own_character` for their own, 403 `report_not_allowed` for a preset (written by us)."""
+    character = get_visible_character(user=user, character_id=character_id)
+    if character.owner_id is not None and character.owner_id == _user_id(user):
+        raise Forbidden(_("You cannot report your own character."), code="report_own_character")
+    if character.owner_id is None:
+        raise Forbidden(_("Presets are written by the AvatarForge team and cannot be reported."),
+                        code="report_not_allowed")
+    return character
+
+
+def has_open_report(*, user: Any, character: Character) -> bool:
+    uid = _user_id(user)
+    return uid is not None and CharacterReport.objects.filter(
+        character=character, reporter_id=uid, status=ReportStatus.OPEN).exists()

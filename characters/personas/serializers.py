@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Character
+from ..models import Character, CharacterReport, ReportReason
 from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility, validate_extensions
+from ..models.reports import MAX_REPORT_DETAILS
+from .selectors import LIST_SCOPES
 from .services import EDITABLE_FIELDS
 from .wizard import GENERATED_FIELDS
 
@@ -50,13 +52,16 @@ class CharacterSerializer(serializers.ModelSerializer):
     avatar_ref = serializers.CharField(read_only=True, allow_null=True,
                                        help_text="`avatar:<uuid>` (VRM), `builtin:<key>` (2D) or null.")
     portrait_url = serializers.SerializerMethodField()
+    featured = serializers.BooleanField(read_only=True, help_text="Shown in everybody's default list (set by admins).")
+    is_hidden = serializers.BooleanField(
+        read_only=True, help_text="Hidden by moderators: only you, the owner, still see it, and nobody else can chat with it.")
     links = serializers.SerializerMethodField()
 
     class Meta:
         model = Character
         fields = [
             "id", *EDITABLE_FIELDS, "preset_key", "is_preset", "is_owner", "avatar_ref", "portrait_url",
-            "card_extras", "created_at", "updated_at", "links",
+            "featured", "is_hidden", "card_extras", "created_at", "updated_at", "links",
         ]
         read_only_fields = ["id", "preset_key", "card_extras", "created_at", "updated_at"]
         # No model-derived UniqueTogetherValidator for (preset_key, language): preset_key is read-only
@@ -94,12 +99,14 @@ class CharacterSummarySerializer(serializers.ModelSerializer):
     avatar_ref = serializers.CharField(read_only=True, allow_null=True)
     portrait_url = serializers.SerializerMethodField()
     excerpt = serializers.SerializerMethodField()
+    is_hidden = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Character
         fields = [
             "id", "name", "nickname", "category", "source_work", "job", "language", "visibility", "tags",
-            "is_preset", "is_owner", "avatar_ref", "portrait_url", "excerpt", "created_at", "updated_at",
+            "is_preset", "is_owner", "avatar_ref", "portrait_url", "excerpt", "featured", "is_hidden",
+            "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -119,7 +126,10 @@ class CharacterSummarySerializer(serializers.ModelSerializer):
 class CharacterListQuerySerializer(serializers.Serializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=100)
     category = serializers.ChoiceField(choices=CharacterCategory.choices, required=False, allow_blank=True)
-    scope = serializers.ChoiceField(choices=["all", "mine", "public", "presets"], required=False, default="all")
+    scope = serializers.ChoiceField(
+        choices=list(LIST_SCOPES), required=False, default="featured",
+        help_text="featured (default): yours plus featured ones (presets included); all: yours plus every public one; "
+                  "mine; public; presets.")
     language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, allow_blank=True)
 
 
@@ -187,3 +197,16 @@ class CardExportQuerySerializer(serializers.Serializer):
 
 
 CardExportQuerySerializer._declared_fields["as"] = serializers.ChoiceField(choices=["json", "png"], default="json")
+
+
+class CharacterReportSerializer(serializers.ModelSerializer):
+    """A report on someone else's character: what the reporter sends and gets back."""
+
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    details = serializers.CharField(max_length=MAX_REPORT_DETAILS, required=False, allow_blank=True, default="",
+                                    trim_whitespace=True, help_text="What is wrong, in your words (optional).")
+
+    class Meta:
+        model = CharacterReport
+        fields = ["id", "character", "reason", "details", "status", "created_at"]
+        read_only_fields = ["id", "character", "status", "created_at"]

@@ -33,7 +33,7 @@ from ..avatars.policy import is_visible_to
 from ..avatars.storage import read_thumbnail
 from ..models import Avatar, Character
 from ..models.personas import CharacterCategory, CharacterLimits, CharacterVisibility
-from . import selectors, wizard, wizard_progress
+from . import portraits, selectors, wizard, wizard_progress
 from .cards import card_png, cards
 from .cards.errors import CardError
 
@@ -227,7 +227,8 @@ def import_card(*, owner: User, raw: bytes, filename: str = "", content_type: st
 def card_image(character: Character, viewer: Any = None) -> bytes:
     """The picture for a PNG export: the portrait, else the VRM avatar's thumbnail (only when
     `viewer` may see that avatar: a public character may use its owner's private avatar, whose
-    picture must not leave through the card), else a generated card image."""
+    picture must not leave through the card), else the built-in 2D avatar's portrait (presets
+    have one), else a generated card image with the name's initial."""
     if character.portrait_key:
         try:
             with default_storage.open(character.portrait_key, "rb") as fh:
@@ -239,6 +240,9 @@ def card_image(character: Character, viewer: Any = None) -> bytes:
     thumbnail = _avatar_thumbnail_png(character, viewer)
     if thumbnail:
         return thumbnail
+    builtin = portraits.portrait_png(character.builtin_avatar)
+    if builtin:
+        return builtin
     return card_png.generated_card_image(name=character.name, seed=str(character.pk))
 
 
@@ -304,7 +308,7 @@ def load_presets(*, directory: Path | None = None) -> tuple[int, int]:
             character = Character.objects.filter(preset_key=key, language=language).first()
             is_new = character is None
             if is_new:
-                character = Character(preset_key=key, owner=None)
+                character = Character(preset_key=key, owner=None, featured=True)  # admins may unfeature it
             before = None if is_new else {name: getattr(character, name) for name in fields}
             try:
                 _apply(character, fields, None)

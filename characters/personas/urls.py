@@ -12,6 +12,7 @@ urlpatterns = [
     path("<uuid:character_id>/", views.persona_detail, name="persona_detail"),
     path("<uuid:character_id>/edit/", views.persona_edit, name="persona_edit"),
     path("<uuid:character_id>/delete/", views.persona_delete, name="persona_delete"),
+    path("<uuid:character_id>/report/", views.persona_report, name="persona_report"),
     path("<uuid:character_id>/copy/", views.persona_copy, name="persona_copy"),
     path("<uuid:character_id>/portrait/", views.persona_portrait, name="persona_portrait"),
 ]

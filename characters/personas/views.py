@@ -21,10 +21,10 @@ from avatarforge.throttling import check_rate
 from avatarforge.views import app_errors_as_pages
 
 from ..models.personas import CharacterCategory, CharacterLimits
-from . import selectors, services
+from . import moderation, selectors, services
 from .api import portrait_response
 from .cards import cards
-from .forms import CardImportForm, CharacterForm, WizardStartForm
+from .forms import CardImportForm, CharacterForm, ReportForm, WizardStartForm
 
 
 def _ui_language() -> str:
@@ -49,23 +49,31 @@ def persona_list(request: HttpRequest) -> HttpResponse:
     category = request.GET.get("category", "")
     if category not in CharacterCategory.values:
         category = ""
-    scope = request.GET.get("scope", "all")
-    if scope not in ("all", "mine", "presets"):
-        scope = "all"
+    # Tabs: your own and featured ones (the default), every public one, only yours, presets.
+    scope = request.GET.get("scope", "featured")
+    if scope not in ("featured", "all", "mine", "presets"):
+        scope = "featured"
     characters = selectors.listed_characters(
         user=request.user, search=search, category=category, scope=scope, preset_language=_ui_language()
     )[:200]
     drafts = selectors.user_drafts(user=request.user)[:5] if request.user.is_authenticated else []
     return render(request, "characters/persona_list.html", {
         "characters": characters, "drafts": drafts, "search": search, "category": category, "scope": scope,
-        "categories": CharacterCategory.choices,
+        "categories": CharacterCategory.choices, "scopes": _list_scopes(request),
     })
+
+
+def _list_scopes(request: HttpRequest) -> list[tuple[str, str]]:
+    mine = [("mine", _("Only mine"))] if request.user.is_authenticated else []
+    featured = _("Mine and featured") if request.user.is_authenticated else _("Featured")
+    return [("featured", featured), ("all", _("All public")), *mine, ("presets", _("Presets"))]
 
 
 @app_errors_as_pages
 def persona_detail(request: HttpRequest, character_id: str) -> HttpResponse:
     character = selectors.get_visible_character(user=request.user, character_id=character_id)
     is_owner = request.user.is_authenticated and character.owner_id == request.user.pk
+    can_report = request.user.is_authenticated and not is_owner and not character.is_preset
     sheet = [
         (character._meta.get_field(name).verbose_name, getattr(character, name))
         for name in ("description", "personality", "appearance", "likes", "dislikes", "speech_style", "thoughts",
@@ -81,6 +89,9 @@ def persona_detail(request: HttpRequest, character_id: str) -> HttpResponse:
     return render(request, "characters/persona_detail.html", {
         "character": character, "is_owner": is_owner, "sheet": sheet, "profile": profile,
         "chat_url": reverse("chat_home") + f"?character={character.pk}",
+        "can_report": can_report,
+        "reported": can_report and selectors.has_open_report(user=request.user, character=character),
+        "report_form": ReportForm() if can_report else None,
         "exports": [
             (_("Card V3 (PNG)"), f"{export_url}?format=v3&as=png"),
             (_("Card V3 (JSON)"), f"{export_url}?format=v3&as=json"),
@@ -97,6 +108,26 @@ def persona_portrait(request: HttpRequest, character_id: str) -> HttpResponse:
         return portrait_response(character)
     except NotFound as exc:
         raise Http404(exc.message) from None
+
+
+@login_required
+@require_POST
+@app_errors_as_pages
+def persona_report(request: HttpRequest, character_id: str) -> HttpResponse:
+    """Report someone else's character; the outcome is flashed on its detail page."""
+    character = selectors.reportable_character(user=request.user, character_id=character_id)
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
+        messages.error(request, _("The report was not sent: %(errors)s") % {"errors": errors})
+        return redirect("persona_detail", character_id=character.pk)
+    try:
+        moderation.report_character(user=request.user, character_id=character.pk, **form.cleaned_data)
+    except AppError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Thank you. Your report was sent to the moderators."))
+    return redirect("persona_detail", character_id=character.pk)
 
 
 @login_required

@@ -19,10 +19,13 @@ def client_in(client, user):
 
 def test_home_lists_characters_and_conversations(client_in, conversation, make_character, other_user):
     make_character(owner=other_user, name="Hidden", visibility="private")
-    make_character(owner=other_user, name="Shared", visibility="public")
+    make_character(owner=other_user, name="Shared", visibility="public", featured=True)
+    make_character(owner=other_user, name="Plain", visibility="public")
     html = client_in.get("/chat/").content.decode()
-    assert "Mina" in html and "Shared" in html and "Hidden" not in html
+    # Like the characters page: yours and featured ones; a search finds every public one.
+    assert "Mina" in html and "Shared" in html and "Hidden" not in html and "Plain" not in html
     assert f"/chat/{conversation.pk}/" in html
+    assert "Plain" in client_in.get("/chat/?q=pla").content.decode()
 
 
 def test_home_needs_login(client):

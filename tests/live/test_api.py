@@ -44,6 +44,19 @@ def test_foreign_character_refused(api_client, other_user):
     assert response.status_code == 400 and response.json()["code"] == "invalid_character"
 
 
+def test_a_session_with_a_character_hidden_since_does_not_start(api_client, user, other_user, make_user):
+    from characters.personas import moderation
+
+    theirs = Character.objects.create(owner=other_user, name="Theirs", visibility="public")
+    session = LiveSession.objects.create(owner=user, character=theirs, title="Borrowed")
+    admin = make_user("mod@example.com", is_staff=True, is_superuser=True)
+    moderation.set_hidden(admin=admin, character_ids=[theirs.pk], hidden=True)
+    response = api_client.post(f"/api/live/sessions/{session.pk}/start")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_character"
+    session.refresh_from_db()
+    assert session.status == "stopped"
+
+
 def test_foreign_session_is_404_before_validation(make_user, session):
     from rest_framework.test import APIClient
 

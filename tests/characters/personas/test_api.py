@@ -137,9 +137,9 @@ def test_authorization_reads(api_client, anon_api_client, trio):
     assert anon_api_client.get(f"/api/characters/{trio['unlisted'].pk}").status_code == 200
     assert anon_api_client.get(f"/api/characters/{trio['private'].pk}").status_code == 404
     # listing: only public ones of others
-    names = {c["name"] for c in api_client.get("/api/characters").json()["results"]}
+    names = {c["name"] for c in api_client.get("/api/characters?scope=all").json()["results"]}
     assert names == {"Public One"}
-    names = {c["name"] for c in anon_api_client.get("/api/characters").json()["results"]}
+    names = {c["name"] for c in anon_api_client.get("/api/characters?scope=all").json()["results"]}
     assert names == {"Public One"}
     # derived endpoints follow the same rule
     for suffix in ("export?format=v2&as=json", "portrait"):
@@ -187,7 +187,8 @@ def test_list_search_and_filters(api_client, user, other_user):
     Character.objects.create(owner=user, name="Alpha Knight", category="game", language="en")
     Character.objects.create(owner=user, name="Beta Witch", category="novel", source_work="Moon Book", language="en")
     Character.objects.create(owner=other_user, name="Gamma Public", category="game", visibility="public", language="ko")
-    Character.objects.create(owner=None, preset_key="k", name="Preset Delta", category="original", visibility="public")
+    Character.objects.create(owner=None, preset_key="k", name="Preset Delta", category="original", visibility="public",
+                             featured=True)
     Character.objects.create(owner=user, name="Draft Zeta", is_draft=True)
 
     def names(query: str = "") -> set[str]:
@@ -195,16 +196,19 @@ def test_list_search_and_filters(api_client, user, other_user):
         assert response.status_code == 200, response.json()
         return {c["name"] for c in response.json()["results"]}
 
-    assert names() == {"Alpha Knight", "Beta Witch", "Gamma Public", "Preset Delta"}
+    # The default: your own plus featured ones; scope=all adds every public one.
+    assert names() == {"Alpha Knight", "Beta Witch", "Preset Delta"}
+    assert names("?scope=all") == {"Alpha Knight", "Beta Witch", "Gamma Public", "Preset Delta"}
     assert names("?scope=mine") == {"Alpha Knight", "Beta Witch"}
     assert names("?scope=public") == {"Gamma Public", "Preset Delta"}
     assert names("?scope=presets") == {"Preset Delta"}
-    assert names("?category=game") == {"Alpha Knight", "Gamma Public"}
-    assert names("?search=moon") == {"Beta Witch"}
-    assert names("?search=GAMMA") == {"Gamma Public"}
-    assert names("?language=ko") == {"Gamma Public"}
+    assert names("?scope=all&category=game") == {"Alpha Knight", "Gamma Public"}
+    assert names("?scope=all&search=moon") == {"Beta Witch"}
+    assert names("?scope=all&search=GAMMA") == {"Gamma Public"}
+    assert names("?scope=all&language=ko") == {"Gamma Public"}
     assert api_client.get("/api/characters?category=spaceship").status_code == 400
-    page = api_client.get("/api/characters?limit=2").json()
+    assert api_client.get("/api/characters?scope=everything").status_code == 400
+    page = api_client.get("/api/characters?scope=all&limit=2").json()
     assert page["count"] == 4 and len(page["results"]) == 2
 
 

@@ -22,10 +22,10 @@ def test_list_shows_mine_and_public_with_filters(logged_in, user, other_user):
     Character.objects.create(owner=other_user, name="Their Secret", visibility="private")
     Character.objects.create(owner=other_user, name="Their Unlisted", visibility="unlisted")
     Character.objects.create(owner=other_user, name="Their Public", visibility="public", category="novel")
-    html = logged_in.get("/characters/").content.decode()
+    html = logged_in.get("/characters/?scope=all").content.decode()
     assert "My Knight" in html and "Their Public" in html
     assert "Their Secret" not in html and "Their Unlisted" not in html
-    html = logged_in.get("/characters/?category=novel").content.decode()
+    html = logged_in.get("/characters/?scope=all&category=novel").content.decode()
     assert "Their Public" in html and "My Knight" not in html
     html = logged_in.get("/characters/?q=knight&scope=mine").content.decode()
     assert "My Knight" in html and "Their Public" not in html
@@ -35,7 +35,7 @@ def test_list_shows_mine_and_public_with_filters(logged_in, user, other_user):
 def test_anonymous_sees_public_only(client, other_user):
     public = Character.objects.create(owner=other_user, name="Open Book", visibility="public")
     private = Character.objects.create(owner=other_user, name="Closed Book", visibility="private")
-    html = client.get("/characters/").content.decode()
+    html = client.get("/characters/?scope=all").content.decode()
     assert "Open Book" in html and "Closed Book" not in html
     assert client.get(f"/characters/{public.pk}/").status_code == 200
     assert client.get(f"/characters/{private.pk}/").status_code == 404
