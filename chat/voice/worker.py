@@ -92,6 +92,8 @@ class VoiceWorker:
                 request = await dispatch.take(redis, self.worker_id, 1.0)
                 if request is None:
                     continue
+                logger.info("voice worker %s took request %s (%s)", self.worker_id, request.get("session"),
+                            request.get("kind") or "voice")
                 task = asyncio.ensure_future(self._dispatch(redis, request))
                 self.sessions[request["session"]] = task
                 task.add_done_callback(lambda _t, key=request["session"]: self.sessions.pop(key, None))
@@ -111,7 +113,13 @@ class VoiceWorker:
         while True:
             with contextlib.suppress(Exception):
                 await dispatch.heartbeat(redis, self.worker_id, len(self.sessions))
+            slept = time.monotonic()
             await asyncio.sleep(dispatch.HEARTBEAT)
+            late = time.monotonic() - slept - dispatch.HEARTBEAT
+            if late > dispatch.HEARTBEAT:
+                # Something held the event loop: past WORKER_STALE /api/health and the APIs count
+                # this worker as gone and refuse with no_voice_worker.
+                logger.warning("voice worker %s: event loop stalled %.1f s between heartbeats", self.worker_id, late)
 
     async def _dispatch(self, redis: Any, request: dict[str, Any]) -> None:
         path = dispatch.REQUEST_HANDLERS.get(request.get("kind") or "")

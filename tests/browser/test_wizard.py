@@ -47,10 +47,10 @@ def test_progress_then_cancel(wizard_server, playwright_driver, artifacts, langu
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{server.base_url}/characters/new/")
-        fake.default = Reply(json.dumps(SHEET), token_rate=12)
+        fake.default = Reply(json.dumps(SHEET), token_rate=5)  # about 40 s for the whole sheet: time to look and cancel on a loaded machine
         page.fill("#id_name", "Noa Vell")
         page.select_option("#id_language", "en")
-        page.click("form [type=submit]")
+        page.click("main form [type=submit]")  # not the header's "Log out" form, the first form on every page
         box = page.locator("[data-wizard-progress]")
         box.wait_for(state="visible")
         # The page names the field being written (in the page's language), and the bar fills.
