@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "inference",
     "generation",
     "live",
+    "calls",
 ]
 
 MIDDLEWARE = [
@@ -320,6 +321,8 @@ PRACTICE_PEER_URL = env_url("PRACTICE_PEER_URL", "", schemes=("http", "https"))
 # Practice partners (each an aiortc child process of Daphne for up to 10 minutes) running at once
 # on this deployment; 0 turns the feature off. Each person may run one at a time.
 PRACTICE_MAX_RUNNING = env_int("PRACTICE_MAX_RUNNING", 4, minimum=0)
+# A call with a character (calls/): the longest one may last, in seconds; the character leaves then.
+CHARACTER_CALL_MAX_S = env_int("CHARACTER_CALL_MAX_S", 600, minimum=10, maximum=3600)
 
 # --- auth, i18n -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -27,6 +27,7 @@ api_patterns = [
     path("generate/", include("generation.api_urls")),
     path("system/", include("inference.gpu.api_urls")),
     path("live/", include("live.api_urls")),
+    path("", include("calls.api_urls")),
     path("", include("inference.speech.api_urls")),
 ]
 
@@ -44,6 +45,7 @@ urlpatterns = [
     path("story/", include("chat.stories.urls")),
     path("generate/", include("generation.urls")),
     path("live/", include("live.urls")),
+    path("calls/", include("calls.urls")),
 ]
 
 handler400 = "avatarforge.views.bad_request"

@@ -25,6 +25,7 @@ from . import moderation, selectors, services
 from .api import portrait_response
 from .cards import cards
 from .forms import CardImportForm, CharacterForm, ReportForm, WizardStartForm
+from .wizard import GENERATED_FIELDS
 
 
 def _ui_language() -> str:
@@ -225,7 +226,14 @@ def persona_wizard(request: HttpRequest) -> HttpResponse:
             return redirect("persona_wizard_edit", draft_id=draft.pk)
     return render(request, "characters/persona_wizard_start.html", {
         "form": form, "max_generations": CharacterLimits.WIZARD_MAX_GENERATIONS,
+        "progress_id": form["progress_id"].value() or uuid.uuid4(), **_progress_context(),
     })
+
+
+def _progress_context() -> dict[str, Any]:
+    """What _wizard_progress.html needs besides the progress id: the fields' names as the form shows them."""
+    labels = {name: str(CharacterForm.base_fields[name].label) for name in GENERATED_FIELDS}
+    return {"progress_labels": labels, "progress_total": len(GENERATED_FIELDS)}
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
@@ -272,4 +280,5 @@ def persona_wizard_edit(request: HttpRequest, draft_id: str) -> HttpResponse:
     draft.refresh_from_db(fields=["generation_count"])
     return render(request, "characters/persona_wizard_edit.html", {
         "form": form, "draft": draft, "max_generations": CharacterLimits.WIZARD_MAX_GENERATIONS,
+        "progress_id": uuid.uuid4(), **_progress_context(),
     })

@@ -23,6 +23,17 @@ CLAIM_TIMEOUT = 5.0  # seconds the socket waits for a worker to take its session
 HEARTBEAT = 5.0
 WORKER_STALE = 15.0
 
+# Other kinds of voice work the workers take from the same queue, by the request's `kind`
+# (requests without one are voice conversations): the dotted path of an async handler
+# `(worker, redis, request)`. Apps above chat register theirs in AppConfig.ready (calls/apps.py
+# registers "character_call"): chat may not import them, and a path keeps web processes from
+# loading aiortc just to register it.
+REQUEST_HANDLERS: dict[str, str] = {}
+
+
+def register_request_kind(kind: str, handler_path: str) -> None:
+    REQUEST_HANDLERS[kind] = handler_path
+
 
 def claimed_key(worker_id: str) -> str:
     return f"voice:claimed:{worker_id}"

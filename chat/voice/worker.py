@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.module_loading import import_string
 
 from inference.speech import config as speech_config
 from inference.speech.audio import pcm16_to_float
@@ -35,6 +37,15 @@ logger = logging.getLogger(__name__)
 PCM_FRAME_BYTES = dispatch.PCM_FRAME_BYTES
 
 
+def engines(voice) -> dict[str, Any]:
+    """The speech engines and turn taking of a VoiceSession for `voice`, from settings (voice
+    conversations and character calls alike)."""
+    return {
+        "stt": speech_config.stt_engine(), "tts": speech_config.tts_engine(voice.engine),
+        "turn_detector": speech_config.turn_detector(), "partial_every_ms": settings.SPEECH_PARTIAL_TRANSCRIPT_MS,
+    }
+
+
 def voice_for(language: str, voice_id: str = ""):
     """The character's own voice (`voice_id`) when it speaks `language`, else the first voice of
     that language (the same rule as live mode's chat responder)."""
@@ -46,6 +57,11 @@ def voice_for(language: str, voice_id: str = ""):
         if voice.language == language:
             return voice
     return None
+
+
+# A handler for another kind of request (dispatch.register_request_kind): it runs the whole
+# session; the worker frees the request afterwards.
+RequestHandler = Callable[["VoiceWorker", Any, dict[str, Any]], Awaitable[None]]
 
 
 def _character_voice(conversation_id: str) -> tuple[str, float]:
@@ -76,7 +92,9 @@ class VoiceWorker:
                 request = await dispatch.take(redis, self.worker_id, 1.0)
                 if request is None:
                     continue
-                task = asyncio.ensure_future(self._session(redis, request))
+                logger.info("voice worker %s took request %s (%s)", self.worker_id, request.get("session"),
+                            request.get("kind") or "voice")
+                task = asyncio.ensure_future(self._dispatch(redis, request))
                 self.sessions[request["session"]] = task
                 task.add_done_callback(lambda _t, key=request["session"]: self.sessions.pop(key, None))
         finally:
@@ -95,7 +113,27 @@ class VoiceWorker:
         while True:
             with contextlib.suppress(Exception):
                 await dispatch.heartbeat(redis, self.worker_id, len(self.sessions))
+            slept = time.monotonic()
             await asyncio.sleep(dispatch.HEARTBEAT)
+            late = time.monotonic() - slept - dispatch.HEARTBEAT
+            if late > dispatch.HEARTBEAT:
+                # Something held the event loop: past WORKER_STALE /api/health and the APIs count
+                # this worker as gone and refuse with no_voice_worker.
+                logger.warning("voice worker %s: event loop stalled %.1f s between heartbeats", self.worker_id, late)
+
+    async def _dispatch(self, redis: Any, request: dict[str, Any]) -> None:
+        path = dispatch.REQUEST_HANDLERS.get(request.get("kind") or "")
+        if path is None:
+            await self._session(redis, request)
+            return
+        try:
+            handler: RequestHandler = import_string(path)
+            await handler(self, redis, request)
+        except Exception:
+            logger.exception("voice request %s (%s) failed", request.get("session"), request.get("kind"))
+        finally:
+            with contextlib.suppress(Exception):
+                await dispatch.finish(redis, self.worker_id, request)
 
     async def _session(self, redis: Any, request: dict[str, Any]) -> None:
         reply_channel = request["reply_channel"]
@@ -144,8 +182,7 @@ class VoiceWorker:
 
         session = VoiceSession(
             user=user, conversation_id=request["conversation"], language=request.get("language") or "en", voice=voice,
-            stt=speech_config.stt_engine(), tts=speech_config.tts_engine(voice.engine), send=send_event, speed=speed,
-            turn_detector=speech_config.turn_detector(), partial_every_ms=settings.SPEECH_PARTIAL_TRANSCRIPT_MS,
+            send=send_event, speed=speed, **engines(voice),
         )
         self.live[request["session"]] = session
         pacer = None

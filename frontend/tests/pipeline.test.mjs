@@ -123,6 +123,23 @@ test("receiver drops stale frames, interpolates and reports rendered timestamps"
   assert.ok(rx.stalled(33 + 1500));
 });
 
+test("receiver: a sample timed before the newest frame arrived shows the previous pose, never beyond it", () => {
+  const rx = new FrameReceiver();
+  const frame = (seq, shapes) => encodeFrame({ seq, timestamp_ms: seq * 33, blendshapes: shapes }).buffer;
+  const open = new Float32Array(52);
+  open[BS.mouthStretchLeft] = 0.4;
+  open[BS.mouthStretchRight] = 0.4;
+  rx.push(frame(1, new Float32Array(52)), 1000);
+  rx.sample(1000);
+  rx.push(frame(2, open), 1050);
+  // An animation frame that began 40 ms before that frame arrived.
+  const early = rx.sample(1010);
+  for (const i of [BS.mouthStretchLeft, BS.mouthStretchRight]) assert.ok(early.blendshapes[i] >= 0, `${early.blendshapes[i]}`);
+  assert.equal(early.blendshapes[BS.mouthStretchLeft], 0);
+  const later = rx.sample(1050 + 200);
+  assert.ok(Math.abs(later.blendshapes[BS.mouthStretchLeft] - 0.4) < 0.01, `${later.blendshapes[BS.mouthStretchLeft]}`);
+});
+
 test("clock sync estimates the offset from the fastest ping", () => {
   const sent = [];
   const c = new ClockSync((m) => sent.push(m));

@@ -29,6 +29,9 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 MAX_EXAMPLES = 12
 SEED = 20261201
 TOKEN_DETAIL = "/api/accounts/tokens/{token_id}"
+# Calling a character needs a voice worker, and this server has none: it answers the documented
+# 503 `no_voice_worker`, which is checked for conformance but is not a server fault here.
+CHARACTER_CALL = "/api/characters/{character_id}/call"
 
 
 def _wizard_sheet(language: str) -> dict[str, str]:
@@ -83,11 +86,11 @@ def test_the_served_schema_is_valid_openapi(live):
         validate(json.loads(response.read()))
 
 
-def _schemathesis(server: LiveServer, token: str, workdir: Path, *selection: str) -> None:
+def _schemathesis(server: LiveServer, token: str, workdir: Path, *selection: str, checks: str = CHECKS) -> None:
     command = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{server.base_url}/api/schema/?format=json",
         "--url", server.base_url,
-        "--checks", CHECKS,
+        "--checks", checks,
         "--phases", "examples,fuzzing",
         "--mode", "all",  # valid and invalid requests
         "--max-examples", str(MAX_EXAMPLES),
@@ -110,5 +113,7 @@ def _schemathesis(server: LiveServer, token: str, workdir: Path, *selection: str
 def test_every_operation_keeps_the_contract_under_generated_requests(live, tmp_path: Path):
     server, token = live
     # Deleting API tokens by a guessed id can delete the run's own token: that one operation runs last.
-    _schemathesis(server, token, tmp_path, "--exclude-path", TOKEN_DETAIL)
+    _schemathesis(server, token, tmp_path, "--exclude-path", TOKEN_DETAIL, "--exclude-path", CHARACTER_CALL)
+    _schemathesis(server, token, tmp_path, "--include-path", CHARACTER_CALL,
+                  checks=CHECKS.replace("not_a_server_error,", ""))
     _schemathesis(server, token, tmp_path, "--include-path", TOKEN_DETAIL)

@@ -15,6 +15,7 @@ import { ShortcutState } from "../tracking/actor_settings.js";
 import { TrackingPipeline } from "../tracking/pipeline.js";
 import { AdaptiveQuality } from "./adaptive.js";
 import { sendAsset } from "./asset.js";
+import { CharacterVoiceStatus } from "./character_voice.js";
 import { ClockSync, nowMs } from "./clock.js";
 import { FRAME_BYTES } from "./frame_codec.js";
 import { LocalAvatar } from "./local_avatar.js";
@@ -86,6 +87,12 @@ export class CallApp {
       media: this.media, stats: this.stats, views: () => [this.localView, this.remoteView],
       onChange: () => this.updatePanel(),
     });
+    // A call with a character: its status and what it heard you say (calls/, the "voice" channel).
+    this.characterVoice = new CharacterVoiceStatus({
+      status: this.ui.el("character-status"), caption: this.ui.el("character-caption"), strings: this.ui.t.character,
+      showError: (code, text) => this.ui.showMessage(`character_${code}`, "warning", text),
+    });
+    if (new URLSearchParams(window.location.search).has("character_call")) this.characterVoice.expect();
     this.leaving = false;
     exposeStats(this);
   }
@@ -192,6 +199,8 @@ export class CallApp {
       else ch.onopen = opened;
     } else if (label === "asset") {
       this.remote.wireAssetChannel(ch);
+    } else if (label === "voice") {
+      this.characterVoice.attach(ch);
     }
   }
 

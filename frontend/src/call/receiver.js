@@ -93,7 +93,12 @@ export class FrameReceiver {
       this._settled = false;
       return this.shown;
     }
-    const t = this.interpolate ? Math.min(1, (now - this.start) / Math.max(16, Math.min(80, this.interval))) : 1;
+    // `now` is the animation frame's start time, which can be earlier than the arrival of a frame
+    // pushed during that frame (a busy main thread runs message handlers before the rAF
+    // callback): clamp at 0, or the glide runs backwards past `from` (a blendshape below 0 gave
+    // the 2D renderer a negative ellipse radius, which throws).
+    const elapsed = Math.max(0, now - this.start);
+    const t = this.interpolate ? Math.min(1, elapsed / Math.max(16, Math.min(80, this.interval))) : 1;
     if (t < 1) lerpParams(this.shown, this.from, this.target, t);
     else copyParams(this.shown, this.target);
     this._settled = t >= 1;

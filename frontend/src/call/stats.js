@@ -87,6 +87,7 @@ export function exposeStats(app) {
     get localKind() { return app.localView ? app.localView.kind : null; },
     get remoteKind() { return app.remoteView ? app.remoteView.kind : null; },
     get remoteAvatar() { return app.remote.avatar; },
+    get characterState() { return app.characterVoice ? app.characterVoice.state : null; },
     get latency() { return s.latency.values.slice(); },
     get sentRoll() { return s.sentRoll.values.slice(); },
     get recvRoll() { return s.recvRoll.values.slice(); },

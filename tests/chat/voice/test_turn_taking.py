@@ -55,15 +55,6 @@ class Turns:
     async def _no_turn(self, audio) -> None:
         self.session.busy = False
 
-    async def sentence_then_pause(self, piper, text: str) -> int:
-        """Speak `text` after a short silence, then pause long enough for any turn to end; the
-        time (ms fed) at which the speech stopped."""
-        await self.feed(silence(300))
-        await self.feed(await piper_speech(piper, text))
-        spoken_until = self.fed_ms
-        await self.feed(silence(UNFINISHED_PAUSE_MS + 500))
-        return spoken_until
-
     async def feed(self, samples: np.ndarray) -> None:
         for start in range(0, samples.size, 320):  # 20 ms frames, as a WebRTC track delivers them
             frame = samples[start:start + 320]
@@ -80,7 +71,10 @@ def detector():
 
 async def test_a_finished_question_is_answered_after_the_short_pause(piper, detector):
     turns = Turns(detector)
-    spoken_until = await turns.sentence_then_pause(piper, "Where is the nearest train station?")
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "Where is the nearest train station?"))
+    spoken_until = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
     assert len(turns.ended_at_ms) == 1
     assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS  # not the long pause
     await turns.session.close()
@@ -102,7 +96,10 @@ async def test_a_breath_mid_sentence_does_not_end_the_turn(piper, detector):
 
 async def test_an_unfinished_sentence_still_ends_after_the_long_pause(piper, detector):
     turns = Turns(detector)
-    spoken_until = await turns.sentence_then_pause(piper, "and then we went to the")
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "and then we went to the"))
+    spoken_until = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
     assert len(turns.ended_at_ms) == 1
     assert turns.ended_at_ms[0] - spoken_until >= UNFINISHED_PAUSE_MS - END_OF_TURN_MS  # the VAD's hangover counts as speech
     await turns.session.close()
@@ -110,7 +107,10 @@ async def test_an_unfinished_sentence_still_ends_after_the_long_pause(piper, det
 
 async def test_without_a_detector_the_short_pause_ends_every_turn(piper):
     turns = Turns(None)
-    spoken_until = await turns.sentence_then_pause(piper, "and then we went to the")
+    await turns.feed(silence(300))
+    await turns.feed(await piper_speech(piper, "and then we went to the"))
+    spoken_until = turns.fed_ms
+    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
     assert len(turns.ended_at_ms) == 1
     assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS - END_OF_TURN_MS
     await turns.session.close()
