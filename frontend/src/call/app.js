@@ -76,7 +76,11 @@ export class CallApp {
     });
     this.clock = new ClockSync((msg) => this.session.sendControl(msg));
     this.localReceiver = new FrameReceiver(); // the preview shows exactly what we send (quantized)
-    this.sender = new ParamSender({ getChannel: () => this.session.channel("params"), localReceiver: this.localReceiver });
+    this.sender = new ParamSender({
+      getChannel: () => this.session.channel("params"),
+      localReceiver: this.localReceiver,
+      getVersion: () => (this.session ? this.session.frameVersion : 1),
+    });
     this.remote = new RemoteAvatar({
       ui: this.ui, clock: this.clock, stats: this.stats,
       sendControl: (msg) => this.session.sendControl(msg), ownVrm: () => this.local.ownVrm,
