@@ -65,7 +65,13 @@ export function handPositions(body) {
     const fore = rotate(lowerW, dir);
     const hand = [elbow[0] + fore[0] * 0.9, elbow[1] + fore[1] * 0.9, elbow[2] + fore[2] * 0.9];
     const shoulderX = s === "left" ? 0.6 : -0.6;
-    out[s] = { x: shoulderX + hand[0], y: hand[1], raised: hand[1] > -0.9, tracked: Boolean(body[`${s}_hand`]) };
+    out[s] = {
+      x: shoulderX + hand[0],
+      y: hand[1],
+      angle: Math.atan2(fore[0], fore[1]), // the forearm's lean from straight up, as drawn (x right, y up)
+      raised: hand[1] > -0.9,
+      tracked: Boolean(body[`${s}_hand`]),
+    };
   }
   return out;
 }
