@@ -269,6 +269,25 @@ export class VrmRenderer {
     this.camera.lookAt(this.target);
   }
 
+  /** Each hand bone's height above its shoulder (upper arm) in metres, on the model as drawn. */
+  handHeights() {
+    const h = this.vrm && this.vrm.humanoid;
+    if (!h) return null;
+    this.vrm.scene.updateMatrixWorld(true);
+    const a = new THREE.Vector3();
+    const b = new THREE.Vector3();
+    const out = {};
+    for (const side of ["left", "right"]) {
+      const hand = h.getRawBoneNode(`${side}Hand`);
+      const shoulder = h.getRawBoneNode(`${side}UpperArm`);
+      if (!hand || !shoulder) return null;
+      hand.getWorldPosition(a);
+      shoulder.getWorldPosition(b);
+      out[side] = a.y - b.y;
+    }
+    return out;
+  }
+
   /** Arms down from the T-pose (normalized bones; VRM 0.x space is turned 180 degrees). */
   restPose() {
     const h = this.vrm.humanoid;

@@ -46,7 +46,7 @@ export class CallApp {
     this.shortcuts = new ShortcutState(this.pipeline.settings);
     this.trackRate = new RateMeter();
     this.stats = {
-      framesReceived: 0, faceFramesReceived: 0, frameBytes: FRAME_BYTES,
+      framesReceived: 0, faceFramesReceived: 0, frameBytes: FRAME_BYTES, frameBytesMax: 0,
       latency: new SampleBuffer(4000),
       sentRoll: new SampleBuffer(4000), // [captureTs, raw tracked roll]
       recvRoll: new SampleBuffer(4000), // [senderTs, received roll]
@@ -164,6 +164,7 @@ export class CallApp {
 
   async applyAvatarChoice(choice, { announce = true } = {}) {
     const avatar = await this.local.apply(choice);
+    if (this.media) this.media.refreshBodyTracking(); // the actor's body/hand flags
     this.session.setLocalAvatar(avatar, { announce });
     if (this.session.practice) this.remote.show(avatar);
   }
@@ -301,6 +302,8 @@ export class CallApp {
     const remotePeer = this.session.remotePeer;
     this.ui.updatePanel({
       rtt: s.rtt, tracking, trackingFps: this.trackRate.rate(),
+      bodyTracking: Boolean(this.media.body), bodyTrackingFps: this.media.poseRate.rate(),
+      handTracking: Boolean(this.media.body && this.media.body.handsOn), handTrackingFps: this.media.handRate.rate(),
       renderFpsLocal: this.localView.fps(), renderFpsRemote: this.remoteView.fps(),
       latencyP50: percentile(lat, 50), latencyP95: percentile(lat, 95),
       framesReceived: s.framesReceived, framesSent: this.sender.framesSent, frameBytes: s.frameBytes,
