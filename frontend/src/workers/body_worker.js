@@ -50,9 +50,42 @@ function onResults(r) {
   p.resolve();
 }
 
+// The solutions' own worker path is broken (it importScripts its .tflite and packed .data files
+// as if they were scripts), so they are given their page path instead: a `window` that is this
+// worker, a `document` whose <script> elements are importScripts calls and whose <canvas> is an
+// OffscreenCanvas (WebGL2 works there).
+function pageShim() {
+  const body = {
+    appendChild(el) {
+      try {
+        importScripts(el.src);
+        el.fire("load");
+      } catch (err) {
+        el.fire("error");
+      }
+    },
+  };
+  self.window = self;
+  self.alert = (msg) => self.postMessage({ type: "error", code: "model_failed", message: String(msg) });
+  self.document = {
+    body,
+    createElement(tag) {
+      if (tag === "canvas") return new OffscreenCanvas(1, 1);
+      const listeners = {};
+      return {
+        src: "",
+        setAttribute(name, value) { this[name] = value; },
+        addEventListener(type, fn) { (listeners[type] ||= []).push(fn); },
+        fire(type) { (listeners[type] || []).forEach((fn) => fn()); },
+      };
+    },
+  };
+}
+
 async function init({ kind: k, base }) {
   kind = k === "hands" ? "hands" : "pose";
   const root = base.endsWith("/") ? base : `${base}/`;
+  pageShim();
   importScripts(`${root}${kind}.js`);
   const Ctor = kind === "pose" ? self.Pose : self.Hands;
   if (typeof Ctor !== "function") throw new Error(`${kind} solution did not load`);
