@@ -75,3 +75,27 @@ export function handPositions(body) {
   }
   return out;
 }
+
+/**
+ * Joint angles of a body section, radians (tests and the stats hooks): per side the elbow flexion,
+ * the upper arm's elevation above horizontal (as the chest carries it) and the wrist's bend.
+ */
+export function armAngles(body) {
+  const q = (name) => {
+    const i = 4 * BODY_BONES.indexOf(name);
+    return Array.from(body.bones.subarray(i, i + 4));
+  };
+  const angle = (r) => 2 * Math.acos(Math.min(1, Math.abs(r[3])));
+  const chest = mul(q("spine"), q("chest"));
+  const out = {};
+  for (const s of ["left", "right"]) {
+    const upperW = mul(mul(chest, q(`${s}Shoulder`)), q(`${s}UpperArm`));
+    const dir = rotate(upperW, SIDES[s].restDir);
+    out[s] = {
+      elbow: angle(q(`${s}LowerArm`)),
+      elevation: Math.asin(Math.max(-1, Math.min(1, dir[1]))),
+      wrist: angle(q(`${s}Hand`)),
+    };
+  }
+  return out;
+}

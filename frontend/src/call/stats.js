@@ -1,5 +1,5 @@
 // Small statistics helpers for the stats panel and the measurement hooks.
-import { handPositions } from "../avatar/body_bones.js";
+import { armAngles, handPositions } from "../avatar/body_bones.js";
 import { trackDeviceId } from "./audio.js";
 import { QUALITY_LEVELS } from "./quality.js";
 
@@ -92,6 +92,11 @@ export function exposeStats(app) {
     get bodyFramesReceived() { return app.remote.receiver.bodyFrames; },
     get frameBytesMax() { return s.frameBytesMax; },
     get frameVersion() { return app.session.frameVersion; },
+    /** Our solved arm angles as we send them (radians), or null without a body. */
+    get localArms() {
+      const p = app.localReceiver.shown;
+      return p.hasBody ? armAngles(p.body) : null;
+    },
     /** The other avatar's hands: from the received bones, and on its VRM model when it has one. */
     get remoteHands() {
       const rx = app.remote.receiver;

@@ -17,14 +17,17 @@ const unit = (v) => {
 
 /**
  * One arm from angles: the upper arm at `elevation` above horizontal and `forward` towards the
- * camera (0 = straight out to the side), the forearm bent by `flex` towards `bendDir` (a unit
- * vector perpendicular to the upper arm). side: "left" (x > 0) or "right".
+ * camera (0 = straight out to the side), the forearm bent by `flex` towards `bendDir` (its part
+ * perpendicular to the upper arm is used). side: "left" (x > 0) or "right".
  */
 export function armPoints(side, { elevation, forward, flex, bendDir }) {
   const sx = side === "left" ? 1 : -1;
   const shoulder = [0.18 * sx, 1.4, 0];
   const u = [sx * Math.cos(elevation) * Math.cos(forward), Math.sin(elevation), Math.cos(elevation) * Math.sin(forward)];
-  const l = unit(add(u.map((c) => c * Math.cos(flex)), bendDir, Math.sin(flex)));
+  // The bend direction made perpendicular to the upper arm, so `flex` is the elbow's true angle.
+  const k = bendDir[0] * u[0] + bendDir[1] * u[1] + bendDir[2] * u[2];
+  const n = unit([bendDir[0] - k * u[0], bendDir[1] - k * u[1], bendDir[2] - k * u[2]]);
+  const l = unit(add(u.map((c) => c * Math.cos(flex)), n, Math.sin(flex)));
   const elbow = add(shoulder, u, UPPER);
   const wrist = add(elbow, l, FORE);
   return { shoulder, elbow, wrist, u, l };
