@@ -3,7 +3,7 @@
 // faces +Z, its left is +X, T-pose at rest); the VRM renderer flips them for VRM 0.x models.
 import { BODY_BONES, FINGERS } from "../call/frame_codec.js";
 import { SIDES } from "../tracking/body_solver.js";
-import { axisAngle, mul, rotate } from "../tracking/quat.js";
+import { axisAngle, dot, mul, rotate } from "../tracking/quat.js";
 
 const FINGER_JOINTS = Object.freeze({
   thumb: ["ThumbMetacarpal", "ThumbProximal", "ThumbDistal"],
@@ -78,7 +78,8 @@ export function handPositions(body) {
 
 /**
  * Joint angles of a body section, radians (tests and the stats hooks): per side the elbow flexion,
- * the upper arm's elevation above horizontal (as the chest carries it) and the wrist's bend.
+ * the upper arm's elevation above horizontal (as the chest carries it) and the wrist's bend (how
+ * far the hand points off the forearm's line; its twist about that line is left out).
  */
 export function armAngles(body) {
   const q = (name) => {
@@ -94,7 +95,7 @@ export function armAngles(body) {
     out[s] = {
       elbow: angle(q(`${s}LowerArm`)),
       elevation: Math.asin(Math.max(-1, Math.min(1, dir[1]))),
-      wrist: angle(q(`${s}Hand`)),
+      wrist: Math.acos(Math.max(-1, Math.min(1, dot(rotate(q(`${s}Hand`), SIDES[s].restDir), SIDES[s].restDir)))),
     };
   }
   return out;

@@ -6,6 +6,7 @@
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
+import { armAngles } from "../../src/avatar/body_bones.js";
 import { applyBodyBones } from "../../src/avatar/vrm_renderer.js";
 import { BodySolver } from "../../src/tracking/body_solver.js";
 import { armPoints, deg, posePoints } from "../fakes/skeleton.mjs";
@@ -73,5 +74,7 @@ window.renderFixture = async (vrmUrl, width, height) => {
       frames.push(canvas.toDataURL("image/jpeg", 0.8));
     }
   }
-  return { frames, phases: PHASES.map((p) => ({ name: p.name, frames: p.frames, left: p.left, right: RIGHT })) };
+  // `bones`: the angles of the bones as rendered (armAngles), what a solver should find again.
+  const phases = PHASES.map((p) => ({ name: p.name, frames: p.frames, left: p.left, right: RIGHT, bones: armAngles(bodyFor(p)) }));
+  return { frames, phases };
 };
