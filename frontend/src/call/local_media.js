@@ -130,10 +130,17 @@ export class LocalMedia {
     }
   }
 
+  /** The actor tracks body or hands and the camera runs (whatever adaptive quality did to them). */
+  bodyWanted() {
+    const s = this.pipeline.settings;
+    return Boolean(this.tracker && (s.bodyTracking || s.handTracking));
+  }
+
   /** Adaptive quality: the body trackers' rate; 0 turns them off (the avatar's arms relax). */
   setBodyRate(hz) {
     const was = this.bodyRateHz;
     this.bodyRateHz = hz;
+    if (was === hz) return;
     if (this.body && hz > 0) this.body.setRate(hz);
     if ((was === 0) !== (hz === 0)) this.refreshBodyTracking();
   }
