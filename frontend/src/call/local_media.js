@@ -133,7 +133,10 @@ export class LocalMedia {
   /** The actor tracks body or hands and the camera runs (whatever adaptive quality did to them). */
   bodyWanted() {
     const s = this.pipeline.settings;
-    return Boolean(this.tracker && (s.bodyTracking || s.handTracking));
+    if (!this.tracker || !(s.bodyTracking || s.handTracking)) return false;
+    // Not while the models still load (that load is no reason to turn them down), unless adaptive
+    // quality turned them off itself.
+    return this.bodyRateHz === 0 || Boolean(this.body && this.body.ready);
   }
 
   /** Adaptive quality: the body trackers' rate; 0 turns them off (the avatar's arms relax). */

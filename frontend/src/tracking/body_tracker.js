@@ -89,6 +89,7 @@ export class BodyTracking {
     this.workers = {};
     this.rateHz = BODY_TRACK_HZ;
     this.procMs = { pose: 0, hands: 0 };
+    this.ready = false;
   }
 
   configure(settings) {
@@ -108,6 +109,7 @@ export class BodyTracking {
       this.workers[kind] = w;
       await w.start(track, this.rateHz);
     }
+    this.ready = true; // models loaded, frames flowing
   }
 
   /** Adaptive quality: the trackers' rate (0 pauses them; the solver then holds and relaxes). */
