@@ -36,7 +36,14 @@ def test_raised_hand_reaches_the_other_side_and_matches_the_known_pose(af_server
     ]
     try:
         contexts = [b.new_context(viewport={"width": 1280, "height": 860}) for b in browsers]
-        contexts[0].add_init_script(f"localStorage.setItem('af.call.avatar', 'actor:{actor['actor']}');")
+        # A lenient quality budget (the documented hook, frontend/src/call/quality.js): on a loaded
+        # machine adaptive quality would rightly turn body tracking off, which is not what this
+        # test is about (tests/call_quality.test.mjs covers that order).
+        budget = json.dumps({"trackingFps": 1, "latencyMs": 100000, "renderMs": 100000})
+        contexts[0].add_init_script(
+            f"localStorage.setItem('af.call.avatar', 'actor:{actor['actor']}');"
+            f"localStorage.setItem('af.call.qualityBudget', {json.dumps(budget)});"
+        )
         contexts[1].add_init_script("localStorage.setItem('af.call.camera', 'off');")
         sender = harness.login(contexts[0], af_server.base_url, sender_email)
         receiver = harness.login(contexts[1], af_server.base_url, receiver_email)
