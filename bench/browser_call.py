@@ -38,6 +38,15 @@ Prints (numbers read from the pages' window.__afStats):
     FIGURE render_efficiency_pct <n> %           100 x render_fps_vrm / render_fps_vrm_bare (goal >= 85)
     FIGURE tracking_fps_loaded <n> fps           tracking_fps while a CPU hog takes one core (goal >= 24)
     FIGURE capture_to_render_ms_p95_loaded <n> ms  the same, capture to render p95 (goal < 150)
+
+Then body and hands (issue 18): two more calls whose sender's camera plays the rendered body
+fixture (tests/browser/fixtures/body_wave.mjpeg) with the Godette actor, first with body and hand
+tracking off, then on (pose and hands workers beside the face tracker):
+    FIGURE body_tracking_fps <n> fps             pose results per second (the body section's rate, 15 asked)
+    FIGURE hand_tracking_fps <n> fps             hand tracker results per second
+    FIGURE frame_bytes_v2 <n> bytes              the largest frame received: version 2 with the body (goal <= 200)
+    FIGURE face_fps_kept_pct <n> %               100 x face tracking_fps with body/hands / without (goal >= 90)
+`--body-only` runs just these two calls.
 """
 from __future__ import annotations
 
@@ -164,12 +173,90 @@ def _report_phases(label: str, call: dict) -> None:
         print(f"# {label} {who} Chromium CPU by process kind (share of the machine): {parts}", file=sys.stderr)
 
 
+BODY_FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "browser" / "fixtures" / "body_wave.mjpeg"
+
+
+def _set_body_tracking(server, actor: dict, on: bool) -> None:
+    server.manage_python(
+        "import json\nfrom characters.models import Actor\n"
+        f"a = Actor.objects.get(pk={actor['actor']})\n"
+        f"a.settings = {{**(a.settings or {{}}), 'bodyTracking': {on!r}, 'handTracking': {on!r}}}\n"
+        "a.save()\nprint(json.dumps({'ok': True}))\n"
+    )
+
+
+def _body_call(p, server, actor: dict, seconds: float, *, body: bool) -> dict:
+    """One call with the body fixture as the sender's camera; face, pose and hand rates over `seconds`."""
+    _set_body_tracking(server, actor, body)
+    browsers = [harness.launch_chromium(p, fake_video=BODY_FIXTURE), harness.launch_chromium(p)]
+    try:
+        contexts = [b.new_context(viewport={"width": 1280, "height": 860}) for b in browsers]
+        contexts[0].add_init_script(f"localStorage.setItem('af.call.avatar', 'actor:{actor['actor']}');")
+        contexts[1].add_init_script("localStorage.setItem('af.call.camera', 'off');")
+        sender = harness.login(contexts[0], server.base_url, "bench-sender@example.com")
+        receiver = harness.login(contexts[1], server.base_url, "bench-receiver@example.com")
+        code = harness.create_room(sender, server.base_url, title="bench body")
+        harness.enter_call(sender, server.base_url, code)
+        harness.enter_call(receiver, server.base_url, code)
+        for page in (sender, receiver):
+            _wait(page, "() => window.__afStats.state === 'connected'")
+        _wait(sender, "() => window.__afStats.trackingResults > 30", 120_000)
+        if body:
+            # At least one pose result (the model loaded); adaptive quality may lower or stop them later.
+            _wait(sender, "() => window.__afStats.bodyResults > 0", 120_000)
+        time.sleep(2.0)
+        s0 = harness.stats(sender)
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        s1, r1 = harness.stats(sender), harness.stats(receiver)
+        dt = time.monotonic() - t0
+        return {
+            "face_fps": (s1["trackingResults"] - s0["trackingResults"]) / dt,
+            "body_fps": (s1["bodyResults"] - s0["bodyResults"]) / dt,
+            "hand_fps": (s1["handResults"] - s0["handResults"]) / dt,
+            "frame_bytes_max": r1["frameBytesMax"],
+            "body_frames": r1["bodyFramesReceived"],
+            "quality": s1["quality"],
+        }
+    finally:
+        for b in browsers:
+            b.close()
+
+
+def _report_body(without: dict, with_body: dict) -> None:
+    q = with_body["quality"]
+    print(
+        f"# body call: face {without['face_fps']:.1f} fps without body/hands, {with_body['face_fps']:.1f} fps with; "
+        f"{with_body['body_frames']} body frames received; sender quality level {q['level']} ({q['key']}), "
+        f"body trackers at {q.get('bodyFps')} fps asked",
+        file=sys.stderr,
+    )
+    print(f"FIGURE body_tracking_fps {with_body['body_fps']:.1f} fps")
+    print(f"FIGURE hand_tracking_fps {with_body['hand_fps']:.1f} fps")
+    print(f"FIGURE frame_bytes_v2 {with_body['frame_bytes_max']} bytes")
+    print(f"FIGURE face_fps_kept_pct {100 * with_body['face_fps'] / max(1e-9, without['face_fps']):.1f} %")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time of each call (two halves)")
     parser.add_argument("--bare-seconds", type=float, default=8.0, help="measuring time of each bare engine")
+    parser.add_argument("--body-only", action="store_true", help="only the two body/hands calls")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
+
+    if args.body_only:
+        server = harness.LiveServer(Path(tempfile.mkdtemp(prefix="af-bench-body-"))).start()
+        try:
+            server.create_users(["bench-sender@example.com", "bench-receiver@example.com"])
+            actor = server.create_vrm_actor("bench-sender@example.com")
+            with sync_playwright() as p:
+                without = _body_call(p, server, actor, args.seconds, body=False)
+                with_body = _body_call(p, server, actor, args.seconds, body=True)
+        finally:
+            server.stop()
+        _report_body(without, with_body)
+        return 0
 
     server = harness.LiveServer(Path(tempfile.mkdtemp(prefix="af-bench-call-"))).start()
     hog = None
@@ -187,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
             # The same call while a busy loop takes one core for the whole run.
             hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             loaded = _call(p, server, actor, args.seconds)
+            hog.kill()
+            hog.wait()
+            hog = None
+            without_body = _body_call(p, server, actor, args.seconds, body=False)
+            with_body = _body_call(p, server, actor, args.seconds, body=True)
     finally:
         if hog is not None:
             hog.kill()
@@ -223,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"FIGURE render_efficiency_pct {100 * vrm['render_fps'] / max(1e-9, bare_vrm['fps']):.1f} %")
     print(f"FIGURE tracking_fps_loaded {under_load['tracking_fps']:.1f} fps")
     print(f"FIGURE capture_to_render_ms_p95_loaded {under_load['p95']:.1f} ms")
+    _report_body(without_body, with_body)
     return 0
 
 

@@ -28,6 +28,35 @@ if (entryPoints.length) {
   });
 }
 
+// Classic workers (frontend/src/workers/): the legacy MediaPipe solutions load their wasm with
+// importScripts, which module workers do not have.
+const workersDir = join(root, "frontend", "src", "workers");
+const workerEntries = existsSync(workersDir)
+  ? readdirSync(workersDir).filter((f) => f.endsWith(".js")).map((f) => join(workersDir, f))
+  : [];
+if (workerEntries.length) {
+  await build({
+    entryPoints: workerEntries,
+    outdir: out,
+    bundle: true,
+    format: "iife",
+    minify: true,
+    sourcemap: true,
+    target: ["es2022"],
+    logLevel: "info",
+  });
+}
+
 const wasm = join(root, "node_modules", "@mediapipe", "tasks-vision", "wasm");
 if (existsSync(wasm)) cpSync(wasm, join(out, "mediapipe"), { recursive: true });
+// Legacy pose and hands solutions (models in the packages, Apache-2.0): the lite models only,
+// which the body worker asks for (modelComplexity 0).
+for (const pkg of ["pose", "hands"]) {
+  const src = join(root, "node_modules", "@mediapipe", pkg);
+  if (!existsSync(src)) continue;
+  cpSync(src, join(out, "mediapipe-legacy", pkg), {
+    recursive: true,
+    filter: (path) => !/_(full|heavy)\.tflite$/.test(path),
+  });
+}
 console.log(`built ${entryPoints.length} entries into static/dist`);

@@ -115,6 +115,26 @@ def _avatar(message: dict[str, Any]) -> dict[str, Any]:
     return {key: avatar.get(key) for key in ("renderer", "fileHash", "id", "name", "license")}
 
 
+MAX_FRAME_VERSIONS = 8
+
+
+def _frame_versions(message: dict[str, Any]) -> list[int] | None:
+    """The parameter-frame versions the sender can decode (docs/protocol.md, "Frame versions").
+
+    Absent on clients older than version 2 frames: the other side then sends version 1 only.
+    Versions this server does not know are still relayed (a newer client pair may use them)."""
+    versions = message.get("frames")
+    if versions is None:
+        return None
+    if (
+        not isinstance(versions, list)
+        or not 1 <= len(versions) <= MAX_FRAME_VERSIONS
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 255 for v in versions)
+    ):
+        raise _invalid({"frames": f"must be a list of 1 to {MAX_FRAME_VERSIONS} frame versions (integers 1-255)"})
+    return sorted(set(versions))
+
+
 def parse_client_message(message: dict[str, Any]) -> dict[str, Any]:
     """Validate a decoded message; return the cleaned message to act on (and to relay)."""
     kind = message.get("type")
@@ -129,7 +149,11 @@ def parse_client_message(message: dict[str, Any]) -> dict[str, Any]:
     if kind == "candidate":
         return {"type": kind, "candidate": _candidate(message)}
     if kind == "avatar":
-        return {"type": kind, "avatar": _avatar(message)}
+        cleaned = {"type": kind, "avatar": _avatar(message)}
+        versions = _frame_versions(message)
+        if versions is not None:
+            cleaned["frames"] = versions
+        return cleaned
     if kind == "ping":
         t = message.get("t")
         if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool)):

@@ -3,6 +3,7 @@
 Stored in Actor.settings as:
     {
       "faceTracking": true, "bodyTracking": false, "handTracking": false,
+      "mirror": false, "bodySensitivity": 1.0, "handSensitivity": 1.0,
       "sensitivity": {"gaze": 1.0, "eyebrows": 1.0, "mouth": 1.0},   # each 0..SENSITIVITY_MAX (2.0)
       "curves": {"jawOpen": {"inMin": 0, "inMax": 0.5, "outMin": 0, "outMax": 1, "gamma": 1}},
       "shortcuts": [{"key": "Ctrl+1", "label": "Smile", "weights": {"happy": 1.0}}]
@@ -13,7 +14,10 @@ browser applies it (frontend/src/tracking/actor_settings.js, same maximum).
 A curve maps the input range linearly (then shaped by gamma) onto the output range and clamps:
 with inMax 0.5 and outMax 1, an input of 0.4 already gives 0.8. Curve keys are ARKit names.
 Shortcut weights name expressions the avatar has (presets or its custom expressions).
-Body and hand tracking flags are stored for later features; nothing reads them yet.
+Body and hand tracking (issue 18) run in the browser when their flags are on
+(frontend/src/tracking/body_tracker.js): `mirror` makes the avatar move like a mirror image,
+`bodySensitivity` scales the torso's lean and `handSensitivity` the finger curls (0..2, like
+the face regions).
 """
 from __future__ import annotations
 
@@ -42,6 +46,9 @@ def default_settings() -> dict[str, Any]:
         "faceTracking": True,
         "bodyTracking": False,
         "handTracking": False,
+        "mirror": False,
+        "bodySensitivity": 1.0,
+        "handSensitivity": 1.0,
         "sensitivity": dict.fromkeys(SENSITIVITY_KEYS, 1.0),
         "curves": {},
         "shortcuts": [],
@@ -92,8 +99,14 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "faceTracking": {"type": "boolean", "default": True},
-        "bodyTracking": {"type": "boolean", "default": False, "description": "Stored for later; not used yet."},
-        "handTracking": {"type": "boolean", "default": False, "description": "Stored for later; not used yet."},
+        "bodyTracking": {"type": "boolean", "default": False, "description": "Track shoulders and arms."},
+        "handTracking": {"type": "boolean", "default": False, "description": "Track hands and fingers."},
+        "mirror": {"type": "boolean", "default": False,
+                   "description": "Body and hands move like a mirror image (raise your right hand, the avatar raises its left)."},
+        "bodySensitivity": {"type": "number", "minimum": 0, "maximum": SENSITIVITY_MAX, "default": 1,
+                            "description": "Scales the torso's lean; 0 keeps it upright."},
+        "handSensitivity": {"type": "number", "minimum": 0, "maximum": SENSITIVITY_MAX, "default": 1,
+                            "description": "Scales the finger curls; 0 keeps the hands open."},
         "sensitivity": {
             "type": "object",
             "additionalProperties": False,
@@ -256,8 +269,10 @@ def validate_settings(data: Any, *, expressions: list[str] | None = None) -> dic
         raise SettingsInvalid(_("Some actor settings are invalid."), details=errors)
 
     out = default_settings()
-    for flag in ("faceTracking", "bodyTracking", "handTracking"):
+    for flag in ("faceTracking", "bodyTracking", "handTracking", "mirror"):
         out[flag] = data.get(flag, out[flag])
+    for key in ("bodySensitivity", "handSensitivity"):
+        out[key] = float(data.get(key, out[key]))
     out["sensitivity"].update({k: float(v) for k, v in data.get("sensitivity", {}).items()})
     out["curves"] = {
         name: {**{k: float(curve[k]) for k in ("inMin", "inMax", "outMin", "outMax")},

@@ -237,8 +237,15 @@ def _settings_from_post(request: HttpRequest, current: dict[str, Any]) -> dict[s
         "faceTracking": request.POST.get("faceTracking") == "on",
         "bodyTracking": request.POST.get("bodyTracking") == "on",
         "handTracking": request.POST.get("handTracking") == "on",
+        "mirror": request.POST.get("mirror") == "on",
         "sensitivity": {},
     }
+    for key in ("bodySensitivity", "handSensitivity"):
+        raw = request.POST.get(key)
+        try:
+            data[key] = float(raw) if raw is not None else current.get(key, 1.0)
+        except (TypeError, ValueError):
+            data[key] = raw  # the validator reports it
     for key in ("gaze", "eyebrows", "mouth"):
         raw = request.POST.get(f"sensitivity_{key}")
         try:

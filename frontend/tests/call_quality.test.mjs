@@ -184,3 +184,39 @@ test("with tracking off, steps pass over the levels that only change tracking", 
   assert.deepEqual(changes(up), [QUALITY_LEVELS.length - 1, first + 1, first, 0]);
   // With tracking on, every level is a step (the first test).
 });
+
+test("body and hands go first: their rate, then off, before the face tracker or the render", async () => {
+  const { QualityController: QC, BODY_RATES } = await import("../src/call/quality.js");
+  const c = new QC({ downAfterMs: 1000, upAfterMs: 1000, settleMs: 0 });
+  const slow = (t) => ({ t, tracking: true, body: true, trackingFps: 20, procMs: 45, latencyP95: 50, renderMs: 5 });
+  let t = 0;
+  const seen = [];
+  for (let i = 0; i < 20; i++) {
+    c.update(slow((t += 600)));
+    seen.push([c.level, c.settings.bodyFps]);
+  }
+  const firstLevelStep = seen.findIndex(([level]) => level > 0);
+  assert.deepEqual(BODY_RATES, [15, 8, 0]);
+  assert.ok(firstLevelStep > 0, "the ladder stepped");
+  assert.deepEqual(seen[firstLevelStep - 1], [0, 0], "the body was off before the first ladder step");
+  assert.ok(seen.some(([l, b]) => l === 0 && b === 8), "its rate was lowered before it went off");
+  // With room again: the ladder comes back first, the body last.
+  const fast = (tt) => ({ t: tt, tracking: true, body: true, trackingFps: 30, procMs: 10, latencyP95: 20, renderMs: 2 });
+  const back = [];
+  for (let i = 0; i < 40; i++) {
+    c.update(fast((t += 600)));
+    back.push([c.level, c.settings.bodyFps]);
+  }
+  const bodyBack = back.findIndex(([, b]) => b > 0);
+  assert.ok(bodyBack > 0 && back[bodyBack][0] === 0, "the body returned only at level 0");
+  assert.equal(back.at(-1)[1], 15);
+});
+
+test("without body tracking the ladder is unchanged", async () => {
+  const { QualityController: QC } = await import("../src/call/quality.js");
+  const c = new QC({ downAfterMs: 1000, settleMs: 0 });
+  c.update({ t: 0, tracking: true, trackingFps: 20, procMs: 45, latencyP95: 50, renderMs: 5 });
+  c.update({ t: 1200, tracking: true, trackingFps: 20, procMs: 45, latencyP95: 50, renderMs: 5 });
+  assert.equal(c.level, 1);
+  assert.equal(c.settings.bodyFps, 15);
+});

@@ -90,3 +90,36 @@ test("without an open channel the preview still gets every frame; a congested ch
   assert.equal(channel.frames[0].seq, 3); // skipped frames still used their sequence numbers
   assert.equal(preview.pushed.length, 3);
 });
+
+test("version 2: the body rides on every other frame at 15 Hz, only when the other side decodes it", () => {
+  let version = 1;
+  let now = 0;
+  const channel = new Channel();
+  const sender = new ParamSender({ getChannel: () => channel, now: () => now, getVersion: () => version });
+  const p = createParams();
+  p.hasBody = true;
+  p.body.bones.set([0, 0, Math.sin(0.5), Math.cos(0.5)], 4 * 5); // leftUpperArm turned 1 rad
+  p.body.left_hand = true;
+  sender.push(p, 0);
+  assert.equal(channel.frames[0].version, 1); // a version 1 peer never gets a body
+  assert.equal(channel.frames[0].body, null);
+  version = 2;
+  for (let i = 1; i <= 30; i++) {
+    now = i * 33.4;
+    sender.push(p, now);
+  }
+  const v2 = channel.frames.slice(1);
+  assert.equal(v2.length, 30);
+  assert.ok(v2.every((f) => f.version === 2));
+  const withBody = v2.filter((f) => f.body);
+  assert.equal(withBody.length, 15);
+  assert.ok(Math.abs(withBody[0].body.bones[4 * 5 + 2] - Math.sin(0.5)) < 1e-4);
+  assert.equal(withBody[0].body.left_hand, true);
+  assert.equal(sender.bodyFramesSent, 15);
+  // Adaptive quality: body off -> version 2 frames without the section.
+  sender.bodyRateHz = 0;
+  now += 1000;
+  sender.push(p, now);
+  assert.equal(channel.frames.at(-1).body, null);
+  assert.equal(sender.lastBytes, 72);
+});

@@ -381,3 +381,13 @@ test("a malformed avatar description reaches the page normalized (the server is 
   assert.deepEqual(ann.rec.remoteAvatars.at(-1),
     { renderer: "2d", fileHash: null, id: "3", name: "Ben", license: { name: "", authors: ["Ben"], url: "", card: [] } });
 });
+
+test("frame version 2 is used only when the other side's avatar message lists it", async () => {
+  const { room, ann, ben } = await connectedPair();
+  assert.deepEqual(room.received("ben", "avatar")[0].frames, [1, 2]);
+  assert.equal(ann.session.frameVersion, 2);
+  assert.equal(ben.session.frameVersion, 2);
+  // An older client announces its avatar without `frames`: back to version 1 for it.
+  await ann.session.handle({ type: "avatar", avatar: avatarOf("old"), from: "p_old" });
+  assert.equal(ann.session.frameVersion, 1);
+});

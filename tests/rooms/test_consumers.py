@@ -81,6 +81,9 @@ async def test_join_and_relay_only_to_the_other(room_setup):
     await a.send({"type": "avatar", "avatar": avatar})
     assert await b.recv() == {"type": "avatar", "avatar": avatar, "from": joined_a["peer_id"]}
     assert await a.nothing()
+    # Frame-version negotiation rides on the avatar message: deduplicated, sorted, relayed.
+    await b.send({"type": "avatar", "avatar": avatar, "frames": [2, 1, 2]})
+    assert await a.recv() == {"type": "avatar", "avatar": avatar, "frames": [1, 2], "from": joined_b["peer_id"]}
 
     await a.send({"type": "ping", "t": 42})
     assert await a.recv() == {"type": "pong", "t": 42}
@@ -122,6 +125,11 @@ async def test_third_participant_is_refused(room_setup, make_member):
         (json.dumps({"type": "avatar", "avatar": {"renderer": "vrm", "fileHash": "zz"}}), "invalid_avatar"),
         (json.dumps({"type": "avatar", "avatar": {"renderer": "2d", "license": {"authors": "Mallory"}}}), "invalid_avatar"),
         (json.dumps({"type": "avatar", "avatar": {"renderer": "2d", "license": {"x": "y" * 5000}}}), "avatar_too_large"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "2d"}, "frames": "2"}), "invalid_message"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "2d"}, "frames": [0]}), "invalid_message"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "2d"}, "frames": [True]}), "invalid_message"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "2d"}, "frames": [1] * 9}), "invalid_message"),
+        (json.dumps({"type": "avatar", "avatar": {"renderer": "2d"}, "frames": []}), "invalid_message"),
         ("x" * 40_000, "message_too_large"),
         ("[" * 1000 + "]" * 1000, "json_too_deep"),
         ("[" * 20_000 + "]" * 20_000, "message_too_large"),  # size is checked before parsing

@@ -130,7 +130,7 @@ def test_decode_checks_length_before_version():
         decode(b"\x02" * 10)
     assert info.value.code == "bad_length"
     with pytest.raises(FrameError) as info:
-        decode(b"\x02" + b"\x00" * 71)
+        decode(b"\x03" + b"\x00" * 71)  # 2 is version 2 now, a valid frame without a body
     assert info.value.code == "bad_version"
 
 
@@ -147,3 +147,110 @@ def test_idle_animation_frames_encode():
     frames = [decode(encode(protocol.idle_frame(i, i / 30, timestamp_ms=i * 33))) for i in range(200)]
     assert max(f.blendshapes[9] for f in frames) > 0.9  # it blinks
     assert len({f.rotation for f in frames}) > 50  # it moves
+
+
+# --- Version 2: optional body section (docs/protocol.md section 1b) -------------------------
+
+V2 = VECTORS["v2"]
+
+
+def _number(v):
+    return float(v) if isinstance(v, str) else v  # "NaN" / "Infinity" / "-Infinity" in encode_only
+
+
+def _v2_values(values: dict) -> dict:
+    out = dict(values)
+    if values.get("body"):
+        body = dict(values["body"])
+        body["bones"] = [[_number(c) for c in q] for q in body["bones"]]
+        body["fingers"] = [_number(v) for v in body["fingers"]]
+        out["body"] = body
+    return out
+
+
+def _assert_close_v2(frame: Frame, values: dict) -> None:
+    _assert_close(frame, values)
+    if values["body"] is None:
+        assert frame.body is None
+        return
+    assert frame.body is not None
+    assert frame.body.left_hand == values["body"]["left_hand"]
+    assert frame.body.right_hand == values["body"]["right_hand"]
+    assert len(frame.body.bones) == len(values["body"]["bones"]) == 11
+    for got, want in zip(frame.body.bones, values["body"]["bones"], strict=True):
+        for g, w in zip(got, want, strict=True):
+            assert abs(g - w) <= 1e-5
+    for got, want in zip(frame.body.fingers, values["body"]["fingers"], strict=True):
+        assert abs(got - want) <= 1 / 64
+
+
+def test_v2_vector_file_covers_the_agreed_cases():
+    assert V2["bone_names"] == list(protocol.BODY_BONES)
+    assert V2["finger_names"] == list(protocol.FINGERS)
+    assert V2["frame_bytes"] == [72, 178]
+    assert {"v2_no_body", "v2_body_both_hands", "v2_body_extremes"} <= {v["name"] for v in V2["valid"]}
+    assert {v["error"] for v in V2["invalid"]} == {"bad_length", "bad_version"}
+
+
+@pytest.mark.parametrize("vector", V2["valid"], ids=lambda v: v["name"])
+def test_v2_valid_vectors_round_trip(vector):
+    data = bytes.fromhex(vector["hex"])
+    _assert_close_v2(decode(data), vector["values"])
+    assert encode(Frame.from_values(vector["values"])).hex() == vector["hex"]
+
+
+@pytest.mark.parametrize("vector", V2["encode_only"], ids=lambda v: v["name"])
+def test_v2_encode_only_vectors(vector):
+    assert encode(Frame.from_values(_v2_values(vector["values"]))).hex() == vector["hex"]
+    _assert_close_v2(decode(bytes.fromhex(vector["hex"])), vector["decoded"])
+
+
+@pytest.mark.parametrize("vector", V2["decode_only"], ids=lambda v: v["name"])
+def test_v2_decode_only_vectors(vector):
+    frame = decode(bytes.fromhex(vector["hex"]))
+    if vector["values"]["version"] == 1:
+        assert frame.body is None
+        _assert_close(frame, vector["values"])
+    else:
+        _assert_close_v2(frame, vector["values"])
+
+
+@pytest.mark.parametrize("vector", V2["invalid"], ids=lambda v: v["name"])
+def test_v2_invalid_vectors_are_rejected_with_their_code(vector):
+    with pytest.raises(FrameError) as info:
+        decode(bytes.fromhex(vector["hex"]))
+    assert info.value.code == vector["error"]
+
+
+def test_v2_body_frame_fits_the_goal_and_its_bytes_by_hand():
+    half_turn_y = (0.0, 1.0, 0.0, 0.0)
+    fingers = [0.0] * 40
+    fingers[0] = 0.5  # left thumb spread: 32
+    fingers[39] = -1.0  # right little finger last curl: -64
+    body = protocol.Body(bones=(half_turn_y,) + (protocol.IDENTITY,) * 10, fingers=tuple(fingers), right_hand=True)
+    data = encode(Frame(version=2, body=body))
+    assert len(data) == 178 <= 200
+    assert data[0] == 2
+    assert data[1] == 0x04 | 0x10
+    assert struct.unpack_from("<3h", data, 72) == (0, 32767, 0)
+    assert struct.unpack_from("<b", data, 138)[0] == 32
+    assert struct.unpack_from("<b", data, 177)[0] == -64
+
+
+def test_v2_quaternion_sign_is_canonical():
+    q = (0.0, 0.0, math.sin(0.4), math.cos(0.4))
+    neg = tuple(-c for c in q)
+    a = encode(Frame(version=2, body=protocol.Body(bones=(q,) * 11)))
+    b = encode(Frame(version=2, body=protocol.Body(bones=(neg,) * 11)))
+    assert a == b
+    back = decode(a).body.bones[0]
+    assert abs(back[2] - math.sin(0.4)) < 1e-4 and abs(back[3] - math.cos(0.4)) < 1e-4
+
+
+def test_v1_frames_refuse_a_body_and_unknown_versions_refuse_to_encode():
+    with pytest.raises(ValueError):
+        encode(Frame(body=protocol.Body()))
+    with pytest.raises(ValueError):
+        encode(Frame(version=3))
+    with pytest.raises(ValueError):
+        encode(Frame(version=2, body=protocol.Body(bones=(protocol.IDENTITY,) * 10)))

@@ -1,7 +1,7 @@
 // The avatar parameter object: what tracking produces, what a frame carries and what both
 // renderers (2D canvas and VRM) draw. One shape everywhere, so the local preview and the remote
 // view share code.
-import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES, BS } from "../call/frame_codec.js";
+import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES, BODY_BONE_COUNT, BS, FINGER_COUNT, createBody } from "../call/frame_codec.js";
 
 export { BS, BLENDSHAPE_COUNT, BLENDSHAPE_NAMES };
 
@@ -14,6 +14,12 @@ export { BS, BLENDSHAPE_COUNT, BLENDSHAPE_NAMES };
  * @property {boolean} speaking
  * @property {Object<string, number>} expressions  held expression overrides (keyboard shortcuts):
  *           VRM preset names (happy, angry, sad, relaxed, surprised, aa...) or ARKit names -> 0..1
+ * @property {{bones:Float32Array, fingers:Float32Array, left_hand:boolean, right_hand:boolean}} body
+ *           upper body and fingers (frame version 2 body section); meaningful when hasBody
+ * @property {boolean} hasBody  a body tracker (ours or the other side's) drives the bones
+ *
+ * The face fields and the body are separate: copyParams/lerpParams move the face only (the face
+ * pipeline copies poses around 30 times a second), copyBody/lerpBody the body.
  */
 
 /** @returns {AvatarParams} a neutral pose */
@@ -25,7 +31,50 @@ export function createParams() {
     faceLost: false,
     speaking: false,
     expressions: {},
+    body: createBody(),
+    hasBody: false,
   };
+}
+
+export function copyBody(out, src) {
+  out.body.bones.set(src.body.bones);
+  out.body.fingers.set(src.body.fingers);
+  out.body.left_hand = src.body.left_hand;
+  out.body.right_hand = src.body.right_hand;
+  out.hasBody = src.hasBody;
+  return out;
+}
+
+/** out.body = a.body -> b.body at t: bones by spherical interpolation, fingers linearly. */
+export function lerpBody(out, a, b, t) {
+  const ab = a.body.bones;
+  const bb = b.body.bones;
+  const ob = out.body.bones;
+  for (let i = 0; i < BODY_BONE_COUNT * 4; i += 4) {
+    let d = ab[i] * bb[i] + ab[i + 1] * bb[i + 1] + ab[i + 2] * bb[i + 2] + ab[i + 3] * bb[i + 3];
+    const sign = d < 0 ? -1 : 1;
+    d *= sign;
+    let wa = 1 - t;
+    let wb = t * sign;
+    if (d < 0.9995) {
+      const th = Math.acos(d);
+      const sn = Math.sin(th);
+      wa = Math.sin((1 - t) * th) / sn;
+      wb = (Math.sin(t * th) / sn) * sign;
+    }
+    let n = 0;
+    for (let k = 0; k < 4; k++) {
+      ob[i + k] = ab[i + k] * wa + bb[i + k] * wb;
+      n += ob[i + k] * ob[i + k];
+    }
+    n = Math.sqrt(n) || 1;
+    for (let k = 0; k < 4; k++) ob[i + k] /= n;
+  }
+  for (let i = 0; i < FINGER_COUNT; i++) out.body.fingers[i] = lerp(a.body.fingers[i], b.body.fingers[i], t);
+  out.body.left_hand = b.body.left_hand;
+  out.body.right_hand = b.body.right_hand;
+  out.hasBody = b.hasBody;
+  return out;
 }
 
 export function copyParams(out, src) {
@@ -63,9 +112,25 @@ export function paramsFromFrame(out, frame) {
   return out;
 }
 
-/** The frame fields (frame_codec.encodeFrame input) for params. */
-export function frameFields(params, seq, timestampMs) {
+/** Fill the body from a decoded version 2 frame that carries one (else leave it). */
+export function bodyFromFrame(out, frame) {
+  if (!frame.body) return false;
+  out.body.bones.set(frame.body.bones);
+  out.body.fingers.set(frame.body.fingers);
+  out.body.left_hand = frame.body.left_hand;
+  out.body.right_hand = frame.body.right_hand;
+  out.hasBody = true;
+  return true;
+}
+
+/**
+ * The frame fields (frame_codec.encodeFrame input) for params.
+ * @param {{version?:1|2, withBody?:boolean}} [opts] version 2 frames carry the body when withBody
+ */
+export function frameFields(params, seq, timestampMs, { version = 1, withBody = false } = {}) {
   return {
+    version,
+    body: version === 2 && withBody && params.hasBody ? params.body : null,
     seq,
     timestamp_ms: timestampMs,
     rotation: params.rotation,

@@ -6,6 +6,7 @@
 // head (parallax) while ears and outline move less; roll rotates the whole head.
 import { BS, clamp01, gaze } from "./params.js";
 import { getCharacter } from "./characters2d.js";
+import { handPositions } from "./body_bones.js";
 
 const TAU = Math.PI * 2;
 
@@ -98,6 +99,51 @@ export class Canvas2DRenderer {
     this.drawFace(ctx, p, pal, c, sy, tMs);
     ctx.restore();
     this.drawExtras(ctx, p, pal, c, f, tMs);
+    ctx.restore();
+
+    // Hands: only when a body tracker drives the avatar and a hand is raised; layered in front
+    // of body and head (a waving hand passes in front of the face).
+    if (p.hasBody) {
+      const hands = handPositions(p.body);
+      const shoulderY = H * 0.5 + scale * 1.15;
+      for (const [side, o] of [["left", 0], ["right", 20]]) {
+        const h = hands[side];
+        if (!h.raised) continue;
+        const x = W / 2 + px * 0.4 + h.x * scale * 0.85;
+        const y = shoulderY - h.y * scale * 0.85;
+        this.drawHand(ctx, pal, x, y, scale * 0.3, h.angle, p.body.fingers.subarray(o, o + 20), side);
+      }
+    }
+  }
+
+  /** A simple mitten-and-fingers hand, fingers up along `angle`, shortened by their curl. */
+  drawHand(ctx, pal, x, y, r, angle, fingers, side) {
+    ctx.save();
+    ctx.translate(x, y);
+    ctx.rotate(angle);
+    ctx.lineCap = "round";
+    ctx.fillStyle = pal.body;
+    ctx.strokeStyle = pal.bodyShade;
+    ctx.lineWidth = r * 0.34;
+    const thumbSide = side === "left" ? -1 : 1; // palm towards the viewer: the thumb is inside
+    for (let f = 1; f < 5; f++) {
+      const curl = Math.max(0, fingers[f * 4 + 1] + fingers[f * 4 + 2] + fingers[f * 4 + 3]);
+      const len = r * (1.25 - 0.05 * Math.abs(f - 2.5)) * Math.max(0.25, 1 - curl / 3.5);
+      const fx = thumbSide * (0.45 - (f - 1) * 0.3) * r;
+      ctx.beginPath();
+      ctx.moveTo(fx, -r * 0.4);
+      ctx.lineTo(fx * 1.1, -r * 0.4 - len);
+      ctx.stroke();
+    }
+    const thumbCurl = Math.max(0, fingers[1] + fingers[2] + fingers[3]);
+    ctx.beginPath();
+    ctx.moveTo(thumbSide * r * 0.6, r * 0.1);
+    ctx.lineTo(thumbSide * r * (1.2 - Math.min(0.7, thumbCurl / 3)), -r * 0.45);
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.arc(0, 0, r * 0.72, 0, TAU);
+    ctx.fill();
+    ctx.stroke();
     ctx.restore();
   }
 

@@ -15,11 +15,28 @@ import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
 import { BLENDSHAPE_NAMES, BS, clamp01, gaze } from "./params.js";
+import { BODY_DRIVEN_BONES, boneRotations } from "./body_bones.js";
 
 export class WebGLUnavailableError extends Error {
   constructor(message) {
     super(message || "WebGL is not available");
     this.code = "webgl_unavailable";
+  }
+}
+
+/**
+ * Set a body section's rotations on a three-vrm humanoid's normalized bones. VRM 1.0 rotations;
+ * on a VRM 0.x model (turned by VRMUtils.rotateVRM0) x and z flip sign. The neck's rotation goes
+ * before what is already on the neck (the face's share of the head turn).
+ */
+export function applyBodyBones(humanoid, body, { vrm0 = false, q = new THREE.Quaternion() } = {}) {
+  const s = vrm0 ? -1 : 1;
+  for (const [name, r] of boneRotations(body)) {
+    const node = humanoid.getNormalizedBoneNode(name);
+    if (!node) continue;
+    q.set(r[0] * s, r[1], r[2] * s, r[3]);
+    if (name === "neck") node.quaternion.premultiply(q);
+    else node.quaternion.copy(q);
   }
 }
 
@@ -154,6 +171,8 @@ export class VrmRenderer {
     this.perEyeBlink = true;
     this._weights = createPresetWeights();
     this._bones = []; // [node, share of the head rotation]
+    this._faceNodes = new Set();
+    this._bodyOn = false;
   }
 
   /** Load a VRM from bytes. @param {ArrayBuffer} buffer */
@@ -198,6 +217,8 @@ export class VrmRenderer {
       const parts = neck ? [[spine, 0.1], [neck, 0.35], [head, 0.55]] : [[spine, 0.15], [head, 0.85]];
       this._bones = parts.filter(([node]) => node);
     }
+    this._faceNodes = new Set(this._bones.map(([node]) => node));
+    this._bodyOn = false;
     this.frame();
     return vrm;
   }
@@ -248,6 +269,25 @@ export class VrmRenderer {
     this.camera.lookAt(this.target);
   }
 
+  /** Each hand bone's height above its shoulder (upper arm) in metres, on the model as drawn. */
+  handHeights() {
+    const h = this.vrm && this.vrm.humanoid;
+    if (!h) return null;
+    this.vrm.scene.updateMatrixWorld(true);
+    const a = new THREE.Vector3();
+    const b = new THREE.Vector3();
+    const out = {};
+    for (const side of ["left", "right"]) {
+      const hand = h.getRawBoneNode(`${side}Hand`);
+      const shoulder = h.getRawBoneNode(`${side}UpperArm`);
+      if (!hand || !shoulder) return null;
+      hand.getWorldPosition(a);
+      shoulder.getWorldPosition(b);
+      out[side] = a.y - b.y;
+    }
+    return out;
+  }
+
   /** Arms down from the T-pose (normalized bones; VRM 0.x space is turned 180 degrees). */
   restPose() {
     const h = this.vrm.humanoid;
@@ -284,6 +324,34 @@ export class VrmRenderer {
     const vrm = this.vrm;
     const h = vrm.humanoid;
     if (!h) return;
+    this._applyFace(p, h);
+    this._applyBody(p, h);
+  }
+
+  /**
+   * Upper body and fingers from the body section (normalized bones: every VRM takes them). The
+   * rotations are in VRM 1.0 space; VRM 0.x normalized bones live in a space turned 180 degrees
+   * about Y, where x and z flip sign. The neck's body rotation (which cancels the torso's) is put
+   * before the face's share of the head turn. Without a body the arms go back to the rest pose.
+   */
+  _applyBody(p, h) {
+    if (!p.hasBody) {
+      if (this._bodyOn) {
+        for (const name of BODY_DRIVEN_BONES) {
+          const node = h.getNormalizedBoneNode(name);
+          if (node && !this._faceNodes.has(node)) node.quaternion.identity();
+        }
+        this.restPose();
+        this._bodyOn = false;
+      }
+      return;
+    }
+    this._bodyOn = true;
+    applyBodyBones(h, p.body, { vrm0: this.isVrm0, q: this._q });
+  }
+
+  _applyFace(p, h) {
+    const vrm = this.vrm;
     const r = p.rotation;
     let yaw = r[0];
     let pitch = r[1];

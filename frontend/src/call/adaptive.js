@@ -62,6 +62,8 @@ export class AdaptiveQuality {
     // Tracking counts as on while the camera is meant to be on, also while the model still loads
     // (the controller passes over tracking-only levels when it is off).
     this.last = this.window.measure(Boolean(this.media.tracker || this.media.cameraOn));
+    // The actor tracks body or hands (running now, or turned off by a step of ours).
+    this.last.body = Boolean(this.media.bodyWanted && this.media.bodyWanted());
     const before = this.controller.level;
     if (this.controller.update(this.last) !== before) {
       this.window.reset();
@@ -72,8 +74,10 @@ export class AdaptiveQuality {
 
   /** Put the current level's settings into the tracker and the views. */
   apply() {
-    const q = this.controller.settings;
+    const { bodyFps, ...q } = this.controller.settings;
     this.media.setTrackingQuality(q).catch(() => {});
+    // Body and hand trackers: lowered first, then off (quality.js BODY_RATES).
+    if (this.media.setBodyRate) this.media.setBodyRate(bodyFps);
     for (const v of this.views()) {
       if (!v) continue;
       v.setRenderScale(q.renderScale);
@@ -85,7 +89,7 @@ export class AdaptiveQuality {
   snapshot() {
     const c = this.controller;
     return {
-      level: c.level, key: c.settings.key, levels: QUALITY_LEVELS.length, floor: c.floor, changes: c.changes, reason: c.reason,
+      level: c.level, key: c.settings.key, bodyFps: c.settings.bodyFps, levels: QUALITY_LEVELS.length, floor: c.floor, changes: c.changes, reason: c.reason,
       budget: { ...c.budget }, settings: { ...c.settings }, measured: this.last ? { ...this.last } : null,
       history: c.history.map((h) => ({ ...h })),
     };

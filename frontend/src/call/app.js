@@ -47,7 +47,7 @@ export class CallApp {
     this.shortcuts = new ShortcutState(this.pipeline.settings);
     this.trackRate = new RateMeter();
     this.stats = {
-      framesReceived: 0, faceFramesReceived: 0, frameBytes: FRAME_BYTES,
+      framesReceived: 0, faceFramesReceived: 0, frameBytes: FRAME_BYTES, frameBytesMax: 0,
       latency: new SampleBuffer(4000),
       sentRoll: new SampleBuffer(4000), // [captureTs, raw tracked roll]
       recvRoll: new SampleBuffer(4000), // [senderTs, received roll]
@@ -77,7 +77,11 @@ export class CallApp {
     });
     this.clock = new ClockSync((msg) => this.session.sendControl(msg));
     this.localReceiver = new FrameReceiver(); // the preview shows exactly what we send (quantized)
-    this.sender = new ParamSender({ getChannel: () => this.session.channel("params"), localReceiver: this.localReceiver });
+    this.sender = new ParamSender({
+      getChannel: () => this.session.channel("params"),
+      localReceiver: this.localReceiver,
+      getVersion: () => (this.session ? this.session.frameVersion : 1),
+    });
     this.remote = new RemoteAvatar({
       ui: this.ui, clock: this.clock, stats: this.stats,
       sendControl: (msg) => this.session.sendControl(msg), ownVrm: () => this.local.ownVrm,
@@ -167,6 +171,7 @@ export class CallApp {
 
   async applyAvatarChoice(choice, { announce = true } = {}) {
     const avatar = await this.local.apply(choice);
+    if (this.media) this.media.refreshBodyTracking(); // the actor's body/hand flags
     this.session.setLocalAvatar(avatar, { announce });
     if (this.session.practice) this.remote.show(avatar);
   }
@@ -306,6 +311,8 @@ export class CallApp {
     const remotePeer = this.session.remotePeer;
     this.ui.updatePanel({
       rtt: s.rtt, tracking, trackingFps: this.trackRate.rate(),
+      bodyTracking: Boolean(this.media.body), bodyTrackingFps: this.media.poseRate.rate(),
+      handTracking: Boolean(this.media.body && this.media.body.handsOn), handTrackingFps: this.media.handRate.rate(),
       renderFpsLocal: this.localView.fps(), renderFpsRemote: this.remoteView.fps(),
       latencyP50: percentile(lat, 50), latencyP95: percentile(lat, 95),
       framesReceived: s.framesReceived, framesSent: this.sender.framesSent, frameBytes: s.frameBytes,

@@ -3,11 +3,14 @@
 // device pickers (remembered in localStorage, switched live) and the framing preview: a clone of
 // the camera track shown in a local <video> so people can check framing and light. The clone is
 // never given to the peer connection (its only sender is the microphone).
+import { copyBody } from "../avatar/params.js";
+import { BodyTracking } from "../tracking/body_tracker.js";
 import { poseFromMatrix } from "../tracking/pose.js";
 import { FaceTracker, openCamera } from "../tracking/tracker.js";
 import { SpeakingDetector, openMic, trackDeviceId } from "./audio.js";
 import { nowMs } from "./clock.js";
 import { wireTimestamp } from "./frame_codec.js";
+import { RateMeter } from "./stats.js";
 
 const CAMERA_PREF = "af.call.camera";
 const CAMERA_DEVICE_PREF = "af.call.cameraDevice";
@@ -37,6 +40,10 @@ export class LocalMedia {
     this.mic = null;
     this.micMuted = false;
     this.speaking = null;
+    this.body = null; // BodyTracking while the actor tracks body or hands
+    this.bodyRateHz = null; // adaptive quality's body rate (null: the tracker's own)
+    this.poseRate = new RateMeter();
+    this.handRate = new RateMeter();
   }
 
   // ---------------------------------------------------------------- camera and tracking
@@ -64,6 +71,7 @@ export class LocalMedia {
       await this.tracker.start(stream);
       this.ui.setCameraUi(true);
       this.refreshFraming();
+      this.refreshBodyTracking();
     } catch (err) {
       this.tracker.stop();
       this.tracker = null;
@@ -78,7 +86,72 @@ export class LocalMedia {
     if (this.tracker) await this.tracker.setQuality(this.trackingQuality);
   }
 
+  /**
+   * Start or stop body/hand tracking to match the actor's flags (pipeline.settings) and the
+   * adaptive body rate (0 = off). Runs beside the face tracker, on clones of its camera track.
+   */
+  async refreshBodyTracking() {
+    const s = this.pipeline.settings;
+    const want = Boolean(this.tracker && this.tracker.stream && (s.bodyTracking || s.handTracking) && this.bodyRateHz !== 0);
+    const hands = Boolean(s.handTracking);
+    if (this.body && (!want || this.body.handsOn !== hands)) {
+      this.body.stop();
+      this.body = null;
+      this.pipeline.params.hasBody = false;
+    }
+    if (!want || this.body) {
+      if (this.body) this.body.configure(s);
+      return;
+    }
+    const cfg = this.trackerCfg;
+    const body = new BodyTracking({
+      workerUrl: new URL("body_worker.js", new URL(cfg.workerUrl, location.href)).href,
+      base: new URL("mediapipe-legacy/", new URL(cfg.workerUrl, location.href)).href,
+      poseRate: this.poseRate,
+      handRate: this.handRate,
+      onBody: (b) => {
+        const p = this.pipeline.params;
+        copyBody(p, { body: b, hasBody: true });
+        // Face results (30 Hz) carry it out; when hands only are tracked, the arms stay at rest.
+      },
+      onError: () => this.ui.showMessage("body_tracking_failed", "warning"),
+    });
+    body.handsOn = hands;
+    body.configure(s);
+    if (this.bodyRateHz) body.rateHz = this.bodyRateHz;
+    this.body = body;
+    try {
+      await body.start(this.tracker.stream.getVideoTracks()[0], { hands });
+    } catch (err) {
+      console.warn("body tracking failed to start", err);
+      body.stop();
+      if (this.body === body) this.body = null;
+      this.ui.showMessage("body_tracking_failed", "warning");
+    }
+  }
+
+  /** The actor tracks body or hands and the camera runs (whatever adaptive quality did to them). */
+  bodyWanted() {
+    const s = this.pipeline.settings;
+    if (!this.tracker || !(s.bodyTracking || s.handTracking)) return false;
+    // Not while the models still load (that load is no reason to turn them down), unless adaptive
+    // quality turned them off itself.
+    return this.bodyRateHz === 0 || Boolean(this.body && this.body.ready);
+  }
+
+  /** Adaptive quality: the body trackers' rate; 0 turns them off (the avatar's arms relax). */
+  setBodyRate(hz) {
+    const was = this.bodyRateHz;
+    this.bodyRateHz = hz;
+    if (was === hz) return;
+    if (this.body && hz > 0) this.body.setRate(hz);
+    if ((was === 0) !== (hz === 0)) this.refreshBodyTracking();
+  }
+
   stopCamera() {
+    if (this.body) this.body.stop();
+    this.body = null;
+    this.pipeline.params.hasBody = false;
     if (this.tracker) this.tracker.stop();
     this.tracker = null;
     this.ui.setCameraUi(false);

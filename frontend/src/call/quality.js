@@ -36,6 +36,13 @@ export const QUALITY_LEVELS = Object.freeze([
   { key: "effects_off", inputWidth: 400, inputHeight: 300, trackFps: 24, renderScale: 0.5, effects: false },
 ].map((l) => Object.freeze(l)));
 
+/**
+ * Body and hand tracking come before the ladder (issue 18): while the actor tracks them, a step
+ * down first lowers their rate, then turns them off, and only then touches the face tracker or
+ * the render; stepping up restores the ladder first and the body last. Index: bodyStep.
+ */
+export const BODY_RATES = Object.freeze([15, 8, 0]);
+
 export const DEFAULT_BUDGET = Object.freeze({ trackingFps: 30, latencyMs: 120, renderMs: 16 });
 
 /**
@@ -71,7 +78,8 @@ export function parseBudget(text) {
 /**
  * Judge one measurement against the budget at a level.
  * m: {tracking: bool, trackingFps: number|null, procMs: number|null (mean detect time),
- *     latencyP95: number|null, renderMs: number|null (mean draw time)}; null: not measured.
+ *     latencyP95: number|null, renderMs: number|null (mean draw time), body?: bool (the actor
+ *     tracks body or hands: BODY_RATES come first)}; null: not measured.
  * Returns {over: "tracking"|"latency"|"render"|null, room: bool}.
  */
 export function judge(m, level, budget = DEFAULT_BUDGET) {
@@ -122,10 +130,12 @@ export class QualityController {
     this.reason = null; // why the last step down happened
     this.changes = 0;
     this.history = []; // the last 32 changes: {t, level, why: "tracking"|"latency"|"render"|"room"}
+    this.bodyStep = 0; // index of BODY_RATES
   }
 
+  /** The level's settings plus the body trackers' rate (bodyFps, 0 = off). */
   get settings() {
-    return QUALITY_LEVELS[this.level];
+    return { ...QUALITY_LEVELS[this.level], bodyFps: BODY_RATES[this.bodyStep] };
   }
 
   /** Feed one measurement (m.t: ms on any steady clock); returns the level to use now. */
@@ -139,13 +149,18 @@ export class QualityController {
     if (over) {
       this.roomSince = null;
       if (this.overSince === null) this.overSince = m.t;
-      if (m.t - this.overSince >= this.downAfterMs && this.level < this.floor) {
+      const canLower = this.level < this.floor || (m.body && this.bodyStep < BODY_RATES.length - 1);
+      if (m.t - this.overSince >= this.downAfterMs && canLower) {
         if (this.lastUpAt !== null) {
           // Down again within bounceMs of a step up: that level doesn't fit; wait longer next time.
           this.upAfterMs = Math.min(this.maxUpAfterMs, this.upAfterMs * 2);
           this.lastUpAt = null;
         }
         this.reason = over;
+        if (m.body && this.bodyStep < BODY_RATES.length - 1) {
+          this._stepBody(this.bodyStep + 1, m.t, over);
+          return this.level;
+        }
         let next = this.level + 1;
         if (!m.tracking) while (next < this.floor && sameRender(QUALITY_LEVELS[next], this.settings)) next += 1;
         this._step(next, m.t, over);
@@ -153,7 +168,10 @@ export class QualityController {
     } else if (room) {
       this.overSince = null;
       if (this.roomSince === null) this.roomSince = m.t;
-      if (m.t - this.roomSince >= this.upAfterMs && this.level > 0) {
+      if (m.t - this.roomSince >= this.upAfterMs && this.level === 0 && this.bodyStep > 0) {
+        this.lastUpAt = m.t;
+        this._stepBody(this.bodyStep - 1, m.t, "room");
+      } else if (m.t - this.roomSince >= this.upAfterMs && this.level > 0) {
         this.lastUpAt = m.t;
         let next = this.level - 1;
         if (!m.tracking) while (next > 0 && sameRender(QUALITY_LEVELS[next - 1], QUALITY_LEVELS[next])) next -= 1;
@@ -166,9 +184,14 @@ export class QualityController {
     return this.level;
   }
 
+  _stepBody(step, t, why) {
+    this.bodyStep = step;
+    this._step(this.level, t, why);
+  }
+
   _step(level, t, why) {
     this.level = level;
-    this.history.push({ t, level, why });
+    this.history.push({ t, level, why, bodyFps: BODY_RATES[this.bodyStep] });
     if (this.history.length > 32) this.history.shift();
     this.changedAt = t;
     this.overSince = null;

@@ -9,7 +9,7 @@
 //     draw each frame's pose as it is, once, at the next animation frame.
 // `needsRender(now)` tells the view whether a draw would show anything new, so a renderer can
 // skip animation frames whose picture would be identical.
-import { copyParams, createParams, lerpParams, paramsFromFrame } from "../avatar/params.js";
+import { bodyFromFrame, copyBody, createParams, copyParams, lerpBody, lerpParams, paramsFromFrame } from "../avatar/params.js";
 import { IdleAnimator } from "../tracking/idle.js";
 import { decodeFrame, isNewerSeq } from "./frame_codec.js";
 
@@ -40,6 +40,14 @@ export class FrameReceiver {
     this.version = 0; // bumped by every change that alters the picture
     this._sampledVersion = -1;
     this._settled = false; // the last sample showed the target pose itself (no glide, no idle)
+    // The body section comes at its own rate (every other frame or less): it glides from the
+    // bones on screen to each new body over the interval between body frames.
+    this.bodyFrom = createParams();
+    this.bodyTarget = createParams();
+    this.bodyStart = 0;
+    this.bodyInterval = 66;
+    this.lastBodyArrival = -Infinity;
+    this.bodyFrames = 0;
   }
 
   /** Held expression overrides (keyboard shortcuts) sent by the other side. */
@@ -76,6 +84,16 @@ export class FrameReceiver {
     copyParams(this.from, this.shown);
     paramsFromFrame(this.target, frame);
     if (!this.hasFrames) copyParams(this.from, this.target);
+    if (frame.body) {
+      const bodyGap = now - this.lastBodyArrival;
+      if (bodyGap > 0 && bodyGap < 500) this.bodyInterval = this.bodyInterval * 0.8 + bodyGap * 0.2;
+      this.lastBodyArrival = now;
+      copyBody(this.bodyFrom, this.shown);
+      bodyFromFrame(this.bodyTarget, frame);
+      if (!this.shown.hasBody) copyBody(this.bodyFrom, this.bodyTarget);
+      this.bodyStart = now;
+      this.bodyFrames += 1;
+    }
     this.hasFrames = true;
     this.start = now;
     this.pending.push(frame.timestamp_ms);
@@ -110,8 +128,22 @@ export class FrameReceiver {
       this.shown.speaking = false;
       this._settled = false;
     }
+    this._sampleBody(now);
     this.shown.expressions = this._expressions;
     return this.shown;
+  }
+
+  // Bones glide between body frames (also when drawing each face frame as it is: at 15 Hz a
+  // body drawn as it comes would step visibly). No body for 2 s: the avatar's own rest pose.
+  _sampleBody(now) {
+    if (!this.bodyTarget.hasBody) return;
+    if (now - this.lastBodyArrival > 2000) {
+      this.shown.hasBody = false;
+      return;
+    }
+    const t = Math.min(1, (now - this.bodyStart) / Math.max(16, Math.min(200, this.bodyInterval)));
+    lerpBody(this.shown, this.bodyFrom, this.bodyTarget, t);
+    if (t < 1) this._settled = false;
   }
 
   /**
@@ -137,6 +169,9 @@ export class FrameReceiver {
 
   reset() {
     this.lastSeq = null;
+    this.bodyTarget.hasBody = false;
+    this.shown.hasBody = false;
+    this.lastBodyArrival = -Infinity;
     this.hasFrames = false;
     this.pending = [];
     this.lastArrival = -Infinity;

@@ -11,6 +11,7 @@
 // Signaling states (events.onSignaling): connecting | open | reconnecting | closed | failed.
 import { ReconnectingSocket } from "../ws.js";
 import { CallPeer } from "./peer.js";
+import { SUPPORTED_VERSIONS } from "./frame_codec.js";
 import { normalizeRemoteAvatar } from "./remote_description.js";
 
 /** Close codes after which reconnecting can't help, with the message code shown for each. */
@@ -74,6 +75,7 @@ export class CallSession {
     this.remoteConnected = false; // the other participant's signaling socket is there (not in its grace period)
     this.peer = null;
     this.localAvatar = null;
+    this.remoteFrameVersions = [1]; // frame versions the other side decodes (its `avatar` message)
     this.practiceRequested = false;
     this.practice = false;
     this.lastError = null;
@@ -122,7 +124,15 @@ export class CallSession {
     if (!this.localAvatar) return false;
     let avatar = this.localAvatar;
     if (JSON.stringify(avatar).length > AVATAR_JSON_LIMIT && avatar.license) avatar = { ...avatar, license: { ...avatar.license, card: [] } };
-    return this.socket.send({ type: "avatar", avatar });
+    // `frames`: the frame versions we decode; the other side sends version 2 (with the body
+    // section) only to a peer that listed it, so older clients keep getting version 1.
+    return this.socket.send({ type: "avatar", avatar, frames: [...SUPPORTED_VERSIONS] });
+  }
+
+  /** The highest frame version both sides speak (1 until the other side's avatar says more). */
+  get frameVersion() {
+    // The practice partner (rooms/peer.py) echoes our own frames back to us: we decode them.
+    return this.practice || this.remoteFrameVersions.includes(2) ? 2 : 1;
   }
 
   /** The page asked the server for a practice partner (or that request failed: false). */
@@ -209,6 +219,7 @@ export class CallSession {
         break;
       }
       case "peer_joined":
+        this.remoteFrameVersions = [1]; // until their avatar message says otherwise
         this._setRemotePeer(m.peer);
         this.remoteConnected = true;
         this.ev.onClearNotice("peer_left");
@@ -235,6 +246,7 @@ export class CallSession {
         if (this.peer) await this.peer.addCandidate(m.candidate);
         break;
       case "avatar":
+        this.remoteFrameVersions = Array.isArray(m.frames) ? m.frames : [1];
         if (!this.practice) this.ev.onRemoteAvatar(normalizeRemoteAvatar(m.avatar));
         break;
       case "peer_disconnected":

@@ -1,4 +1,5 @@
 // Small statistics helpers for the stats panel and the measurement hooks.
+import { armAngles, handPositions } from "../avatar/body_bones.js";
 import { trackDeviceId } from "./audio.js";
 import { QUALITY_LEVELS } from "./quality.js";
 
@@ -14,9 +15,11 @@ export class RateMeter {
   constructor(windowMs = 2000) {
     this.windowMs = windowMs;
     this.times = [];
+    this.count = 0; // marks ever made
   }
 
   mark(t = performance.now()) {
+    this.count += 1;
     this.times.push(t);
     const cut = t - this.windowMs * 2;
     while (this.times.length && this.times[0] < cut) this.times.shift();
@@ -79,6 +82,28 @@ export function exposeStats(app) {
     get trackingProcMs() { return s.trackingProcMs; },
     get trackingQueueMs() { return s.trackingQueueMs; },
     get trackingFps() { return app.trackRate.rate(); },
+    // Body and hands (issue 18): tracker rates, what went out and what came in.
+    get bodyTracking() { return Boolean(app.media.body); },
+    get bodyTrackingFps() { return app.media.poseRate.rate(); },
+    get handTrackingFps() { return app.media.handRate.rate(); },
+    get bodyResults() { return app.media.poseRate.count; },
+    get handResults() { return app.media.handRate.count; },
+    get bodyFramesSent() { return app.sender.bodyFramesSent; },
+    get bodyFramesReceived() { return app.remote.receiver.bodyFrames; },
+    get frameBytesMax() { return s.frameBytesMax; },
+    get frameVersion() { return app.session.frameVersion; },
+    /** Our solved arm angles as we send them (radians), or null without a body. */
+    get localArms() {
+      const p = app.localReceiver.shown;
+      return p.hasBody ? armAngles(p.body) : null;
+    },
+    /** The other avatar's hands: from the received bones, and on its VRM model when it has one. */
+    get remoteHands() {
+      const rx = app.remote.receiver;
+      if (!rx.shown.hasBody) return null;
+      const r = app.remoteView && app.remoteView.renderer;
+      return { bones: handPositions(rx.shown.body), model: r && r.handHeights ? r.handHeights() : null };
+    },
     get trackerMode() { return app.media.tracker ? app.media.tracker.mode : "off"; },
     get renderFpsLocal() { return app.localView ? app.localView.fps() : 0; },
     get renderFpsRemote() { return app.remoteView ? app.remoteView.fps() : 0; },

@@ -310,6 +310,8 @@ export class CallUi {
     set("stat-connection", (this.t.states && this.t.states[this.state]) || this.state);
     set("stat-rtt", fmt(s.rtt, " ms", 1));
     set("stat-tracking", s.tracking ? fmt(s.trackingFps, " fps") : this.t.off || "off");
+    set("stat-body", s.bodyTracking ? fmt(s.bodyTrackingFps, " fps") : this.t.off || "off");
+    set("stat-hands", s.handTracking ? fmt(s.handTrackingFps, " fps") : this.t.off || "off");
     set("stat-render", `${fmt(s.renderFpsRemote, " fps")} / ${fmt(s.renderFpsLocal, " fps")}`);
     set("stat-latency", s.latencyP50 === null ? "–" : `${fmt(s.latencyP50, " ms")} / ${fmt(s.latencyP95, " ms")}`);
     set("stat-frames", `${s.framesReceived} / ${s.framesSent}`);

@@ -93,7 +93,8 @@ export function eventKey(event) {
 }
 
 /**
- * @returns {{faceTracking:boolean, sensitivity:{gaze:number, eyebrows:number, mouth:number},
+ * @returns {{faceTracking:boolean, bodyTracking:boolean, handTracking:boolean, mirror:boolean,
+ *            bodySensitivity:number, handSensitivity:number, sensitivity:{gaze:number, eyebrows:number, mouth:number},
  *            curves:Map<number, function>, shortcuts:Array<{key:string, label:string, weights:Object, mode:string}>}}
  */
 export function normalizeSettings(raw) {
@@ -132,7 +133,18 @@ export function normalizeSettings(raw) {
     }
   }
   const faceTracking = s.faceTracking ?? s.face_tracking;
-  return { faceTracking: faceTracking !== false, sensitivity, curves, shortcuts };
+  return {
+    faceTracking: faceTracking !== false,
+    // Body and hands (issue 18): off unless the actor turns them on.
+    bodyTracking: s.bodyTracking === true,
+    handTracking: s.handTracking === true,
+    mirror: s.mirror === true,
+    bodySensitivity: clampSens(num(s.bodySensitivity, 1)),
+    handSensitivity: clampSens(num(s.handSensitivity, 1)),
+    sensitivity,
+    curves,
+    shortcuts,
+  };
 }
 
 /**

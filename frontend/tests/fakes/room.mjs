@@ -105,7 +105,12 @@ export class FakeRoom {
         if (!otherOn) return this.error(socket, "peer_not_connected");
         return other.socket.deliver({ type: "candidate", candidate: msg.candidate, from: seat.peer_id });
       case "avatar":
-        if (otherOn) other.socket.deliver({ type: "avatar", avatar: msg.avatar, from: seat.peer_id });
+        if (otherOn) {
+          // Like rooms/signaling.py: `frames` (frame versions) is relayed when given.
+          const out = { type: "avatar", avatar: msg.avatar, from: seat.peer_id };
+          if (Array.isArray(msg.frames)) out.frames = [...new Set(msg.frames)].sort((a, b) => a - b);
+          other.socket.deliver(out);
+        }
         return undefined; // dropped while nobody else is connected
       case "hangup":
         this.seats = this.seats.filter((s) => s !== seat);

@@ -136,3 +136,21 @@ def test_update_actor_rebinds_and_revalidates(user):
         actors.create_actor(user=user, name="  ", avatar_id=sphere.pk)
     assert info.value.code == "actor_name_required"
     assert not Actor.objects.filter(owner=user).exists()
+
+
+def test_body_settings_mirror_and_part_sensitivities():
+    out = validate_settings({"bodyTracking": True, "mirror": True, "bodySensitivity": 0.5, "handSensitivity": 2})
+    assert out["bodyTracking"] is True and out["mirror"] is True
+    assert out["bodySensitivity"] == 0.5 and out["handSensitivity"] == 2.0
+    assert default_settings()["mirror"] is False and default_settings()["handSensitivity"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [({"bodySensitivity": 2.5}, "bodySensitivity"), ({"handSensitivity": -0.1}, "handSensitivity"),
+     ({"mirror": "yes"}, "mirror"), ({"bodySensitivity": "a lot"}, "bodySensitivity")],
+)
+def test_body_settings_out_of_range_are_refused_with_their_field(data, path):
+    with pytest.raises(SettingsInvalid) as info:
+        validate_settings(data)
+    assert path in info.value.details
