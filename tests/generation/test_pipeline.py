@@ -43,11 +43,18 @@ def test_face_photo_becomes_a_valid_rigged_vrm_in_the_library(user, face_jpeg, t
     # Previews for everything a person can look at.
     for name in ("ingest", "detect", "stylize", "palette", "body", "rig", "export"):
         assert stages[name].preview and default_storage.exists(stages[name].preview), name
-    # A real face was found by the cascade, with both eyes.
-    assert stages["detect"].data["method"] == "haar"
+    # A real face was found by the face landmarker, with both eyes.
+    assert stages["detect"].data["method"] == "landmarker"
     assert len(stages["detect"].data["eyes"]) == 2
     x, y, w, h = stages["detect"].data["face"]
     assert 200 < x + w / 2 < 400 and 120 < y + h / 2 < 260  # the astronaut's face, not the sky
+
+    # The photo was read into parameters, each with a confidence, and the palette uses them.
+    reading = stages["palette"].data["reading"]
+    assert reading["hair_length"] == {"value": "short", "confidence": reading["hair_length"]["confidence"], "source": "photo"}
+    assert reading["glasses"]["value"] is False
+    assert stages["palette"].data["palette"]["hair"] == reading["hair_color"]["value"]
+    assert stages["palette"].data["sources"]["skin"] == "photo"
 
     # The validator and three-vrm verdicts were recorded.
     report = stages["validate"].data
@@ -157,4 +164,7 @@ def test_exif_orientation_is_applied_and_metadata_dropped(user, face_jpeg):
     assert (ingest.data["width"], ingest.data["height"]) == (640, 480)
     cleaned = Image.open(io.BytesIO(read(ingest.files["photo.jpg"])))
     assert cleaned.size == (640, 480) and not cleaned.getexif() and "icc_profile" not in cleaned.info
-    assert job.stages.get(name="detect").data["method"] == "haar"
+    detect = job.stages.get(name="detect").data
+    assert detect["method"] == "landmarker"
+    (ax, ay), (bx, by) = detect["eyes"]
+    assert abs(by - ay) < 0.5 * abs(bx - ax)  # upright: the eyes side by side, not one over the other
