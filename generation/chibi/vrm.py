@@ -14,7 +14,7 @@ import numpy as np
 
 from .anim import Clip
 from .geometry import MeshData
-from .head import EXPRESSIONS
+from .head import ARKIT_EXPRESSIONS, EXPRESSIONS, PRESET_EXPRESSIONS
 from .rig import inverse_bind_matrices, local_translations
 from .spec import BONE_NAMES, BONES, ChibiSpec
 
@@ -98,6 +98,16 @@ def _primitive(buf: _Buffer, mesh: MeshData, joints: np.ndarray, weights: np.nda
             {"POSITION": buf.accessor(t.astype(np.float32), "VEC3", ARRAY_BUFFER, minmax=True)} for t in targets
         ]
     return prim
+
+
+def _expression(node: int, index: int, name: str) -> dict:
+    return {
+        "morphTargetBinds": [{"node": node, "index": index, "weight": 1.0}],
+        "isBinary": False,
+        "overrideBlink": "blend" if name in _BLINK_BLEND else "none",
+        "overrideLookAt": "none",
+        "overrideMouth": "none",
+    }
 
 
 def build_vrm(
@@ -189,16 +199,11 @@ def build_vrm(
             "type": "expression",
             "offsetFromHeadBone": [0.0, float(spec.head_center[1] - spec.joints()["head"][1]), float(spec.head_radii[2])],
         },
-        "expressions": {"preset": {
-            name: {
-                "morphTargetBinds": [{"node": head_node, "index": i, "weight": 1.0}],
-                "isBinary": False,
-                "overrideBlink": "blend" if name in _BLINK_BLEND else "none",
-                "overrideLookAt": "none",
-                "overrideMouth": "none",
-            }
-            for i, name in enumerate(EXPRESSIONS)
-        }},
+        "expressions": {
+            "preset": {name: _expression(head_node, EXPRESSIONS.index(name), name) for name in PRESET_EXPRESSIONS},
+            # ARKit blendshape names as custom expressions: the call renderer drives them directly.
+            "custom": {name: _expression(head_node, EXPRESSIONS.index(name), name) for name in ARKIT_EXPRESSIONS},
+        },
     }
     gltf = {
         "asset": {"version": "2.0", "generator": "AvatarForge chibi generator"},

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from characters.models import Avatar
 from generation.chibi.head import EXPRESSIONS
@@ -55,6 +57,17 @@ def test_face_photo_becomes_a_valid_rigged_vrm_in_the_library(user, face_jpeg, t
     assert reading["glasses"]["value"] is False
     assert stages["palette"].data["palette"]["hair"] == reading["hair_color"]["value"]
     assert stages["palette"].data["sources"]["skin"] == "photo"
+
+    # The avatar's face is drawn from the parameters, not cut from the photo: the stored atlas's
+    # face half is what draw_face makes of the stored parameters alone (JPEG noise aside).
+    from generation.chibi.face import draw_face
+    from generation.chibi.params import AvatarParams, face_layout
+
+    params = AvatarParams(**stages["body"].data["params"])
+    assert params.hair_color == reading["hair_color"]["value"] and params.hair_style == "short"
+    drawn = draw_face(face_layout(params), skin=params.skin, hair=params.hair_color, glasses=params.glasses)
+    stored = np.asarray(Image.open(io.BytesIO(read(stages["body"].files["atlas.jpg"]))).convert("RGB"))[:, :512]
+    assert np.abs(stored.astype(int) - drawn.astype(int)).mean() < 3.0
 
     # The validator and three-vrm verdicts were recorded.
     report = stages["validate"].data
