@@ -73,6 +73,8 @@ def test_face_photo_becomes_a_valid_rigged_vrm_in_the_library(user, face_jpeg, t
     report = stages["validate"].data
     assert report["validator"]["errors"] == 0 and report["validator"]["warnings"] == 0
     assert report["three"]["ok"] is True and report["three"]["metaVersion"] == "1"
+    # hair locks swing: three-vrm built the spring joints (short hair: 4 locks of 3) and they moved
+    assert report["three"]["springJoints"] == 4 * 3 and report["three"]["springMoved"] > 0.005
     assert set(report["three"]["humanBones"]) == set(BONE_NAMES)
     assert report["library"]["format"] == "1.0"
 
@@ -125,7 +127,7 @@ def test_node_check_loads_the_result_in_three_vrm(user, face_jpeg, tmp_path):
     report = run_node_check(str(path), timeout=60)
     assert report["validator"]["errors"] == 0 and report["validator"]["warnings"] == 0
     three = report["three"]
-    assert three["ok"] and three["skinnedMeshes"] == 2 and three["morphTargets"] == len(EXPRESSIONS)
+    assert three["ok"] and three["skinnedMeshes"] == 3 and three["morphTargets"] == len(EXPRESSIONS)
     assert {e["name"] for e in three["expressions"]} >= ISSUE_EXPRESSIONS
     assert three["expressionsDriven"] == len(EXPRESSIONS)
     assert {a["name"] for a in three["animations"]} == {"idle", "talk", "wave"}
