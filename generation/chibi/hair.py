@@ -54,7 +54,7 @@ class Hair:
 def _cap_bottom(style: str, fringe: bool, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
     front, side, back = CAP[style]
     if not fringe:
-        front = 0.5
+        front = 0.42
     a = np.abs(theta)
     # front -> side between 0.75 and 1.35 rad, side -> back between 1.9 and 2.8 rad
     t1 = np.clip((a - 0.75) / 0.6, 0, 1)
