@@ -154,3 +154,29 @@ def test_writer_produces_a_glb_with_vrm_extension(model):
     roots = gltf["scenes"][0]["nodes"]
     skinned = [i for i, n in enumerate(gltf["nodes"]) if "skin" in n]
     assert set(skinned) <= set(roots)  # skinned meshes are scene roots
+
+
+def test_every_expression_changes_the_rendered_face():
+    """Neutral against each expression, rendered: every VRM preset and ARKit shape shows."""
+    from generation.chibi.face import draw_face, draw_iris
+    from generation.chibi.params import AvatarParams, face_layout
+    from generation.chibi.render import RenderMesh, render_front
+
+    params = AvatarParams()
+    spec, lm = ChibiSpec(), face_layout(params)
+    head, first = build_head(spec, lm)
+    morphs = morph_targets(spec, lm, head, first)
+    atlas = build_atlas(draw_face(lm, skin=params.skin, hair=params.hair_color), {"skin": params.skin, "hair": params.hair_color,
+                        "top": params.top, "bottom": params.bottom}, iris=draw_iris(params.eye_color))
+    layer = np.zeros(head.vertex_count)
+    layer[first:] = 0.012
+    region = (-0.25, 0.25, spec.height - 0.45, spec.height + 0.02)
+
+    def render(delta):
+        mesh = RenderMesh(head.positions + delta, head.normals, head.uvs, head.indices, layer)
+        return render_front([mesh], atlas, size=(256, 256), region=region, face_plane=(spec.head_center, spec.head_radii)).astype(int)
+
+    neutral = render(0.0)
+    for name in EXPRESSIONS:
+        changed = (np.abs(render(morphs[name]) - neutral).sum(axis=2) > 30).sum()
+        assert changed > 20, name  # pixels, not a rounding difference
