@@ -1,6 +1,7 @@
 """Colour helpers of the photo reading: CIELAB conversion, CIEDE2000 and robust medians."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -72,3 +73,17 @@ def is_grayscale(rgb: np.ndarray) -> bool:
     sample = rgb[:: max(1, rgb.shape[0] // 128), :: max(1, rgb.shape[1] // 128)].reshape(-1, 3).astype(np.int16)
     spread = sample.max(axis=1) - sample.min(axis=1)
     return float(np.percentile(spread, 90)) < 12.0
+
+
+def dominant(pixels: np.ndarray, k: int = 4) -> np.ndarray:
+    """The centre of the k-means cluster that is big, saturated and not dark: a garment's colour,
+    not the average of its print nor the shadow under a chin."""
+    sample = pixels[:: max(1, len(pixels) // 4000)].astype(np.float32)
+    if len(sample) < k * 4:
+        return np.median(pixels, axis=0)
+    cv2.setRNGSeed(11)
+    _c, labels, centres = cv2.kmeans(sample, k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0), 1, cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(labels.ravel(), minlength=k)
+    hsv = cv2.cvtColor(np.clip(centres, 0, 255).reshape(1, -1, 3).astype(np.uint8), cv2.COLOR_RGB2HSV)[0] / 255.0
+    score = counts * (0.25 + hsv[:, 1]) * (0.25 + hsv[:, 2])
+    return centres[int(score.argmax())]

@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .colour import is_grayscale, rgb_to_lab, to_hex, trimmed_median
+from .colour import dominant, is_grayscale, rgb_to_lab, to_hex, trimmed_median
 from .hair import HairRead, segment
 from .landmarker import (
     BETWEEN_EYES,
@@ -162,8 +162,6 @@ def read_glasses(rgb: np.ndarray, mesh: FaceMesh) -> dict:
 
 
 def read_clothing(rgb: np.ndarray, mesh: FaceMesh, hair: HairRead | None, colour_ok: bool) -> dict:
-    from ..stages.palette import _dominant  # the garment clustering the palette already uses
-
     chin = mesh.xy(CHIN)
     h, w = rgb.shape[:2]
     fh = mesh.height
@@ -185,7 +183,7 @@ def read_clothing(rgb: np.ndarray, mesh: FaceMesh, hair: HairRead | None, colour
     inside = (y1 - y0) / max(1.0, 0.9 * fh)
     if len(pixels) < 32:
         return _estimate("clothing", None, 0.0)
-    return _estimate("clothing", to_hex(_dominant(pixels)), (0.85 if colour_ok else 0.0) * min(1.0, inside))
+    return _estimate("clothing", to_hex(dominant(pixels)), (0.85 if colour_ok else 0.0) * min(1.0, inside))
 
 
 def read_photo(rgb: np.ndarray, mesh: FaceMesh) -> Reading:

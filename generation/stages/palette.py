@@ -17,6 +17,7 @@ import time
 import cv2
 import numpy as np
 
+from ..reading.colour import dominant as _dominant
 from ..reading.estimates import Reading, default_reading, read_photo
 from .base import Stage, StageContext, StageOutput
 from .detect import decode, load_mesh
@@ -39,20 +40,6 @@ def _region(rgb: np.ndarray, x0: float, y0: float, x1: float, y1: float, min_ins
     if cx1 <= cx0 or cy1 <= cy0 or (cx1 - cx0) * (cy1 - cy0) < min_inside * area:
         return None
     return rgb[cy0:cy1, cx0:cx1].reshape(-1, 3)
-
-
-def _dominant(pixels: np.ndarray, k: int = 4) -> np.ndarray:
-    """The centre of the k-means cluster that is big, saturated and not dark: a garment's colour,
-    not the average of its print nor the shadow under a chin."""
-    sample = pixels[:: max(1, len(pixels) // 4000)].astype(np.float32)
-    if len(sample) < k * 4:
-        return np.median(pixels, axis=0)
-    cv2.setRNGSeed(11)
-    _c, labels, centres = cv2.kmeans(sample, k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0), 1, cv2.KMEANS_PP_CENTERS)
-    counts = np.bincount(labels.ravel(), minlength=k)
-    hsv = cv2.cvtColor(np.clip(centres, 0, 255).reshape(1, -1, 3).astype(np.uint8), cv2.COLOR_RGB2HSV)[0] / 255.0
-    score = counts * (0.25 + hsv[:, 1]) * (0.25 + hsv[:, 2])
-    return centres[int(score.argmax())]
 
 
 def sample_palette(rgb: np.ndarray, face: list[int] | None, crop: dict) -> tuple[dict[str, str], dict[str, str]]:
