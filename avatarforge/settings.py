@@ -362,6 +362,7 @@ REST_FRAMEWORK = {
         "upload": "60/hour",
         "signup": "10/hour",  # new accounts per client address (each account brings a plan's quotas)
         "tts": env_str("THROTTLE_TTS", "30/min"),
+        "generation_preview": env_str("THROTTLE_GENERATION_PREVIEW", "60/min"),  # the creator's live preview
     },
     # One JSON parser with size and depth limits for every API body (avatarforge/json_body.py).
     "DEFAULT_PARSER_CLASSES": [

@@ -12,6 +12,8 @@ Prints (medians of N runs):
     FIGURE total_ms <n> ms                 wall time of the whole job (goal < 5000 on 2 cores)
     FIGURE stage_<name>_ms <n> ms          each stage: ingest, detect, stylize, palette, body, rig,
                                            export, validate, register
+    FIGURE params_ms <n> ms                photo reading: face mesh (detect) + estimates (palette)
+    FIGURE export_ms <n> ms                writing the VRM file and its thumbnail (the export stage)
     FIGURE vrm_bytes <n> bytes             size of the generated .vrm
     FIGURE validator_errors <n> errors     Khronos glTF validator (goal 0)
     FIGURE validator_warnings <n> warnings (goal 0)
@@ -90,6 +92,8 @@ def main() -> None:
     print(f"FIGURE total_ms {statistics.median(r['total_ms'] for r in runs):.0f} ms")
     for name in runs[0]["stages"]:
         print(f"FIGURE stage_{name}_ms {statistics.median(r['stages'][name] for r in runs):.0f} ms")
+    print(f"FIGURE params_ms {statistics.median(r['stages']['detect'] + r['stages']['palette'] for r in runs):.0f} ms")
+    print(f"FIGURE export_ms {statistics.median(r['stages']['export'] for r in runs):.0f} ms")
     print(f"FIGURE vrm_bytes {int(statistics.median(r['vrm_bytes'] for r in runs))} bytes")
     print(f"FIGURE validator_errors {max(r['errors'] for r in runs)} errors")
     print(f"FIGURE validator_warnings {max(r['warnings'] for r in runs)} warnings")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, params_api
 
 urlpatterns = [
     path("", api.GenerateApi.as_view(), name="generate"),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("<uuid:job_id>", api.JobApi.as_view(), name="generate-job"),
     path("<uuid:job_id>/cancel", api.CancelApi.as_view(), name="generate-cancel"),
     path("<uuid:job_id>/retry", api.RetryApi.as_view(), name="generate-retry"),
+    path("<uuid:job_id>/params", params_api.ParamsApi.as_view(), name="generate-params"),
+    path("<uuid:job_id>/params/preview", params_api.ParamsPreviewApi.as_view(), name="generate-params-preview"),
     path("<uuid:job_id>/recrop", api.RecropApi.as_view(), name="generate-recrop"),
     path("<uuid:job_id>/result.vrm", api.ResultApi.as_view(), name="generate-result"),
     path("<uuid:job_id>/photo", api.PhotoApi.as_view(), name="generate-photo"),

@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from avatarforge.errors import NotFound
+from avatarforge.errors import Conflict, NotFound
 
 from .conf import setting
 from .messages import job_error_message
@@ -214,3 +214,14 @@ def stage_file(job: GenerationJob, stage: str, name: str) -> str | None:
     if row is None or row.status != StageStatus.DONE:
         return None
     return row.files.get(name)
+
+
+def params_of(job: GenerationJob) -> dict[str, Any]:
+    """The parameters the job's avatar was built from, and what the photo said (body and palette
+    stages). Conflict until the body stage has run."""
+    body = stage_of(job, "body")
+    if body is None or body.status != StageStatus.DONE or "params" not in (body.data or {}):
+        raise Conflict(_("The avatar has not been built yet; its parameters come once it is."), code="params_not_ready",
+                       details={"status": job.status})
+    palette = stage_of(job, "palette")
+    return {"params": body.data["params"], "reading": (palette.data or {}).get("reading", {}) if palette else {}}

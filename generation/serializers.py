@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from avatarforge.errors import AppError
 
+from .chibi.params import EYE_SHAPES, HAIR_STYLES
 from .chibi.spec import BUILD_WIDTH
 from .selectors import JobStatusView, summary_fields
 from .stages.stylize import DEFAULT_PRESET, PRESETS
@@ -230,3 +231,74 @@ class ChoicesSerializer(serializers.Serializer):
     max_upload_bytes = serializers.IntegerField()
     max_pixels = serializers.IntegerField()
     formats = serializers.ListField(child=serializers.CharField())
+
+
+HAIR_STYLE_CHOICES = [
+    ("short", gettext_lazy("Short")), ("bob", gettext_lazy("Bob")), ("long", gettext_lazy("Long")), ("ponytail", gettext_lazy("Ponytail")),
+]
+EYE_SHAPE_CHOICES = [("round", gettext_lazy("Round")), ("almond", gettext_lazy("Almond")), ("narrow", gettext_lazy("Narrow"))]
+assert [c for c, _label in HAIR_STYLE_CHOICES] == list(HAIR_STYLES) and [c for c, _label in EYE_SHAPE_CHOICES] == list(EYE_SHAPES)
+_HEX = r"^#[0-9a-fA-F]{6}$"
+
+
+class AvatarParamsSerializer(serializers.Serializer):
+    """The editable avatar parameters (generation.chibi.params.AvatarParams). On input every field
+    is optional: the ones given replace the job's."""
+
+    hair_style = serializers.ChoiceField(choices=HAIR_STYLE_CHOICES, required=False)
+    hair_color = serializers.RegexField(_HEX, required=False)
+    skin = serializers.RegexField(_HEX, required=False)
+    eye_color = serializers.RegexField(_HEX, required=False)
+    eye_shape = serializers.ChoiceField(choices=EYE_SHAPE_CHOICES, required=False)
+    top = serializers.RegexField(_HEX, required=False)
+    bottom = serializers.RegexField(_HEX, required=False)
+    shoes = serializers.RegexField(_HEX, required=False)
+    glasses = serializers.BooleanField(required=False)
+    fringe = serializers.BooleanField(required=False)
+    heads = serializers.FloatField(min_value=HEADS_MIN, max_value=HEADS_MAX, required=False)
+    build = serializers.ChoiceField(choices=BUILD_CHOICES, required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown parameter.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ParamsUpdateSerializer(serializers.Serializer):
+    params = AvatarParamsSerializer()
+
+    def validate_params(self, value: dict) -> dict:
+        if not value and not self.context.get("allow_empty"):
+            raise serializers.ValidationError(_("Change at least one parameter."))
+        for name in ("hair_color", "skin", "eye_color", "top", "bottom", "shoes"):
+            if name in value:
+                value[name] = value[name].lower()
+        return value
+
+
+class EstimateSerializer(serializers.Serializer):
+    value = serializers.JSONField()
+    confidence = serializers.FloatField(help_text="0..1; below 0.5 the default value is used.")
+    source = serializers.ChoiceField(choices=["photo", "default"])
+
+
+class ParamsAnswerSerializer(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    params = AvatarParamsSerializer()
+    reading = serializers.DictField(child=EstimateSerializer(), help_text="What the photo said, per estimate.")
+    choices = serializers.DictField(child=serializers.ListField(child=serializers.DictField()))
+
+
+def params_payload(job, found: dict[str, Any]) -> dict[str, Any]:
+    def pairs(choices: list) -> list[dict[str, str]]:
+        return [{"value": value, "label": str(label)} for value, label in choices]
+
+    reading = {name: {k: entry.get(k) for k in ("value", "confidence", "source")} for name, entry in found["reading"].items()}
+    return ParamsAnswerSerializer({
+        "job_id": job.id,
+        "params": found["params"],
+        "reading": reading,
+        "choices": {"hair_style": pairs(HAIR_STYLE_CHOICES), "eye_shape": pairs(EYE_SHAPE_CHOICES), "build": pairs(BUILD_CHOICES)},
+    }).data

@@ -200,6 +200,50 @@ def rerun_with_crop(*, user: User, job_id: Any, crop: dict[str, float], options:
     return create_job(owner=user, photo=photo, filename=source.input_name, options=new_options, source_job=source)
 
 
+def reexport_with_params(*, user: User, job_id: Any, changes: dict[str, Any]) -> GenerationJob:
+    """A new job on the same photo whose avatar is built with the job's parameters changed by
+    `changes` (validated again by the builder's rules); it registers a new avatar version."""
+    source = _owned(user, job_id)
+    merged = _merged_params(source, changes)
+    options = dict(source.options)
+    options["params"] = merged.as_dict()
+    photo = _stored_photo(source)
+    return create_job(owner=user, photo=photo, filename=source.input_name, options=options, source_job=source)
+
+
+def _merged_params(source: GenerationJob, changes: dict[str, Any]):
+    from .chibi.params import AvatarParams, ParamsError, clean
+
+    body = source.stages.filter(name="body", status=StageStatus.DONE).first()
+    if body is None or "params" not in (body.data or {}):
+        raise Conflict(_("The avatar has not been built yet; its parameters come once it is."), code="params_not_ready",
+                       details={"status": source.status})
+    try:
+        return clean(AvatarParams(**body.data["params"]), changes)
+    except (ParamsError, TypeError) as exc:
+        field = getattr(exc, "field", "params")
+        raise AppError(_("Some parameters are invalid."), code="invalid_params", details={field: [str(exc)]}) from None
+
+
+def preview_with_params(*, user: User, job: GenerationJob, changes: dict[str, Any]) -> bytes:
+    """The job's avatar rebuilt with `changes`, as VRM bytes; nothing is stored (a read, really)."""
+    from .chibi.assemble import assemble
+    from .stages.build import vrm_meta
+
+    if job.owner_id != user.pk:
+        raise NotFound(_("No such generation job."), code="not_found")
+    return assemble(_merged_params(job, changes), vrm_meta(job.options or {}, user.name))
+
+
+def _stored_photo(source: GenerationJob) -> bytes:
+    ingest = source.stages.filter(name="ingest", status=StageStatus.DONE).first()
+    stored = (ingest.files.get("photo.jpg") if ingest else None) or source.input_file
+    if not stored:
+        raise Conflict(_("The photo of this job is no longer stored. Upload it again."), code="photo_gone")
+    with default_storage.open(stored, "rb") as fh:
+        return fh.read()
+
+
 @transaction.atomic
 def cancel_job(*, user: User, job_id: Any) -> GenerationJob:
     """Queued jobs stop at once; a running job stops at its next checkpoint (within a second or so)."""

@@ -29,6 +29,8 @@ from .serializers import (
     COLOR_PARTS,
     COMMERCIAL_CHOICES,
     CREDIT_CHOICES,
+    EYE_SHAPE_CHOICES,
+    HAIR_STYLE_CHOICES,
     HEADS_DEFAULT,
     HEADS_MAX,
     HEADS_MIN,
@@ -180,6 +182,10 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "preview_alt": _("Preview: %(step)s"),
         "photo_alt": _("Your photo"),
         "statuses": {value: str(label) for value, label in JobStatus.choices},
+        "creator_unavailable": _("The avatar's parameters are not available for this job."),
+        "creator_previewing": _("Updating the preview…"),
+        "creator_saving": _("Starting a new version…"),
+        "creator_failed": _("Could not update the avatar. Try again."),
     }
     context = {
         "job": job,
@@ -191,6 +197,11 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "links": _links(),
         "expressions": ["happy", "angry", "sad", "surprised", "relaxed", "blink", "aa", "ih", "ou", "ee", "oh"],
         "clips": [("idle", _("Idle")), ("talk", _("Talk")), ("wave", _("Wave"))],
+        "hair_styles": HAIR_STYLE_CHOICES,
+        "eye_shapes": EYE_SHAPE_CHOICES,
+        "builds": BUILD_CHOICES,
+        "creator_colours": [("hair_color", _("Hair")), ("skin", _("Skin")), ("eye_color", _("Eyes")),
+                            ("top", _("Top")), ("bottom", _("Trousers")), ("shoes", _("Shoes"))],
     }
     return render(request, "generation/job.html", context)
 

@@ -118,8 +118,28 @@ try {
       if (o.isSkinnedMesh) skinned += 1;
       if (o.morphTargetInfluences) morphTargets = Math.max(morphTargets, o.morphTargetInfluences.length);
     });
+    // Spring bones: how many joints three-vrm built, and how far they move once simulated (gravity
+    // and the head turning): zero when the file has no working springs.
+    let springJoints = 0, springMoved = 0;
+    if (vrm.springBoneManager) {
+      const joints = [...vrm.springBoneManager.joints];
+      springJoints = joints.length;
+      vrm.scene.updateMatrixWorld(true);
+      const before = joints.map((j) => j.bone.getWorldPosition(new THREE.Vector3()));
+      const head = vrm.humanoid.getNormalizedBoneNode("head");
+      for (let i = 0; i < 45; i += 1) {
+        if (head) head.rotation.z = Math.sin(i / 6) * 0.5;
+        vrm.update(1 / 30);
+      }
+      joints.forEach((j, i) => {
+        springMoved = Math.max(springMoved, j.bone.getWorldPosition(new THREE.Vector3()).distanceTo(before[i]));
+      });
+      if (head) head.rotation.z = 0;
+    }
     vrm.update(1 / 30);
     result.three = {
+      springJoints,
+      springMoved,
       ok: imageErrors.length === 0,
       metaVersion: vrm.meta ? vrm.meta.metaVersion : null,
       name: vrm.meta ? vrm.meta.name : null,

@@ -26,6 +26,18 @@ def swatch_uv(name: str) -> tuple[float, float]:
     return u, v
 
 
+IRIS_CELL = (0, 3)  # column, row of the drawn iris in the swatch grid (the fourth row is free)
+
+
+def iris_uv():
+    """Two functions taking iris-disc coordinates (-1..1, +v down) to atlas u and v."""
+    col, row = IRIS_CELL
+    cu = (FACE_SIZE + (col + 0.5) * CELL) / ATLAS_W
+    cv = ((row + 0.5) * CELL) / ATLAS_H
+    half_u, half_v = 0.46 * CELL / ATLAS_W, 0.46 * CELL / ATLAS_H
+    return (lambda x: cu + x * half_u), (lambda y: cv + y * half_v)
+
+
 def face_uv(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map face-image coordinates (0..1 across the face crop) into the atlas."""
     return np.clip(u, 0.0, 1.0) * (FACE_SIZE / ATLAS_W), np.clip(v, 0.0, 1.0)
@@ -40,7 +52,7 @@ def shade(rgb: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return tuple(int(max(0, min(255, round(c * factor)))) for c in rgb)  # type: ignore[return-value]
 
 
-def build_atlas(face_rgb: np.ndarray, palette: dict[str, str]) -> np.ndarray:
+def build_atlas(face_rgb: np.ndarray, palette: dict[str, str], iris: np.ndarray | None = None) -> np.ndarray:
     """face_rgb: FACE_SIZE square RGB uint8. palette: hex colours for skin, hair, top, bottom, shoes."""
     if face_rgb.shape != (FACE_SIZE, FACE_SIZE, 3):
         raise ValueError(f"face texture must be {FACE_SIZE}x{FACE_SIZE} RGB")
@@ -67,4 +79,7 @@ def build_atlas(face_rgb: np.ndarray, palette: dict[str, str]) -> np.ndarray:
         col, row = index % 4, index // 4
         x0, y0 = FACE_SIZE + col * CELL, row * CELL
         atlas[y0 : y0 + CELL, x0 : x0 + CELL] = colours[name]
+    if iris is not None:
+        col, row = IRIS_CELL
+        atlas[row * CELL : (row + 1) * CELL, FACE_SIZE + col * CELL : FACE_SIZE + (col + 1) * CELL] = iris
     return atlas

@@ -18,10 +18,19 @@ from .geometry import MeshBuilder, MeshData, Part, _orient, ellipsoid
 from .spec import ChibiSpec
 
 FRONT_CUT = 0.25  # unit-sphere z above which the head shows the face texture
-EXPRESSIONS: tuple[str, ...] = (
+# Every VRM 1.0 preset expression, then the ARKit blendshapes the call's face tracker sends (VRM
+# custom expressions of the same names: the call's renderer drives those directly).
+PRESET_EXPRESSIONS: tuple[str, ...] = (
     "blink", "blinkLeft", "blinkRight", "aa", "ih", "ou", "ee", "oh",
     "happy", "angry", "sad", "surprised", "relaxed",
+    "lookUp", "lookDown", "lookLeft", "lookRight",
 )
+ARKIT_EXPRESSIONS: tuple[str, ...] = (
+    "jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight",
+    "browInnerUp", "mouthFunnel", "mouthPucker",
+)
+EXPRESSIONS: tuple[str, ...] = PRESET_EXPRESSIONS + ARKIT_EXPRESSIONS
+IRIS_RING = 16
 LID_COLS, MOUTH_RING, BROW_COLS = 9, 20, 6
 # Separate eyelid geometry per blink expression: renderers often drive blink together with
 # blinkLeft/blinkRight; with one shared lid the morphs would add up and close the eye twice. With a
@@ -66,6 +75,8 @@ class FaceShape:
     lid_smile: float = 0.0  # lower edge curving up (happy eyes)
     mouth: tuple[float, float, float, float] | None = None  # width, up, down, curve (mouth widths)
     brow: tuple[float, float, float] = (0.0, 0.0, 0.0)  # visibility, raise, slant (+ angry)
+    mouth_side: float = 0.0  # +1: the avatar's left corner raised (a one-sided smile), -1: the right
+    look: tuple[float, float] = (0.0, 0.0)  # iris shift: +x towards the avatar's left, +y up
 
     def closure(self, lid_set: str) -> float:
         return {"blink": self.blink, "blinkLeft": self.blink_left, "blinkRight": self.blink_right, "emotion": self.lids}[lid_set]
@@ -86,6 +97,18 @@ SHAPES: dict[str, FaceShape] = {
     "sad": FaceShape(lids=0.3, lid_slant=-1.0, mouth=(0.65, 0.03, 0.04, -0.16), brow=(1.0, 0.15, -1.0)),
     "surprised": FaceShape(mouth=(0.45, 0.25, 0.4, 0.0), brow=(1.0, 0.7, 0.0)),
     "relaxed": FaceShape(lids=0.4, lid_smile=0.4, mouth=(0.8, 0.01, 0.06, 0.08)),
+    "lookUp": FaceShape(look=(0.0, 1.0)),
+    "lookDown": FaceShape(look=(0.0, -1.0)),
+    "lookLeft": FaceShape(look=(1.0, 0.0)),
+    "lookRight": FaceShape(look=(-1.0, 0.0)),
+    "jawOpen": FaceShape(mouth=(0.7, 0.14, 0.62, 0.0)),
+    "mouthSmileLeft": FaceShape(mouth=(0.85, 0.02, 0.1, 0.06), mouth_side=1.0),
+    "mouthSmileRight": FaceShape(mouth=(0.85, 0.02, 0.1, 0.06), mouth_side=-1.0),
+    "eyeBlinkLeft": FaceShape(blink_left=1.0),
+    "eyeBlinkRight": FaceShape(blink_right=1.0),
+    "browInnerUp": FaceShape(brow=(1.0, 0.35, -0.9)),
+    "mouthFunnel": FaceShape(mouth=(0.45, 0.2, 0.3, 0.0)),
+    "mouthPucker": FaceShape(mouth=(0.28, 0.07, 0.09, 0.0)),
 }
 
 
@@ -135,7 +158,7 @@ def _lid_rows(lm: FaceLandmarks, eye: tuple[float, float], inner_at_low_s: bool,
     return u, top, bottom, lash
 
 
-def _mouth_ring(lm: FaceLandmarks, params: tuple[float, float, float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+def _mouth_ring(lm: FaceLandmarks, params: tuple[float, float, float, float] | None, side: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Centre and ring of the mouth; closed (None) it is a single point."""
     mx, my = lm.mouth
     width, up, down, curve = params or (0.0, 0.0, 0.0, 0.0)
@@ -143,6 +166,10 @@ def _mouth_ring(lm: FaceLandmarks, params: tuple[float, float, float, float] | N
     cos, sin = np.cos(phi), np.sin(phi)
     u = mx + 0.5 * width * lm.mouth_w * cos
     v = my - np.where(sin >= 0, up, down) * lm.mouth_w * sin - curve * lm.mouth_w * cos**2
+    if params is not None and side:
+        # The avatar's left is the image's right (u > mx): lift that corner, drop the other a little.
+        lift = np.where(cos * side > 0, 0.35, -0.08) * lm.mouth_w * np.abs(cos) ** 2
+        v = v - lift
     return np.concatenate([[mx], u]), np.concatenate([[my - 0.5 * curve * lm.mouth_w], v])
 
 
@@ -198,7 +225,7 @@ def feature_layout(lm: FaceLandmarks, shape: FaceShape) -> tuple[np.ndarray, np.
                 vs.append(row)
                 offs.append(np.full(LID_COLS, off))
                 swatches += [swatch] * LID_COLS
-    u, v = _mouth_ring(lm, shape.mouth)
+    u, v = _mouth_ring(lm, shape.mouth, shape.mouth_side)
     us.append(u)
     vs.append(v)
     offs.append(np.full(len(u), MOUTH_OFFSET))
@@ -234,6 +261,58 @@ def feature_triangles() -> np.ndarray:
 def feature_positions(surface: HeadSurface, lm: FaceLandmarks, shape: FaceShape) -> np.ndarray:
     u, v, off, _sw = feature_layout(lm, shape)
     return surface.point(u, v, 0.0) + _normals(surface, u, v) * off[:, None]
+
+
+# The irises are discs of their own between the skin (which carries the drawn eye whites) and the
+# lids, so gaze moves them (lookUp/Down/Left/Right) and closing lids still cover them.
+IRIS_OFFSET = 0.0022
+IRIS_RX, IRIS_RY = 0.42, 0.62  # radii in eye widths / eye heights
+LOOK_X, LOOK_Y = 0.3, 0.22  # gaze shift in eye widths / eye heights
+
+
+IRIS_RINGS = (0.3, 0.6, 0.82, 1.0)  # concentric rings: the flat-shaded preview samples each band
+IRIS_VERTS = 1 + IRIS_RING * len(IRIS_RINGS)
+
+
+def iris_layout(lm: FaceLandmarks, look: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Face u, v of both iris discs (centre, then each ring, per eye) and each vertex's atlas UV."""
+    phi = np.linspace(0.0, 2.0 * np.pi, IRIS_RING, endpoint=False)
+    ring_x = np.concatenate([[0.0]] + [r * np.cos(phi) for r in IRIS_RINGS])
+    ring_y = np.concatenate([[0.0]] + [r * np.sin(phi) for r in IRIS_RINGS])
+    us, vs, uvs = [], [], []
+    cell_u, cell_v = atlas.iris_uv()
+    for ex, ey in (lm.left_eye, lm.right_eye):
+        cx = ex + look[0] * LOOK_X * lm.eye_w
+        cy = ey - 0.12 * lm.eye_h - look[1] * LOOK_Y * lm.eye_h
+        us.append(cx + IRIS_RX * lm.eye_w * ring_x)
+        vs.append(cy - IRIS_RY * lm.eye_h * ring_y)
+        uvs.append(np.stack([cell_u(ring_x), cell_v(-ring_y)], axis=1))
+    return np.concatenate(us), np.concatenate(vs), np.concatenate(uvs)
+
+
+def iris_triangles(base: int = 0) -> np.ndarray:
+    tris = []
+    for eye in range(2):
+        centre = base + eye * IRIS_VERTS
+        for k in range(IRIS_RING):
+            tris.append((centre, centre + 1 + k, centre + 1 + (k + 1) % IRIS_RING))
+        for r in range(len(IRIS_RINGS) - 1):
+            inner, outer = centre + 1 + r * IRIS_RING, centre + 1 + (r + 1) * IRIS_RING
+            for k in range(IRIS_RING):
+                k1 = (k + 1) % IRIS_RING
+                tris.append((inner + k, outer + k, outer + k1))
+                tris.append((inner + k, outer + k1, inner + k1))
+    return np.array(tris, dtype=np.int64)
+
+
+def iris_positions(surface: HeadSurface, lm: FaceLandmarks, look: tuple[float, float]) -> np.ndarray:
+    u, v, _uv = iris_layout(lm, look)
+    return surface.point(u, v, 0.0) + _normals(surface, u, v) * IRIS_OFFSET
+
+
+def overlay_positions(surface: HeadSurface, lm: FaceLandmarks, shape: FaceShape) -> np.ndarray:
+    """Every overlay vertex (lids, mouth, brows, then the irises) for a shape."""
+    return np.concatenate([feature_positions(surface, lm, shape), iris_positions(surface, lm, shape.look)])
 
 
 def _normals(surface: HeadSurface, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -278,16 +357,20 @@ def build_head(spec: ChibiSpec, lm: FaceLandmarks) -> tuple[MeshData, int]:
     opened = feature_positions(surface, lm, OPENED)
     tris = _orient(opened, feature_triangles(), lambda p: (p - centre) / radii**2)
     mb.add(rest, normals, uvs, tris, face_part)
+    iu, iv, iuv = iris_layout(lm, (0.0, 0.0))
+    iris = iris_positions(surface, lm, (0.0, 0.0))
+    iris_tris = _orient(iris, iris_triangles(), lambda p: (p - centre) / radii**2)
+    mb.add(iris, _normals(surface, iu, iv), iuv, iris_tris, mb.add_part(Part("irises", "iris", {"rigid": "head"})))
     return mb.build(), first_overlay
 
 
 def morph_targets(spec: ChibiSpec, lm: FaceLandmarks, head: MeshData, first_overlay: int) -> dict[str, np.ndarray]:
     """Position deltas of the whole head mesh for each expression (zero outside the overlays)."""
     surface = HeadSurface(spec)
-    rest = feature_positions(surface, lm, SHAPES["rest"])
+    rest = overlay_positions(surface, lm, SHAPES["rest"])
     targets = {}
     for name in EXPRESSIONS:
         delta = np.zeros((head.vertex_count, 3), dtype=np.float32)
-        delta[first_overlay:] = feature_positions(surface, lm, SHAPES[name]) - rest
+        delta[first_overlay:] = overlay_positions(surface, lm, SHAPES[name]) - rest
         targets[name] = delta
     return targets

@@ -23,6 +23,9 @@ class RenderMesh:
     normals: np.ndarray
     uvs: np.ndarray
     indices: np.ndarray
+    # Painter's-order bias per vertex (added to depth): overlays that float millimetres above a
+    # curved surface must sort by layer, not by their z, which the curvature dominates.
+    layer: np.ndarray | None = None
 
 
 def render_front(
@@ -68,7 +71,10 @@ def render_front(
         colour = texture[py, px].astype(np.float64) * shade[:, None]
         is_face = (mesh.uvs[tris][:, :, 0] < atlas.FACE_SIZE / atlas.ATLAS_W).all(axis=1)
         tri_screen.append(project(p))
-        tri_depth.append(p[:, :, 2].mean(axis=1))
+        depth = p[:, :, 2].mean(axis=1)
+        if mesh.layer is not None:
+            depth = depth + mesh.layer[tris].mean(axis=1)
+        tri_depth.append(depth)
         tri_colour.append(np.concatenate([colour, shade[:, None]], axis=1))
         tri_face.append(is_face)
     screen = np.concatenate(tri_screen)

@@ -14,7 +14,8 @@ import numpy as np
 
 from .anim import Clip
 from .geometry import MeshData
-from .head import EXPRESSIONS
+from .hair import Hair
+from .head import ARKIT_EXPRESSIONS, EXPRESSIONS, PRESET_EXPRESSIONS
 from .rig import inverse_bind_matrices, local_translations
 from .spec import BONE_NAMES, BONES, ChibiSpec
 
@@ -100,6 +101,63 @@ def _primitive(buf: _Buffer, mesh: MeshData, joints: np.ndarray, weights: np.nda
     return prim
 
 
+def _material(name: str, *, double_sided: bool) -> dict:
+    """A VRM MToon material (cel shading, a thin outline) over the glTF PBR fallback."""
+    return {
+        "name": name,
+        "pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 0.85},
+        "doubleSided": double_sided,
+        "extensions": {"VRMC_materials_mtoon": {
+            "specVersion": "1.0",
+            "transparentWithZWrite": False,
+            "renderQueueOffsetNumber": 0,
+            "shadeColorFactor": [0.78, 0.7, 0.76],
+            "shadeMultiplyTexture": {"index": 0},
+            "shadingShiftFactor": -0.05,
+            "shadingToonyFactor": 0.92,
+            "giEqualizationFactor": 0.9,
+            "matcapFactor": [0.0, 0.0, 0.0],
+            "parametricRimColorFactor": [0.0, 0.0, 0.0],
+            "parametricRimFresnelPowerFactor": 5.0,
+            "parametricRimLiftFactor": 0.0,
+            "rimLightingMixFactor": 1.0,
+            "outlineWidthMode": "worldCoordinates",
+            "outlineWidthFactor": 0.0015,
+            "outlineColorFactor": [0.22, 0.16, 0.18],
+            "outlineLightingMixFactor": 1.0,
+            "uvAnimationScrollXSpeedFactor": 0.0,
+            "uvAnimationScrollYSpeedFactor": 0.0,
+            "uvAnimationRotationSpeedFactor": 0.0,
+        }},
+    }
+
+
+def spring_bones(hair: Hair, index: dict[str, int]) -> dict:
+    """VRMC_springBone: one spring per lock (root to tip), the head as a sphere collider."""
+    head = index["head"]
+    joints, springs = [], []
+    for k, chain in enumerate(hair.chains):
+        joints.append([{"node": index[name], "hitRadius": 0.012, "stiffness": 0.9, "gravityPower": 0.35,
+                        "gravityDir": [0.0, -1.0, 0.0], "dragForce": 0.45} for name in chain])
+        springs.append({"name": f"hair{k}", "joints": joints[-1], "colliderGroups": [0]})
+    return {
+        "specVersion": "1.0",
+        "colliders": [{"node": head, "shape": {"sphere": {"offset": [0.0, float(hair.collider[0]), 0.0], "radius": float(hair.collider[1])}}}],
+        "colliderGroups": [{"name": "Head", "colliders": [0]}],
+        "springs": springs,
+    }
+
+
+def _expression(node: int, index: int, name: str) -> dict:
+    return {
+        "morphTargetBinds": [{"node": node, "index": index, "weight": 1.0}],
+        "isBinary": False,
+        "overrideBlink": "blend" if name in _BLINK_BLEND else "none",
+        "overrideLookAt": "none",
+        "overrideMouth": "none",
+    }
+
+
 def build_vrm(
     *,
     spec: ChibiSpec,
@@ -113,6 +171,7 @@ def build_vrm(
     thumbnail_mime: str = "image/png",
     meta: VrmMeta,
     clips: list[Clip],
+    hair: Hair | None = None,
 ) -> bytes:
     buf = _Buffer()
     # Nodes: the bones first (hips is a scene root), then the two skinned mesh nodes (roots too).
@@ -127,11 +186,27 @@ def build_vrm(
         if children[name]:
             node["children"] = children[name]
         nodes.append(node)
+    # Hair joints (not humanoid bones): children of the head, one chain per lock.
+    world = {name: spec.joints()[name] for name in BONE_NAMES}
+    index = {name: i for i, name in enumerate(BONE_NAMES)}
+    ibms = [inverse_bind_matrices(spec).reshape(len(BONE_NAMES), 16)]
+    for name, parent, position in (hair.bones if hair else []):
+        index[name], world[name] = len(nodes), np.asarray(position, dtype=np.float64)
+        nodes.append({"name": name, "translation": [float(x) for x in world[name] - world[parent]]})
+        nodes[index[parent]].setdefault("children", []).append(index[name])
+        m = np.eye(4)
+        m[:3, 3] = -world[name]
+        ibms.append(m.T.reshape(1, 16).astype(np.float32))
+    joint_count = len(nodes)
     body_node, head_node = len(nodes), len(nodes) + 1
     nodes.append({"name": "Body", "mesh": 0, "skin": 0})
     nodes.append({"name": "Face", "mesh": 1, "skin": 0})
+    hair_node = None
+    if hair is not None:
+        hair_node = len(nodes)
+        nodes.append({"name": "Hair", "mesh": 2, "skin": 0})
 
-    ibm = buf.accessor(inverse_bind_matrices(spec).reshape(len(BONE_NAMES), 16), "MAT4")
+    ibm = buf.accessor(np.concatenate(ibms).astype(np.float32), "MAT4")
     meshes = [
         {"name": "Body", "primitives": [_primitive(buf, body, *body_skin)]},
         {
@@ -141,6 +216,10 @@ def build_vrm(
             "extras": {"targetNames": list(EXPRESSIONS)},
         },
     ]
+    if hair is not None:
+        hair_prim = _primitive(buf, hair.mesh, hair.joints, hair.weights)
+        hair_prim["material"] = 1
+        meshes.append({"name": "Hair", "primitives": [hair_prim]})
     texture_view = buf.view(texture_jpeg)
     thumbnail_view = buf.view(thumbnail)
 
@@ -184,36 +263,27 @@ def build_vrm(
         "firstPerson": {"meshAnnotations": [
             {"node": body_node, "type": "auto"},
             {"node": head_node, "type": "thirdPersonOnly"},
-        ]},
+        ] + ([{"node": hair_node, "type": "thirdPersonOnly"}] if hair_node is not None else [])},
         "lookAt": {
             "type": "expression",
             "offsetFromHeadBone": [0.0, float(spec.head_center[1] - spec.joints()["head"][1]), float(spec.head_radii[2])],
         },
-        "expressions": {"preset": {
-            name: {
-                "morphTargetBinds": [{"node": head_node, "index": i, "weight": 1.0}],
-                "isBinary": False,
-                "overrideBlink": "blend" if name in _BLINK_BLEND else "none",
-                "overrideLookAt": "none",
-                "overrideMouth": "none",
-            }
-            for i, name in enumerate(EXPRESSIONS)
-        }},
+        "expressions": {
+            "preset": {name: _expression(head_node, EXPRESSIONS.index(name), name) for name in PRESET_EXPRESSIONS},
+            # ARKit blendshape names as custom expressions: the call renderer drives them directly.
+            "custom": {name: _expression(head_node, EXPRESSIONS.index(name), name) for name in ARKIT_EXPRESSIONS},
+        },
     }
     gltf = {
         "asset": {"version": "2.0", "generator": "AvatarForge chibi generator"},
-        "extensionsUsed": ["VRMC_vrm"],
-        "extensions": {"VRMC_vrm": vrm},
+        "extensionsUsed": ["VRMC_vrm", "VRMC_materials_mtoon"] + (["VRMC_springBone"] if hair else []),
+        "extensions": {"VRMC_vrm": vrm, **({"VRMC_springBone": spring_bones(hair, index)} if hair else {})},
         "scene": 0,
-        "scenes": [{"name": "Scene", "nodes": [0, body_node, head_node]}],
+        "scenes": [{"name": "Scene", "nodes": [0, body_node, head_node] + ([hair_node] if hair_node is not None else [])}],
         "nodes": nodes,
         "meshes": meshes,
-        "skins": [{"name": "Armature", "joints": list(range(len(BONE_NAMES))), "inverseBindMatrices": ibm, "skeleton": 0}],
-        "materials": [{
-            "name": "Chibi",
-            "pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 0.85},
-            "doubleSided": False,
-        }],
+        "skins": [{"name": "Armature", "joints": list(range(joint_count)), "inverseBindMatrices": ibm, "skeleton": 0}],
+        "materials": [_material("Chibi", double_sided=False), _material("Hair", double_sided=True)],
         "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}],
         "textures": [{"sampler": 0, "source": 0}],
         "images": [

@@ -20,7 +20,7 @@ LABELS = {
     "ingest": _("Reading the photo"),
     "detect": _("Finding the face"),
     "stylize": _("Drawing the cartoon look"),
-    "palette": _("Picking the colours"),
+    "palette": _("Reading hair, eyes and colours"),
     "body": _("Building the body"),
     "rig": _("Rigging the skeleton and face"),
     "export": _("Writing the VRM file"),

@@ -16,9 +16,12 @@ import numpy as np
 from PIL import Image
 
 from ..chibi.anim import all_clips, quat, quat_mul
-from ..chibi.atlas import FACE_SIZE, build_atlas, hex_to_rgb
+from ..chibi.atlas import build_atlas
+from ..chibi.face import draw_face, draw_iris
 from ..chibi.geometry import MeshData, Part, build_body
+from ..chibi.hair import Hair, build_hair
 from ..chibi.head import EXPRESSIONS, FaceLandmarks, build_head, morph_targets
+from ..chibi.params import AvatarParams, clean, face_layout, from_reading
 from ..chibi.render import RenderMesh, render_front
 from ..chibi.rig import pose_matrices, skin_positions, skin_weights
 from ..chibi.spec import BONE_NAMES, BONES, ChibiSpec
@@ -35,6 +38,16 @@ def spec_from(options: dict) -> ChibiSpec:
     return ChibiSpec(heads=float(options.get("heads") or DEFAULT_HEADS), build=options.get("build") or DEFAULT_BUILD)
 
 
+def avatar_params(ctx: StageContext) -> AvatarParams:
+    """What the photo said (palette stage), the job's options, then the user's edits (options
+    "params", set by a re-export), in that order of precedence from last to first."""
+    spec = spec_from(ctx.options)
+    palette = ctx.data("palette")
+    params = from_reading(palette.get("reading") or {}, palette["palette"], heads=spec.heads, build=spec.build)
+    edits = ctx.options.get("params") or {}
+    return clean(params, edits) if edits else params
+
+
 def _npz(**arrays: np.ndarray) -> bytes:
     out = io.BytesIO()
     np.savez(out, **arrays)
@@ -46,18 +59,6 @@ def _load_npz(data: bytes) -> dict[str, np.ndarray]:
         return {key: npz[key] for key in npz.files}
 
 
-def feather_face(face: np.ndarray, palette: dict[str, str]) -> np.ndarray:
-    """Blend the crop's edge into hair colour (above) and skin (below): the rest of the head's colours."""
-    v, u = np.mgrid[0:FACE_SIZE, 0:FACE_SIZE].astype(np.float32) / (FACE_SIZE - 1)
-    r = np.sqrt(((u - 0.5) * 2.0) ** 2 + ((v - 0.5) * 2.0) ** 2)
-    keep = np.clip((0.97 - r) / (0.97 - 0.8), 0.0, 1.0)
-    keep = keep * keep * (3 - 2 * keep)
-    lower = np.clip((v - 0.62) / 0.2, 0.0, 1.0)[:, :, None]
-    fill = (1 - lower) * np.array(hex_to_rgb(palette["hair"]), dtype=np.float32) + lower * np.array(hex_to_rgb(palette["skin"]), dtype=np.float32)
-    out = keep[:, :, None] * face.astype(np.float32) + (1 - keep[:, :, None]) * fill
-    return np.clip(out, 0, 255).astype(np.uint8)
-
-
 def _parts_json(parts: list[Part]) -> list[dict]:
     return [asdict(p) for p in parts]
 
@@ -66,11 +67,43 @@ def _parts(data: list[dict]) -> list[Part]:
     return [Part(**p) for p in data]
 
 
-def _render_meshes(body: MeshData, head: MeshData, body_pos=None, head_pos=None) -> list[RenderMesh]:
-    return [
+def _head_layers(head: MeshData) -> np.ndarray:
+    """Painter's bias of the head (metres): skin 0, irises above it, lids/mouth/brows above those;
+    more than the curvature's depth change across an eye (about 5 mm), see RenderMesh.layer."""
+    layer = np.zeros(head.vertex_count)
+    for index, part in enumerate(head.parts):
+        if part.name in ("face_rig", "irises"):
+            layer[head.vertex_part == index] = 0.012 if part.name == "face_rig" else 0.006
+    return layer
+
+
+def _render_meshes(body: MeshData, head: MeshData, body_pos=None, head_pos=None, hair: Hair | None = None) -> list[RenderMesh]:
+    meshes = [
         RenderMesh(body.positions if body_pos is None else body_pos, body.normals, body.uvs, body.indices),
-        RenderMesh(head.positions if head_pos is None else head_pos, head.normals, head.uvs, head.indices),
+        RenderMesh(head.positions if head_pos is None else head_pos, head.normals, head.uvs, head.indices, _head_layers(head)),
     ]
+    if hair is not None:  # previews never move the head, so the hair is drawn at rest
+        m = hair.mesh
+        meshes.append(RenderMesh(m.positions, m.normals, m.uvs, m.indices, np.full(m.vertex_count, 0.02)))
+    return meshes
+
+
+def _hair_arrays(hair: Hair) -> dict[str, np.ndarray]:
+    return {**hair.mesh.to_arrays("hair"), "hair_joints": hair.joints, "hair_weights": hair.weights}
+
+
+def _hair_info(hair: Hair) -> dict:
+    return {"parts": _parts_json(hair.mesh.parts), "chains": hair.chains, "collider": list(hair.collider),
+            "bones": [[name, parent, [float(v) for v in pos]] for name, parent, pos in hair.bones]}
+
+
+def load_hair(ctx: StageContext) -> Hair:
+    info = ctx.data("body")["hair"]
+    arrays = _load_npz(ctx.file("body", "mesh.npz"))
+    mesh = MeshData.from_arrays(arrays, "hair", _parts(info["parts"]))
+    bones = [(name, parent, np.array(pos)) for name, parent, pos in info["bones"]]
+    return Hair(mesh=mesh, joints=arrays["hair_joints"], weights=arrays["hair_weights"], bones=bones, chains=info["chains"],
+                collider=tuple(info["collider"]))
 
 
 def full_region(spec: ChibiSpec) -> tuple[float, float, float, float]:
@@ -89,27 +122,33 @@ class BodyStage(Stage):
     name = "body"
 
     def run(self, ctx: StageContext) -> StageOutput:
-        spec = spec_from(ctx.options)
-        lm = FaceLandmarks.from_dict(ctx.data("detect")["landmarks"])
-        palette = ctx.data("palette")["palette"]
+        params = avatar_params(ctx)
+        spec = ChibiSpec(heads=params.heads, build=params.build)
+        lm = face_layout(params)
         body = build_body(spec)
         head, first_overlay = build_head(spec, lm)
+        hair = build_hair(spec, params.hair_style, params.fringe, first_joint=len(BONE_NAMES))
         ctx.checkpoint(0.4)
-        face = decode(ctx.file("stylize", "face.png"))
-        atlas = build_atlas(feather_face(face, palette), palette)
+        # The face is drawn from the parameters: no photo pixel reaches the avatar.
+        face = draw_face(lm, skin=params.skin, hair=params.hair_color, glasses=params.glasses)
+        colours = {"skin": params.skin, "hair": params.hair_color, "top": params.top, "bottom": params.bottom, "shoes": params.shoes}
+        atlas = build_atlas(face, colours, iris=draw_iris(params.eye_color))
         atlas_jpeg = encode_jpeg(Image.fromarray(atlas), quality=90)
         ctx.checkpoint(0.6)
-        image = render_front(_render_meshes(body, head), atlas, size=(384, 512), region=full_region(spec),
+        image = render_front(_render_meshes(body, head, hair=hair), atlas, size=(384, 512), region=full_region(spec),
                              face_plane=(spec.head_center, spec.head_radii))
         return StageOutput(
             data={
                 "spec": {"heads": spec.heads, "build": spec.build, "height": spec.height},
+                "params": params.as_dict(),
+                "face_layout": lm.as_dict(),
+                "hair": _hair_info(hair),
                 "parts": {"body": _parts_json(body.parts), "head": _parts_json(head.parts)},
                 "first_overlay": first_overlay,
-                "vertices": body.vertex_count + head.vertex_count,
-                "triangles": int(len(body.indices) + len(head.indices)),
+                "vertices": body.vertex_count + head.vertex_count + hair.mesh.vertex_count,
+                "triangles": int(len(body.indices) + len(head.indices) + len(hair.mesh.indices)),
             },
-            files={"mesh.npz": _npz(**body.to_arrays("body"), **head.to_arrays("head")), "atlas.jpg": atlas_jpeg},
+            files={"mesh.npz": _npz(**body.to_arrays("body"), **head.to_arrays("head"), **_hair_arrays(hair)), "atlas.jpg": atlas_jpeg},
             preview=encode_jpeg(Image.fromarray(image), quality=88),
         )
 
@@ -139,7 +178,7 @@ class RigStage(Stage):
 
     def run(self, ctx: StageContext) -> StageOutput:
         spec, body, head, info = load_meshes(ctx)
-        lm = FaceLandmarks.from_dict(ctx.data("detect")["landmarks"])
+        lm = FaceLandmarks.from_dict(info["face_layout"])
         body_joints, body_weights = skin_weights(body)
         head_joints, head_weights = skin_weights(head)
         ctx.checkpoint(0.5)
@@ -156,7 +195,7 @@ class RigStage(Stage):
         joints = spec.joints()
         posed = {name: (matrices[i] @ np.append(joints[name], 1.0))[:3] for i, name in enumerate(BONE_NAMES)}
         bones = [(posed[parent], posed[name]) for name, parent in BONES if parent]
-        image = render_front(_render_meshes(body, head, body_pos, head_pos), atlas, size=(384, 512), region=full_region(spec),
+        image = render_front(_render_meshes(body, head, body_pos, head_pos, hair=load_hair(ctx)), atlas, size=(384, 512), region=full_region(spec),
                              face_plane=(spec.head_center, spec.head_radii), bones=bones)
         return StageOutput(
             data={"bones": list(BONE_NAMES), "expressions": list(EXPRESSIONS)},
@@ -193,14 +232,15 @@ class ExportStage(Stage):
         morphs = {name: rig[f"morph_{name}"] for name in EXPRESSIONS}
         atlas_jpeg = ctx.file("body", "atlas.jpg")
         atlas = decode(atlas_jpeg)
-        image = render_front(_render_meshes(body, head), atlas, size=(512, 512), region=bust_region(spec),
+        hair = load_hair(ctx)
+        image = render_front(_render_meshes(body, head, hair=hair), atlas, size=(512, 512), region=bust_region(spec),
                              face_plane=(spec.head_center, spec.head_radii), background=(232, 228, 250))
         thumbnail = encode_jpeg(Image.fromarray(image), quality=88)
         ctx.checkpoint(0.4)
         clips = all_clips()
         data = build_vrm(
             spec=spec, body=body, body_skin=(rig["body_joints"], rig["body_weights"]),
-            head=head, head_skin=(rig["head_joints"], rig["head_weights"]), morphs=morphs,
+            head=head, head_skin=(rig["head_joints"], rig["head_weights"]), morphs=morphs, hair=hair,
             texture_jpeg=atlas_jpeg, thumbnail=thumbnail, thumbnail_mime="image/jpeg",
             meta=vrm_meta(ctx.options, ctx.owner_name), clips=clips,
         )

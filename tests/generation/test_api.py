@@ -127,7 +127,7 @@ def test_failed_status_carries_code_and_message(api_client, user, face_jpeg, set
     assert run(job) == "failed"
     body = api_client.get(f"/api/generate/status/{job.id}").json()
     assert body["status"] == "failed" and body["error"]["code"] == "generation_failed"
-    assert body["current_step"] == "Failed at “Picking the colours”"
+    assert body["current_step"] == "Failed at “Reading hair, eyes and colours”"
     assert body["can_retry"] is True and body["result_url"] is None
     assert api_client.get(f"/api/generate/{job.id}/result.vrm").json()["code"] == "result_not_ready"
 

@@ -112,6 +112,31 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
         harness.ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(harness.ARTIFACTS / "generation_job.png"), full_page=True)
         assert page.locator("#gen-avatar-links").is_visible()
+
+        # The creator: what the photo said fills the form; a change shows in the viewer at once
+        # (the preview VRM replaces the shown one), and saving builds a new version in the library.
+        page.wait_for_function("() => window.__generationCreator")
+        assert page.locator("select[name=p_hair_style]").input_value() == "short"
+        assert page.evaluate("window.__generationViewer.vrm.springBoneManager.joints.size") == 4 * 3
+        page.select_option("select[name=p_hair_style]", "long")
+        page.locator("input[name=p_hair_color]").evaluate(
+            "(el) => { el.value = '#c03050'; el.dispatchEvent(new Event('input', { bubbles: true })); }")
+        page.wait_for_function(
+            "() => window.__generationCreator.previews >= 1 && window.__generationViewer.vrm.springBoneManager.joints.size === 6 * 3")
+        assert canvas_has_content(page, "#gen-viewer")
+        page.screenshot(path=str(harness.ARTIFACTS / "generation_creator.png"), full_page=True)
+        first_url = page.url
+        with page.expect_navigation():
+            page.click("#gen-creator-save")
+        assert page.url != first_url and "/generate/" in page.url
+        page.wait_for_selector("#gen-job[data-status=succeeded]")
+        page.wait_for_function("() => window.__generationCreator")
+        assert page.locator("select[name=p_hair_style]").input_value() == "long"
+        assert page.locator("input[name=p_hair_color]").input_value() == "#c03050"
+        avatars = page.request.get(f"{server.base_url}/api/avatars").json()
+        names = [a["name"] for a in avatars["results"]]
+        assert len(names) == 2, names  # the first avatar and the new version
+        assert page.locator("#gen-avatar-links").is_visible()  # "Use as my avatar" is offered for it
         context.close()
         browser.close()
 

@@ -10,7 +10,16 @@ from PIL import Image
 from generation.chibi.anim import all_clips
 from generation.chibi.atlas import build_atlas
 from generation.chibi.geometry import build_body
-from generation.chibi.head import EXPRESSIONS, LID_SETS, SHAPES, FaceLandmarks, build_head, morph_targets
+from generation.chibi.head import (
+    ARKIT_EXPRESSIONS,
+    EXPRESSIONS,
+    IRIS_VERTS,
+    LID_SETS,
+    SHAPES,
+    FaceLandmarks,
+    build_head,
+    morph_targets,
+)
 from generation.chibi.rig import pose_matrices, skin_positions, skin_weights
 from generation.chibi.spec import BONE_NAMES, VRM_REQUIRED_BONES, ChibiSpec
 from generation.chibi.vrm import VrmMeta, build_vrm, read_glb_json
@@ -78,7 +87,9 @@ def test_overlays_draw_nothing_at_rest_and_blinks_do_not_add_up(model):
     spec, lm, _body, head, first = model
     morphs = morph_targets(spec, lm, head, first)
     assert set(morphs) == set(EXPRESSIONS)
-    tris = head.indices[np.all(head.indices >= first, axis=1)]
+    rig_part = [p.name for p in head.parts].index("face_rig")
+    in_rig = head.vertex_part == rig_part
+    tris = head.indices[np.all(in_rig[head.indices], axis=1)]
     p = head.positions
     area = np.linalg.norm(np.cross(p[tris[:, 1]] - p[tris[:, 0]], p[tris[:, 2]] - p[tris[:, 0]]), axis=1)
     assert np.all(area == 0)  # collapsed: no fragment is drawn at rest
@@ -91,6 +102,26 @@ def test_overlays_draw_nothing_at_rest_and_blinks_do_not_add_up(model):
     moved = {n: set(np.nonzero(np.abs(morphs[n]).max(axis=1) > 1e-6)[0]) for n in ("blink", "blinkLeft", "blinkRight")}
     assert not (moved["blink"] & moved["blinkLeft"]) and not (moved["blink"] & moved["blinkRight"])
     assert len(LID_SETS) == 4 and SHAPES["rest"].mouth is None
+
+
+def test_gaze_moves_only_the_irises_and_arkit_shapes_have_their_own_targets(model):
+    spec, lm, _body, head, first = model
+    morphs = morph_targets(spec, lm, head, first)
+    irises = head.vertex_part == [p.name for p in head.parts].index("irises")
+    assert irises.sum() == 2 * IRIS_VERTS
+    for name, axis, sign in (("lookLeft", 0, 1), ("lookRight", 0, -1), ("lookUp", 1, 1), ("lookDown", 1, -1)):
+        moved = np.abs(morphs[name]).max(axis=1) > 1e-6
+        assert np.array_equal(moved, irises), name  # the whole iris discs, nothing else
+        assert sign * morphs[name][irises, axis].mean() > 0.003, name  # millimetres, the right way
+    assert set(ARKIT_EXPRESSIONS) >= {"jawOpen", "mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight",
+                                      "browInnerUp", "mouthFunnel", "mouthPucker"}
+    # a one-sided smile lifts that corner (the avatar's left is +X) above the other
+    for name, sign in (("mouthSmileLeft", 1), ("mouthSmileRight", -1)):
+        moved = np.abs(morphs[name]).max(axis=1) > 1e-6
+        shaped = head.positions[moved] + morphs[name][moved]
+        raised = shaped[sign * shaped[:, 0] > 0.005, 1].max()
+        other = shaped[sign * shaped[:, 0] < -0.005, 1].max()
+        assert raised > other + 0.001, name
 
 
 def test_clips_have_increasing_times_and_unit_quaternions():
@@ -117,9 +148,35 @@ def test_writer_produces_a_glb_with_vrm_extension(model):
     )
     assert data[:4] == b"glTF" and len(data) % 4 == 0
     gltf = read_glb_json(data)
-    assert gltf["extensionsUsed"] == ["VRMC_vrm"]
+    assert gltf["extensionsUsed"] == ["VRMC_vrm", "VRMC_materials_mtoon"]  # no hair given: no springs
     assert gltf["extensions"]["VRMC_vrm"]["meta"]["name"] == "Tést ✓"
     assert all(v["byteOffset"] % 4 == 0 for v in gltf["bufferViews"])
     roots = gltf["scenes"][0]["nodes"]
     skinned = [i for i, n in enumerate(gltf["nodes"]) if "skin" in n]
     assert set(skinned) <= set(roots)  # skinned meshes are scene roots
+
+
+def test_every_expression_changes_the_rendered_face():
+    """Neutral against each expression, rendered: every VRM preset and ARKit shape shows."""
+    from generation.chibi.face import draw_face, draw_iris
+    from generation.chibi.params import AvatarParams, face_layout
+    from generation.chibi.render import RenderMesh, render_front
+
+    params = AvatarParams()
+    spec, lm = ChibiSpec(), face_layout(params)
+    head, first = build_head(spec, lm)
+    morphs = morph_targets(spec, lm, head, first)
+    atlas = build_atlas(draw_face(lm, skin=params.skin, hair=params.hair_color), {"skin": params.skin, "hair": params.hair_color,
+                        "top": params.top, "bottom": params.bottom}, iris=draw_iris(params.eye_color))
+    layer = np.zeros(head.vertex_count)
+    layer[first:] = 0.012
+    region = (-0.25, 0.25, spec.height - 0.45, spec.height + 0.02)
+
+    def render(delta):
+        mesh = RenderMesh(head.positions + delta, head.normals, head.uvs, head.indices, layer)
+        return render_front([mesh], atlas, size=(256, 256), region=region, face_plane=(spec.head_center, spec.head_radii)).astype(int)
+
+    neutral = render(0.0)
+    for name in EXPRESSIONS:
+        changed = (np.abs(render(morphs[name]) - neutral).sum(axis=2) > 30).sum()
+        assert changed > 20, name  # pixels, not a rounding difference

@@ -85,7 +85,7 @@ async def test_progress_streams_live_while_the_pipeline_runs(user, face_jpeg):
     assert progress == sorted(progress)  # never goes backwards
     assert any(m["status"] == "running" for m in seen)
     steps = [m["current_step"] for m in seen if m["status"] == "running"]
-    labels = ["Reading the photo", "Finding the face", "Drawing the cartoon look", "Picking the colours",
+    labels = ["Reading the photo", "Finding the face", "Drawing the cartoon look", "Reading hair, eyes and colours",
               "Building the body", "Rigging the skeleton and face", "Writing the VRM file", "Checking the avatar",
               "Adding it to your library"]
     assert set(steps) <= set(labels) and len(set(steps)) >= 2  # fast stages may finish between two reads

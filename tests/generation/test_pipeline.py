@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from PIL import Image
 
 from characters.models import Avatar
 from generation.chibi.head import EXPRESSIONS
@@ -43,16 +45,36 @@ def test_face_photo_becomes_a_valid_rigged_vrm_in_the_library(user, face_jpeg, t
     # Previews for everything a person can look at.
     for name in ("ingest", "detect", "stylize", "palette", "body", "rig", "export"):
         assert stages[name].preview and default_storage.exists(stages[name].preview), name
-    # A real face was found by the cascade, with both eyes.
-    assert stages["detect"].data["method"] == "haar"
+    # A real face was found by the face landmarker, with both eyes.
+    assert stages["detect"].data["method"] == "landmarker"
     assert len(stages["detect"].data["eyes"]) == 2
     x, y, w, h = stages["detect"].data["face"]
     assert 200 < x + w / 2 < 400 and 120 < y + h / 2 < 260  # the astronaut's face, not the sky
+
+    # The photo was read into parameters, each with a confidence, and the palette uses them.
+    reading = stages["palette"].data["reading"]
+    assert reading["hair_length"] == {"value": "short", "confidence": reading["hair_length"]["confidence"], "source": "photo"}
+    assert reading["glasses"]["value"] is False
+    assert stages["palette"].data["palette"]["hair"] == reading["hair_color"]["value"]
+    assert stages["palette"].data["sources"]["skin"] == "photo"
+
+    # The avatar's face is drawn from the parameters, not cut from the photo: the stored atlas's
+    # face half is what draw_face makes of the stored parameters alone (JPEG noise aside).
+    from generation.chibi.face import draw_face
+    from generation.chibi.params import AvatarParams, face_layout
+
+    params = AvatarParams(**stages["body"].data["params"])
+    assert params.hair_color == reading["hair_color"]["value"] and params.hair_style == "short"
+    drawn = draw_face(face_layout(params), skin=params.skin, hair=params.hair_color, glasses=params.glasses)
+    stored = np.asarray(Image.open(io.BytesIO(read(stages["body"].files["atlas.jpg"]))).convert("RGB"))[:, :512]
+    assert np.abs(stored.astype(int) - drawn.astype(int)).mean() < 3.0
 
     # The validator and three-vrm verdicts were recorded.
     report = stages["validate"].data
     assert report["validator"]["errors"] == 0 and report["validator"]["warnings"] == 0
     assert report["three"]["ok"] is True and report["three"]["metaVersion"] == "1"
+    # hair locks swing: three-vrm built the spring joints (short hair: 4 locks of 3) and they moved
+    assert report["three"]["springJoints"] == 4 * 3 and report["three"]["springMoved"] > 0.005
     assert set(report["three"]["humanBones"]) == set(BONE_NAMES)
     assert report["library"]["format"] == "1.0"
 
@@ -105,7 +127,7 @@ def test_node_check_loads_the_result_in_three_vrm(user, face_jpeg, tmp_path):
     report = run_node_check(str(path), timeout=60)
     assert report["validator"]["errors"] == 0 and report["validator"]["warnings"] == 0
     three = report["three"]
-    assert three["ok"] and three["skinnedMeshes"] == 2 and three["morphTargets"] == len(EXPRESSIONS)
+    assert three["ok"] and three["skinnedMeshes"] == 3 and three["morphTargets"] == len(EXPRESSIONS)
     assert {e["name"] for e in three["expressions"]} >= ISSUE_EXPRESSIONS
     assert three["expressionsDriven"] == len(EXPRESSIONS)
     assert {a["name"] for a in three["animations"]} == {"idle", "talk", "wave"}
@@ -157,4 +179,7 @@ def test_exif_orientation_is_applied_and_metadata_dropped(user, face_jpeg):
     assert (ingest.data["width"], ingest.data["height"]) == (640, 480)
     cleaned = Image.open(io.BytesIO(read(ingest.files["photo.jpg"])))
     assert cleaned.size == (640, 480) and not cleaned.getexif() and "icc_profile" not in cleaned.info
-    assert job.stages.get(name="detect").data["method"] == "haar"
+    detect = job.stages.get(name="detect").data
+    assert detect["method"] == "landmarker"
+    (ax, ay), (bx, by) = detect["eyes"]
+    assert abs(by - ay) < 0.5 * abs(bx - ax)  # upright: the eyes side by side, not one over the other

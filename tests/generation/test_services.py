@@ -98,7 +98,7 @@ def test_an_unexpected_error_names_the_step_and_keeps_details_out_of_the_message
     job = create_job(user, face_jpeg)
     assert run(job) == "failed"
     assert job.error_code == "generation_failed" and job.stage == "palette"
-    assert "Picking the colours" in job.error_message and "division" not in job.error_message
+    assert "Reading hair, eyes and colours" in job.error_message and "division" not in job.error_message
     assert job.error_details == {"stage": "palette", "error": "RuntimeError"}
     assert "division by zero" in caplog.text
 

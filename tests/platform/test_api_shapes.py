@@ -103,6 +103,8 @@ def requests_made(studio_user_client, face_jpeg, monkeypatch) -> list[tuple[str,
     call("POST", f"/api/generate/{created['job_id']}/cancel", 200, {})
     call("POST", f"/api/generate/{created['job_id']}/retry", 202, {})
     call("POST", f"/api/generate/{finished.id}/recrop", 202, {"crop": {"x": 0.5, "y": 0.4, "size": 0.5}})
+    call("GET", f"/api/generate/{finished.id}/params", 200)
+    call("PUT", f"/api/generate/{finished.id}/params", 202, {"params": {"hair_style": "bob"}})
     failed = create_job(owner, face_jpeg, name="Broken")
     GenerationJob.objects.filter(pk=failed.pk).update(
         status=JobStatus.FAILED, stage="rig", error_code="rig_unavailable", error_message="down", error_details={"try": 1})

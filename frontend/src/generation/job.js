@@ -250,10 +250,19 @@ export class JobPage {
       this.viewer = viewer;
       window.__generationViewer = viewer; // for the browser test
       this.bindViewerControls(viewer);
+      this.startCreator(viewer);
     } catch (error) {
       status.textContent = this.strings.model_failed;
       console.error(error);
     }
+  }
+
+  async startCreator(viewer) {
+    const form = this.el("gen-creator-form");
+    if (!form) return;
+    const { Creator } = await import("./creator.js");
+    const creator = new Creator({ form, status: this.el("gen-creator-status"), jobId: this.job.job_id, viewer, strings: this.strings });
+    if (await creator.start()) window.__generationCreator = creator; // for the browser test
   }
 
   bindViewerControls(viewer) {

@@ -66,14 +66,30 @@ export class GenerationViewer {
   }
 
   async load(url) {
-    const { gltf, vrm } = await parseVrm(await fetchArrayBuffer(url));
+    return this.loadBuffer(await fetchArrayBuffer(url));
+  }
+
+  /** Show the VRM in `buffer` (an ArrayBuffer), replacing the one shown (the creator's preview). */
+  async loadBuffer(buffer) {
+    const { gltf, vrm } = await parseVrm(buffer);
     if (!vrm) throw new Error("not a VRM");
+    const playing = this.action ? this.action.getClip().name : "idle";
+    if (this.vrm) {
+      this.scene.remove(this.vrm.scene);
+      this.vrm.scene.traverse((o) => {
+        if (o.geometry) o.geometry.dispose();
+        for (const m of [].concat(o.material || [])) m.dispose();
+      });
+      this.clips.clear();
+      this.action = null;
+      this.weightTrack = null;
+    }
     this.vrm = vrm;
     this.scene.add(vrm.scene);
     this.mixer = new THREE.AnimationMixer(vrm.scene);
     for (const clip of gltf.animations) this.clips.set(clip.name, retargetClip(clip, vrm));
     this.start();
-    if (this.clips.has("idle")) this.play("idle");
+    if (this.clips.has(playing)) this.play(playing);
     return vrm;
   }
 
