@@ -75,6 +75,7 @@ def test_slow_budget_steps_down_in_order_to_the_floor(af_server, new_context, ar
     assert q["key"] == "effects_off"
     assert q["settings"] == {
         "key": "effects_off", "inputWidth": 400, "inputHeight": 300, "trackFps": 24, "renderScale": 0.5, "effects": False,
+        "bodyFps": 15,  # this actor tracks no body, so its trackers' rate was never the thing to lower
     }
     # The tracker really gets the smaller image (the camera track is scaled before the worker).
     page.wait_for_function("() => String(window.__afStats.trackerInput) === '400,300'")
