@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,7 +46,9 @@ VAD_CHUNK_MS = CHUNK_SAMPLES * 1000 // 16000  # 32
 END_OF_TURN_MS = 256  # pause that ends the user's turn (8 VAD chunks)...
 UNFINISHED_PAUSE_MS = 1216  # ...or, when the turn detector says the sentence is unfinished, this one (38 chunks)
 MIN_SPEECH_MS = 160  # shorter blips are not a turn
-BARGE_IN_MS = 256  # user speech that interrupts the character (8 chunks)
+BARGE_IN_MS = 256  # user speech that interrupts the character (8 chunks)...
+BARGE_IN_WINDOW_MS = 512  # ...within this much time: words have quiet closures ("st-op") that fail
+                          # the echo guard for a chunk or two, and must not start the count over
 ECHO_RATIO = 0.25
 MAX_UTTERANCE_S = 30  # a turn is transcribed at most this long (bounded memory)
 PRE_ROLL_CHUNKS = 6  # keep ~200 ms before the VAD fired: Whisper needs the word onsets
@@ -102,7 +105,7 @@ class VoiceSession:
         self._speech_ms = 0
         self._silence_ms = 0
         self._judged = False  # the detector has judged this pause (it is asked once per pause)
-        self._barge_ms = 0
+        self._barge: deque[bool] = deque(maxlen=BARGE_IN_WINDOW_MS // VAD_CHUNK_MS)  # chunks that count
         self.turn_task: asyncio.Task | None = None
         self.cancel: asyncio.Event | None = None
         self.speaker: _Speaker | None = None
@@ -184,14 +187,14 @@ class VoiceSession:
 
     async def _while_talking(self, chunk: np.ndarray, voiced: bool) -> None:
         level = float(np.sqrt(np.mean(chunk * chunk)))
-        if voiced and level >= ECHO_RATIO * self.playout.level:
-            self._barge_ms += VAD_CHUNK_MS
-            self._utterance.append(chunk)  # the interruption is also the start of the next turn
-            if self._barge_ms >= BARGE_IN_MS:
-                await self.barge_in(reason="speech")
-        else:
-            self._barge_ms = 0
-            self._utterance.clear()
+        speech = voiced and level >= ECHO_RATIO * self.playout.level
+        self._barge.append(speech)
+        if not any(self._barge):
+            self._utterance.clear()  # a real pause (or only echo): no interruption under way
+            return
+        self._utterance.append(chunk)  # the interruption is also the start of the next turn
+        if sum(self._barge) * VAD_CHUNK_MS >= BARGE_IN_MS:
+            await self.barge_in(reason="speech")
 
     async def _end_of_turn(self) -> None:
         audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
@@ -284,7 +287,7 @@ class VoiceSession:
             return
         self.cancel.set()  # the turn closes its upstream stream: the model server stops
         heard = self.playout.flush()
-        self._barge_ms = 0
+        self._barge.clear()
         reply_id = self.speaker.reply_id
         await self.send({"type": "interrupt", "reply_id": reply_id, "reason": reason, "heard": heard})
         task = self.turn_task
