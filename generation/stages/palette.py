@@ -18,17 +18,13 @@ import cv2
 import numpy as np
 
 from ..reading.colour import dominant as _dominant
+from ..reading.colour import to_hex
 from ..reading.estimates import Reading, default_reading, read_photo
 from .base import Stage, StageContext, StageOutput
 from .detect import decode, load_mesh
 
 DEFAULTS = {"skin": "#f1c7a5", "hair": "#4a3328", "top": "#e0684a", "bottom": "#34405e", "shoes": "#3a3440"}
 PART_NAMES = ("skin", "hair", "top", "bottom", "shoes")
-
-
-def to_hex(rgb: np.ndarray) -> str:
-    r, g, b = (int(max(0, min(255, round(float(c))))) for c in rgb)
-    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def _region(rgb: np.ndarray, x0: float, y0: float, x1: float, y1: float, min_inside: float = 0.3) -> np.ndarray | None:
