@@ -7,20 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { armPoints, deg, handPoints, posePoints } from "./fakes/skeleton.mjs";
 
-globalThis.self = globalThis;
-globalThis.document = {
-  createElementNS() {
-    const listeners = {};
-    const img = {
-      width: 1,
-      height: 1,
-      addEventListener(type, fn) { (listeners[type] ||= []).push(fn); },
-      removeEventListener() {},
-      set src(_value) { setTimeout(() => (listeners.load || []).forEach((fn) => fn.call(img, {})), 0); },
-    };
-    return img;
-  },
-};
+import "./fakes/node_image.mjs";
 const THREE = await import("three");
 const { parseVrm } = await import("../src/viewer/vrm_viewer.js");
 const { applyBodyBones } = await import("../src/avatar/vrm_renderer.js");

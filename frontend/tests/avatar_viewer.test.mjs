@@ -4,21 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-// GLTFLoader decodes textures through an <img>; Node has none, so a stand-in reports "loaded".
-globalThis.self = globalThis;
-globalThis.document = {
-  createElementNS() {
-    const listeners = {};
-    const img = {
-      width: 1,
-      height: 1,
-      addEventListener(type, fn) { (listeners[type] ||= []).push(fn); },
-      removeEventListener() {},
-      set src(_value) { setTimeout(() => (listeners.load || []).forEach((fn) => fn.call(img, {})), 0); },
-    };
-    return img;
-  },
-};
+import "./fakes/node_image.mjs";
 const { parseVrm, expressionNamesOf } = await import("../src/viewer/vrm_viewer.js");
 
 const fixtures = new URL("../../../shared/fixtures/vrm/", import.meta.url);
