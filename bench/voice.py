@@ -5,6 +5,7 @@
 Prints:
     FIGURE tts_first_audio_ms_en <ms> ms   Piper (own process, warm): a clause in -> first PCM out, median
     FIGURE tts_first_audio_ms_ko <ms> ms   espeak-ng Korean: the same, median
+    FIGURE tts_first_audio_ms <ms> ms      the slower of the two (the issue's figure)
     FIGURE tts_overhead_ms <ms> ms         first audio at our caller minus the Piper worker's own time
                                            to that chunk (IPC, framing, visemes; goal < 100), median
     FIGURE stt_rtf <ratio> x               embedded Whisper tiny.en: processing time / audio length
@@ -72,6 +73,8 @@ async def bench_tts(clauses: int) -> None:
     espeak = EspeakTts()
     ko_firsts = [await first_audio(espeak, text, ko) for text in (KO_CLAUSES * clauses)[:clauses]]
     figure("tts_first_audio_ms_ko", statistics.median(ko_firsts), "ms")
+    # The issue's own name: the slower of the two embedded voices, so the one figure is an upper bound.
+    figure("tts_first_audio_ms", max(statistics.median(firsts), statistics.median(ko_firsts)), "ms")
     figure("tts_overhead_ms", statistics.median(overheads), "ms")
 
 
