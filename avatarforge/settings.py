@@ -107,8 +107,11 @@ DATABASE_URL = env_url(
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL + a busy timeout let Daphne and the worker share the embedded SQLite file.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    # WAL + a busy timeout let Daphne and the worker share the embedded SQLite file. IMMEDIATE
+    # transactions take the write lock at BEGIN, where the busy timeout waits for it: a deferred
+    # one that read first and then writes cannot wait (SQLite answers "database is locked" at
+    # once to avoid a deadlock), which failed four parallel avatar uploads with 503.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -92,6 +93,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
         "conversationId": str(conv.pk),
         "wsPath": f"/ws/chat/{conv.pk}/",
         "voicePath": f"/ws/voice/{conv.pk}/",
+        "vadBase": static("dist/vad/"),  # Silero VAD in the page: instant barge-in
         # The STT model and the voice follow the page language (Korean or English); see docs/voice-protocol.md.
         "voiceLanguage": "ko" if (getattr(request, "LANGUAGE_CODE", "") or "").startswith("ko") else "en",
         "messagesUrl": reverse("api:chat-messages", args=[conv.pk]),

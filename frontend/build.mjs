@@ -59,4 +59,19 @@ for (const pkg of ["pose", "hands"]) {
     filter: (path) => !/_(full|heavy)\.tflite$/.test(path),
   });
 }
+
+// Silero VAD for instant barge-in (chat/browser_vad.js): vad-web's AudioWorklet and v5 model,
+// and onnxruntime-web's plain (non-threaded-JSEP) WebAssembly build, the one the wasm entry loads.
+const vadOut = join(out, "vad");
+mkdirSync(vadOut, { recursive: true });
+const vadDist = join(root, "node_modules", "@ricky0123", "vad-web", "dist");
+const ortDist = join(root, "node_modules", "onnxruntime-web", "dist");
+for (const [dir, file] of [
+  [vadDist, "vad.worklet.bundle.min.js"],
+  [vadDist, "silero_vad_v5.onnx"],
+  [ortDist, "ort-wasm-simd-threaded.wasm"],
+  [ortDist, "ort-wasm-simd-threaded.mjs"],
+]) {
+  if (existsSync(join(dir, file))) cpSync(join(dir, file), join(vadOut, file));
+}
 console.log(`built ${entryPoints.length} entries into static/dist`);

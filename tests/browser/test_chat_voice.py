@@ -31,22 +31,36 @@ OPEN = 0.05  # jaw above this: the mouth is open
 SYNC_MS = 500  # the mouth's first and last opening within this of the voice's (a loose lip-sync)
 
 
-def _speech_wav(tmp: Path) -> Path:
+def _espeak(tmp: Path, text: str) -> tuple[wave._wave_params, bytes]:
     espeak = shutil.which("espeak-ng")
     if not espeak:
         pytest.skip("espeak-ng is not installed")
     speech = tmp / "speech.wav"
-    subprocess.run([espeak, "-s", "140", "-w", str(speech), SPEECH], check=True, timeout=60)
+    subprocess.run([espeak, "-s", "140", "-w", str(speech), text], check=True, timeout=60)
     with wave.open(str(speech)) as w:
-        params = w.getparams()
-        frames = w.readframes(w.getnframes())
+        return w.getparams(), w.readframes(w.getnframes())
+
+
+def _speech_wav(tmp: Path, *, interruption_after_s: float | None = None) -> Path:
+    """Lead silence, the question, then silence; with `interruption_after_s`, that long after the
+    question the first 200 ms of "Wait" (too short for the worker's own 256 ms rule)."""
+    params, frames = _espeak(tmp, SPEECH)
     def silence(seconds: float) -> bytes:
         return b"\0" * (int(params.framerate * seconds) * params.sampwidth * params.nchannels)
 
+    tail = silence(90)
+    if interruption_after_s is not None:
+        import numpy as np
+
+        _, wait = _espeak(tmp, "Wait, stop.")
+        samples = np.frombuffer(wait, dtype=np.int16)
+        start = int(np.argmax(np.abs(samples) > 600))
+        clip = samples[start:start + int(params.framerate * 0.2)].tobytes()
+        tail = silence(interruption_after_s) + clip + silence(90)
     out = tmp / "question.wav"
     with wave.open(str(out), "wb") as w:
         w.setparams(params)
-        w.writeframes(silence(LEAD_SILENCE_S) + frames + silence(90))
+        w.writeframes(silence(LEAD_SILENCE_S) + frames + tail)
     return out
 
 
@@ -174,4 +188,33 @@ def test_talk_captions_and_a_mouth_that_follows_the_reply_audio(voice_server, vo
     after = [jaw for t, jaw, level in samples if t > last_sound + SYNC_MS and level < SILENT]
     assert len(before) > 30 and len(after) > 30, (len(before), len(after), summary)
     assert max(before) == 0 and max(after) == 0, (max(before), max(after), summary)
+    assert errors == []
+
+
+def test_the_pages_own_vad_interrupts_the_character(voice_server, voice_playwright, tmp_path, artifacts):
+    """Silero VAD runs in the page (onnxruntime-web under the strict CSP) and sends `barge_in`
+    when the user talks over the character: 200 ms of "Wait" in the middle of a long reply, too
+    short for the worker's own rule, interrupts it, and the worker says it was the page's VAD."""
+    server, fake, conversation = voice_server
+    fake.default = Reply("[neutral] " + " ".join(["The little boat sailed on across the wide blue sea."] * 8), token_rate=4)
+    wav = _speech_wav(tmp_path, interruption_after_s=12.0)
+    browser = harness.launch_chromium(voice_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])
+    errors: list[str] = []
+    try:
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(30_000)
+        page = harness.login(context, server.base_url, "talker@example.com")
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server.base_url}/chat/{conversation}/")
+        page.wait_for_function("() => window.__chatPage && window.__chatPage.ready && window.__chatPage.voice")
+        page.click("[data-voice-talk]")
+        page.wait_for_function("() => window.__chatPage.voice.stats.browserVad === 'on'", timeout=60_000)
+        page.wait_for_function("() => window.__chatPage.voice.stats.interrupts.length > 0", timeout=120_000)
+        stats = page.evaluate("() => ({ interrupts: window.__chatPage.voice.stats.interrupts,"
+                              " sent: window.__chatPage.voice.stats.bargeInsSent })")
+        page.click("[data-voice-talk]")  # hang up
+        page.wait_for_selector("[data-voice-talk][aria-pressed=false]")
+    finally:
+        browser.close()
+    assert stats == {"interrupts": ["browser_vad"], "sent": 1}
     assert errors == []

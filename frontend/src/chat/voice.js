@@ -9,6 +9,7 @@ import { wsUrl } from "../ws.js";
 const MAX_SAMPLES = 6000; // ~100 s of animation frames
 const DELAY_POLL_MS = 250;
 const OUTPUT_LATENCY_MS = 20; // decoding and the audio output after the jitter buffer
+const OUTPUT_LEVEL_WINDOW_MS = 100; // the echo guard compares the mic with the loudest recent output
 
 function rms(analyser, data) {
   analyser.getFloatTimeDomainData(data);
@@ -36,8 +37,12 @@ export class VoiceTalk {
     // Read-only numbers for the browser test and debugging (window.__chatPage.voice.stats):
     // the avatar's jaw opening and the loudness of the character's voice as played, per
     // animation frame while a voice conversation is on (the last MAX_SAMPLES of them).
-    this.stats = { jaw: 0, outputLevel: 0, speaking: false, playoutDelayMs: this.timeline.playoutDelayMs, samples: [], clauses: [] };
+    this.stats = {
+      jaw: 0, outputLevel: 0, speaking: false, playoutDelayMs: this.timeline.playoutDelayMs, samples: [], clauses: [],
+      browserVad: "off", bargeInsSent: 0, interrupts: [],
+    };
     this.outputAnalyser = null;
+    this.outputLevels = []; // [time, level] of the character's voice over OUTPUT_LEVEL_WINDOW_MS
   }
 
   start() {
@@ -118,10 +123,47 @@ export class VoiceTalk {
     this.muteButton.hidden = false;
     this.startMeter();
     this.applyMic();
+    this.startVad();
     const path = `${this.cfg.voicePath}?language=${encodeURIComponent(this.cfg.voiceLanguage)}&transport=webrtc`;
     this.ws = new WebSocket(wsUrl(path));
     this.ws.onmessage = (msg) => this.onSocket(JSON.parse(msg.data));
     this.ws.onclose = () => this.active && this.hangUp();
+  }
+
+  /** The page's own VAD for instant barge-in (browser_vad.js); the worker's 256 ms rule stays
+   * the fallback, so a VAD that cannot load only costs speed. */
+  async startVad() {
+    if (!this.cfg.vadBase) return;
+    this.stats.browserVad = "loading";
+    const stream = this.stream;
+    try {
+      // Loaded on the first Talk: onnxruntime-web is ~370 KB the text chat never needs.
+      const { startBrowserVad } = await import("./browser_vad.js");
+      const { vad } = await startBrowserVad({
+        stream,
+        assetBase: new URL(this.cfg.vadBase, location.href).href,
+        audioContext: this.meterCtx,
+        state: { speaking: () => this.stats.speaking, outputLevel: () => this.recentOutputLevel() },
+        onBargeIn: () => this.sendBargeIn(),
+      });
+      if (this.stream !== stream) return vad.destroy(); // hung up while it loaded
+      this.vad = vad;
+      this.stats.browserVad = "on";
+    } catch (err) {
+      this.stats.browserVad = `off: ${err && err.message ? err.message : err}`;
+    }
+  }
+
+  sendBargeIn() {
+    if (!this.channel || this.channel.readyState !== "open") return;
+    this.channel.send(JSON.stringify({ type: "barge_in" }));
+    this.stats.bargeInsSent += 1;
+  }
+
+  recentOutputLevel(now = performance.now()) {
+    let loudest = 0;
+    for (const [at, level] of this.outputLevels) if (now - at <= OUTPUT_LEVEL_WINDOW_MS) loudest = Math.max(loudest, level);
+    return loudest;
   }
 
   async onSocket(f) {
@@ -208,6 +250,7 @@ export class VoiceTalk {
         break;
       case "interrupt":
         this.timeline.clear();
+        this.stats.interrupts.push(e.reason);
         break;
       case "error":
         this.say(e.message);
@@ -239,7 +282,12 @@ export class VoiceTalk {
     const tick = () => {
       if (!this.active) return;
       this.meter.value = Math.min(1, rms(analyser, data) * 4);
-      if (this.outputAnalyser) this.stats.outputLevel = rms(this.outputAnalyser, data);
+      if (this.outputAnalyser) {
+        const now = performance.now();
+        this.stats.outputLevel = rms(this.outputAnalyser, data);
+        this.outputLevels.push([now, this.stats.outputLevel]);
+        while (this.outputLevels.length && now - this.outputLevels[0][0] > OUTPUT_LEVEL_WINDOW_MS) this.outputLevels.shift();
+      }
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
@@ -264,7 +312,11 @@ export class VoiceTalk {
     if (this.ws) this.ws.close();
     if (this.pc) this.pc.close();
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    if (this.vad) this.vad.destroy().catch(() => {});
     if (this.meterCtx) this.meterCtx.close();
+    this.outputLevels = [];
+    this.stats.browserVad = "off";
+    this.vad = null;
     this.ws = this.pc = this.stream = this.meterCtx = this.outputAnalyser = this.receiver = null;
     this.stats.outputLevel = 0;
     this.stats.speaking = false;

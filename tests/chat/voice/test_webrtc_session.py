@@ -115,3 +115,41 @@ async def test_barge_in_stops_the_audio_and_keeps_only_what_was_heard(voice_work
     # The upstream LLM request was closed (the model server was told to stop).
     story_request = fake_llm.completions[0]
     assert story_request.disconnected and story_request.tokens_sent < len(long_reply.split())
+
+
+def _first_voiced(samples, seconds: float):
+    """The first `seconds` of speech in a clip (from its first voiced sample on)."""
+    import numpy as np
+
+    start = int(np.argmax(np.abs(samples) > 0.02))
+    return samples[start:start + int(seconds * 16000)]
+
+
+@pytest.mark.parametrize("browser_vad", [True, False])
+async def test_the_pages_vad_interrupts_on_speech_too_short_for_the_workers_rule(voice_worker, user, conversation, fake_llm, browser_vad):
+    """200 ms of "Wait" over the character: under the worker's 256 ms rule, so only the page's own
+    VAD (`barge_in` on the DataChannel, as the chat page sends it) can interrupt. The same client
+    without it is the control: nothing interrupts."""
+    fake_llm.reply("[neutral] " + " ".join(["The little boat sailed on across the sea."] * 6), token_rate=3)
+    ws = await open_socket(conversation.pk, user, "language=en")
+    client = ScriptedVoiceClient(ws.send_json_to, lambda: ws.receive_json_from(timeout=3600), browser_vad=browser_vad)
+    await client.connect()
+    try:
+        client.mic.say(speak("Tell me a story please.", "en"))
+        first = await client.wait_for(lambda e: e["type"] == "visemes", timeout=90)
+        while client.first_voiced_after(first["_at"]) is None or time.monotonic() - client.first_voiced_after(first["_at"]) < 1.0:
+            await asyncio.sleep(0.1)
+        index = len(client.events)
+        client.mic.say(_first_voiced(speak("Wait, stop, I have a question.", "en"), 0.2))
+        await client.mic.spoken.wait()
+        if browser_vad:
+            interrupt = await client.wait_for(lambda e: e["type"] == "interrupt", timeout=60, after=index)
+            assert interrupt["reason"] == "browser_vad"
+            assert len(client.barge_ins_sent) == 1
+        else:
+            await asyncio.sleep(3.0)
+            assert [e for e in client.events[index:] if e["type"] == "interrupt"] == []
+            assert client.barge_ins_sent == []
+    finally:
+        await client.close()
+        await ws.disconnect()

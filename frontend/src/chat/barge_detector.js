@@ -1,0 +1,49 @@
+// Instant barge-in in the browser (docs/voice-protocol.md, section 5): the page runs Silero VAD
+// (@ricky0123/vad-web) on its own microphone and tells the voice worker `barge_in` as soon as the
+// user talks over the character, instead of waiting for the worker's 256 ms rule.
+//
+// A 32 ms VAD frame counts when Silero says speech AND the mic is at least ECHO_RATIO times as
+// loud as the character's voice playing now: echo cancellation leaves what leaks back from the
+// speakers well under a tenth of the output level, a person talking into the mic is about half of
+// it (the worker's own guard uses the same ratio). SPEECH_FRAMES counted frames within the last
+// WINDOW_FRAMES fire once per reply; a lone frame of noise or echo never does.
+export const SPEECH_THRESHOLD = 0.5;
+export const SPEECH_FRAMES = 3; // ~96 ms of speech...
+export const WINDOW_FRAMES = 4; // ...within ~128 ms (a quiet closure inside a word may miss one)
+export const ECHO_RATIO = 0.25;
+
+export function frameLevel(frame) {
+  let sum = 0;
+  for (const v of frame) sum += v * v;
+  return frame.length ? Math.sqrt(sum / frame.length) : 0;
+}
+
+export class BargeDetector {
+  constructor() {
+    this.recent = [];
+    this.fired = false;
+  }
+
+  /** A new reply started or ended: the next interruption may fire again. */
+  reset() {
+    this.recent = [];
+    this.fired = false;
+  }
+
+  /**
+   * One VAD frame. `speaking`: the character's voice is playing; `outputLevel`: its loudness as
+   * played (RMS, the loudest of the last ~100 ms). True exactly once when the user barges in.
+   */
+  push({ probability, micLevel, outputLevel, speaking }) {
+    if (!speaking) {
+      this.reset();
+      return false;
+    }
+    const counts = probability >= SPEECH_THRESHOLD && micLevel >= ECHO_RATIO * outputLevel;
+    this.recent.push(counts);
+    if (this.recent.length > WINDOW_FRAMES) this.recent.shift();
+    if (this.fired || this.recent.filter(Boolean).length < SPEECH_FRAMES) return false;
+    this.fired = true;
+    return true;
+  }
+}
