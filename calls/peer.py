@@ -27,7 +27,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
 from chat.voice.session import VoiceSession
-from chat.voice.tracks import PlayoutTrack, encode_events, frame_to_16k
+from chat.voice.tracks import PlayoutTrack, encode_events, frame_to_16k, is_barge_in
 from rooms.peer import AvatarPeer
 
 from .face import FaceDriver
@@ -91,6 +91,13 @@ class CharacterPeer(AvatarPeer):
                 self.asset_channel = pc.createDataChannel("asset", ordered=True)
         channel = pc.createDataChannel(EVENTS_LABEL, ordered=True)
         self.events = channel
+
+        @channel.on("message")
+        def on_message(data: Any) -> None:
+            if is_barge_in(data):  # the page's own VAD heard the person talk over the character
+                task = asyncio.ensure_future(self.session.barge_in(reason="browser_vad"))
+                self.listeners.add(task)
+                task.add_done_callback(self.listeners.discard)
 
         @channel.on("open")
         def flush() -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +14,7 @@ from django.conf import settings
 
 from .playout import FRAME_SAMPLES
 from .session import VoiceSession
-from .tracks import PlayoutTrack, encode_events, frame_to_16k
+from .tracks import PlayoutTrack, encode_events, frame_to_16k, is_barge_in
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +109,8 @@ class RtcLink:
         return (last + FRAME_SAMPLES) % 2**32  # Opus's RTP clock is 48 kHz, like our frames
 
     async def _client_event(self, data: Any) -> None:
-        if not isinstance(data, str) or len(data) > 4096:
-            return
-        with contextlib.suppress(ValueError):
-            event = json.loads(data)
-            if isinstance(event, dict) and event.get("type") == "barge_in":
-                await self.session.barge_in(reason="browser_vad")
+        if is_barge_in(data):
+            await self.session.barge_in(reason="browser_vad")
 
     async def _listen(self, track) -> None:
         while True:

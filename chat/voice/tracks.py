@@ -71,3 +71,15 @@ def frame_to_16k(frame: AudioFrame) -> np.ndarray:
 
 def encode_events(events: list[dict[str, Any]]) -> list[str]:
     return [json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in events]
+
+
+def is_barge_in(data: Any) -> bool:
+    """A page's `{"type": "barge_in"}` on the `voice` DataChannel (its own VAD heard the person
+    talk over the character). Anything else, or anything oversized or malformed, is not."""
+    if not isinstance(data, str) or len(data) > 4096:
+        return False
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("type") == "barge_in"

@@ -149,6 +149,8 @@ def test_call_button_brings_the_character_into_the_call(call_server, call_playwr
         page.wait_for_function("() => window.__afStats.state === 'connected'", timeout=60_000)
         page.wait_for_function("() => window.__afStats.characterState === 'listening'", timeout=30_000)
         assert page.inner_text("[data-el=character-status]") == "The character is listening. Speak to it."
+        # The page's own VAD (instant barge-in) loaded under the CSP, on the call's microphone.
+        page.wait_for_function("() => window.__afStats.characterBargeIn.browserVad === 'on'", timeout=60_000)
         remote = page.evaluate("() => window.__afStats.remoteAvatar")
         assert remote["id"] == "builtin:fox" and remote["name"] == "Mina", remote
 
@@ -160,6 +162,7 @@ def test_call_button_brings_the_character_into_the_call(call_server, call_playwr
         done_ms = page.evaluate("() => Date.now() % 4294967296")
         page.wait_for_timeout(2500)
         jaw = page.evaluate("() => window.__afStats.recvJaw")  # [sender timestamp ms, jawOpen] per frame
+        barge = page.evaluate("() => window.__afStats.characterBargeIn")
         page.screenshot(path=str(artifacts / "call_character.png"), full_page=True)
 
         page.click("[data-el=hangup]")
@@ -171,6 +174,7 @@ def test_call_button_brings_the_character_into_the_call(call_server, call_playwr
         browser.close()
 
     assert "color" in heard.lower() and heard.startswith("It heard:"), heard
+    assert barge == {"browserVad": "on", "bargeInsSent": 0}  # silence after the question: no false barge-in
     assert max(v for _t, v in jaw) > OPEN, max(v for _t, v in jaw)
     after = [v for t, v in jaw if t > done_ms + 700]
     assert len(after) > 20 and max(after) < REST, (len(after), max(after) if after else None)

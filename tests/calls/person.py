@@ -80,6 +80,7 @@ class PersonPeer(AvatarPeer):
         @pc.on("datachannel")
         def on_datachannel(channel: RTCDataChannel) -> None:
             if channel.label == "voice":
+                self.voice_channel = channel
                 channel.on("message", lambda data: self.events.append({**json.loads(data), "_at": time.time()}))
             elif channel.label == "control":
                 self._wire_control(channel)

@@ -173,6 +173,37 @@ async def test_a_spoken_question_reaches_the_character_and_its_avatar_answers(
 
 
 
+async def test_the_pages_barge_in_on_the_voice_channel_interrupts_the_character(
+        server, voice_worker, user, make_character, fake_llm, settings):
+    """The call page's own VAD sends `barge_in` on the character's `voice` channel (as the chat
+    page does on its own): the character stops and says it was the page's VAD that cut it."""
+    settings.PRACTICE_PEER_URL = server.http_url
+    fake_llm.reply("[neutral] " + " ".join(["The little boat sailed on across the wide blue sea."] * 8), token_rate=4)
+    character = await database_sync_to_async(make_character)(owner=user, name="Mina", builtin_avatar="fox", language="en")
+    token = await database_sync_to_async(lambda: create_api_token(user=user, name="call")[1])()
+    status, body = await sync_to_async(post_call, thread_sensitive=False)(user, character)
+    assert status == 201, body
+    person = PersonPeer(ws_url=f"{server.ws_base}/ws/rooms/{body['room']}/", origin=server.http_url,
+                        headers=[("Authorization", f"Bearer {token}")], send=False)
+    run = asyncio.ensure_future(person.run(duration=240))
+    try:
+        await until(lambda: person.stats.received >= 30, "the character's frames")
+        person.mic.say(speak("Tell me a story please.", "en"))
+        await until(lambda: person.event("bot_speaking", speaking=True) is not None, "the reply", timeout=120)
+        assert person.event("interrupt") is None
+        await asyncio.sleep(1.0)
+        person.voice_channel.send(json.dumps({"type": "barge_in"}))
+        await until(lambda: person.event("interrupt") is not None, "the interrupt", timeout=30)
+        interrupt = person.event("interrupt")
+    finally:
+        person.stop()
+        await run
+        await person.close()
+    assert interrupt["reason"] == "browser_vad"
+    assert interrupt["heard"]  # a second of the story was heard and is what the history keeps
+
+
+
 @pytest.mark.parametrize("character_offers", [False, True])
 async def test_a_character_with_a_vrm_sends_its_file_when_the_page_asks(
         server, fresh_layers, user, make_character, settings, monkeypatch, _clean_voice_queue, character_offers):

@@ -16,6 +16,7 @@ import { TrackingPipeline } from "../tracking/pipeline.js";
 import { AdaptiveQuality } from "./adaptive.js";
 import { sendAsset } from "./asset.js";
 import { CharacterVoiceStatus } from "./character_voice.js";
+import { CharacterBargeIn } from "./character_barge_in.js";
 import { ClockSync, nowMs } from "./clock.js";
 import { FRAME_BYTES } from "./frame_codec.js";
 import { LocalAvatar } from "./local_avatar.js";
@@ -97,6 +98,11 @@ export class CallApp {
       showError: (code, text) => this.ui.showMessage(`character_${code}`, "warning", text),
     });
     if (new URLSearchParams(window.location.search).has("character_call")) this.characterVoice.expect();
+    this.bargeStats = {};
+    this.characterBargeIn = new CharacterBargeIn({
+      vadBase: d.vadBase, micStream: () => this.media.mic, speaking: () => this.characterVoice.state === "speaking",
+      stats: this.bargeStats,
+    });
     this.leaving = false;
     exposeStats(this);
   }
@@ -114,7 +120,11 @@ export class CallApp {
       // shows "waiting"); when they (or anyone with the link) join again, the call resumes.
       onPeerClosed: () => this.clock.stop(),
       onChannel: (label, ch) => this.wireChannel(label, ch),
-      onRemoteAudio: (stream) => ui.playRemoteAudio(stream),
+      onRemoteAudio: (stream) => {
+        ui.playRemoteAudio(stream);
+        if (this.characterBargeIn.channel) this.characterBargeIn.watchOutput(stream);
+        this.remoteAudio = stream;
+      },
     };
   }
 
@@ -205,7 +215,10 @@ export class CallApp {
     } else if (label === "asset") {
       this.remote.wireAssetChannel(ch);
     } else if (label === "voice") {
+      // Only a character opens this channel: its voice is what the echo guard listens for.
       this.characterVoice.attach(ch);
+      if (this.remoteAudio) this.characterBargeIn.watchOutput(this.remoteAudio);
+      this.characterBargeIn.attach(ch);
     }
   }
 
@@ -292,6 +305,7 @@ export class CallApp {
     clearInterval(this.uiTimer);
     this.quality.stop();
     this.session.close({ hangup });
+    this.characterBargeIn.stop();
     this.media.close();
   }
 

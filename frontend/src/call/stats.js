@@ -113,6 +113,7 @@ export function exposeStats(app) {
     get remoteKind() { return app.remoteView ? app.remoteView.kind : null; },
     get remoteAvatar() { return app.remote.avatar; },
     get characterState() { return app.characterVoice ? app.characterVoice.state : null; },
+    get characterBargeIn() { return app.bargeStats ? { ...app.bargeStats } : null; },
     get latency() { return s.latency.values.slice(); },
     get sentRoll() { return s.sentRoll.values.slice(); },
     get recvRoll() { return s.recvRoll.values.slice(); },

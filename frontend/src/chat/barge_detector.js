@@ -47,3 +47,27 @@ export class BargeDetector {
     return true;
   }
 }
+
+/** The loudest of the levels noted over the last `windowMs` (the echo guard's reference: the
+ * character's voice as played, noted every animation frame or VAD frame). */
+export class RecentLevel {
+  constructor(windowMs = 100) {
+    this.windowMs = windowMs;
+    this.levels = []; // [time, level]
+  }
+
+  note(level, now = performance.now()) {
+    this.levels.push([now, level]);
+    while (this.levels.length && now - this.levels[0][0] > this.windowMs) this.levels.shift();
+  }
+
+  loudest(now = performance.now()) {
+    let loudest = 0;
+    for (const [at, level] of this.levels) if (now - at <= this.windowMs) loudest = Math.max(loudest, level);
+    return loudest;
+  }
+
+  clear() {
+    this.levels = [];
+  }
+}

@@ -5,11 +5,11 @@
 // Text from the server is only ever put in the page with textContent.
 import { VisemeTimeline } from "./visemes.js";
 import { wsUrl } from "../ws.js";
+import { RecentLevel } from "./barge_detector.js";
 
 const MAX_SAMPLES = 6000; // ~100 s of animation frames
 const DELAY_POLL_MS = 250;
 const OUTPUT_LATENCY_MS = 20; // decoding and the audio output after the jitter buffer
-const OUTPUT_LEVEL_WINDOW_MS = 100; // the echo guard compares the mic with the loudest recent output
 
 function rms(analyser, data) {
   analyser.getFloatTimeDomainData(data);
@@ -42,7 +42,7 @@ export class VoiceTalk {
       browserVad: "off", bargeInsSent: 0, interrupts: [],
     };
     this.outputAnalyser = null;
-    this.outputLevels = []; // [time, level] of the character's voice over OUTPUT_LEVEL_WINDOW_MS
+    this.outputLevels = new RecentLevel(); // the character's voice as played: the echo guard's reference
   }
 
   start() {
@@ -143,7 +143,7 @@ export class VoiceTalk {
         stream,
         assetBase: new URL(this.cfg.vadBase, location.href).href,
         audioContext: this.meterCtx,
-        state: { speaking: () => this.stats.speaking, outputLevel: () => this.recentOutputLevel() },
+        state: { speaking: () => this.stats.speaking, outputLevel: () => this.outputLevels.loudest() },
         onBargeIn: () => this.sendBargeIn(),
       });
       if (this.stream !== stream) return vad.destroy(); // hung up while it loaded
@@ -158,12 +158,6 @@ export class VoiceTalk {
     if (!this.channel || this.channel.readyState !== "open") return;
     this.channel.send(JSON.stringify({ type: "barge_in" }));
     this.stats.bargeInsSent += 1;
-  }
-
-  recentOutputLevel(now = performance.now()) {
-    let loudest = 0;
-    for (const [at, level] of this.outputLevels) if (now - at <= OUTPUT_LEVEL_WINDOW_MS) loudest = Math.max(loudest, level);
-    return loudest;
   }
 
   async onSocket(f) {
@@ -283,10 +277,8 @@ export class VoiceTalk {
       if (!this.active) return;
       this.meter.value = Math.min(1, rms(analyser, data) * 4);
       if (this.outputAnalyser) {
-        const now = performance.now();
         this.stats.outputLevel = rms(this.outputAnalyser, data);
-        this.outputLevels.push([now, this.stats.outputLevel]);
-        while (this.outputLevels.length && now - this.outputLevels[0][0] > OUTPUT_LEVEL_WINDOW_MS) this.outputLevels.shift();
+        this.outputLevels.note(this.stats.outputLevel);
       }
       requestAnimationFrame(tick);
     };
@@ -314,7 +306,7 @@ export class VoiceTalk {
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
     if (this.vad) this.vad.destroy().catch(() => {});
     if (this.meterCtx) this.meterCtx.close();
-    this.outputLevels = [];
+    this.outputLevels.clear();
     this.stats.browserVad = "off";
     this.vad = null;
     this.ws = this.pc = this.stream = this.meterCtx = this.outputAnalyser = this.receiver = null;
