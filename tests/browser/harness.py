@@ -262,3 +262,26 @@ def wait_for_roll_pairs(sender, receiver, count: int, timeout_s: float = 60) -> 
         if len(xs) >= count or time.monotonic() > deadline:
             return xs, ys
         receiver.wait_for_timeout(250)
+
+
+def voice_worker_announced(server: LiveServer, proc: subprocess.Popen) -> bool:
+    """A voice worker started for `server` is announced with a fresh heartbeat: alive by the rule
+    the API applies (chat.voice.dispatch.health_section), not merely listed."""
+    import redis
+
+    from chat.voice import dispatch
+
+    client = redis.Redis.from_url(server.env["REDIS_URL"])
+    fresh = client.zrangebyscore(dispatch.WORKERS, time.time() - dispatch.WORKER_STALE, "+inf")
+    return any(f"-{proc.pid}-" in member.decode() for member in fresh)
+
+
+def wait_for_voice_worker(server: LiveServer, proc: subprocess.Popen) -> None:
+    """Until the worker heartbeats (imports and models take a while on 2 cores). Call it in each
+    test too: the suite's autouse cache fixture (conftest.py) flushes the Redis database the
+    worker announces itself in, and a Talk or Call that comes first is told no_voice_worker."""
+    for _ in range(600):
+        if voice_worker_announced(server, proc) or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert voice_worker_announced(server, proc), f"the voice worker (pid {proc.pid}) never announced itself"

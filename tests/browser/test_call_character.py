@@ -46,25 +46,6 @@ def _question_wav(tmp: Path) -> Path:
     return out
 
 
-def _worker_started(server: harness.LiveServer, proc: subprocess.Popen) -> bool:
-    """The worker is announced with a fresh heartbeat: alive by the rule the API applies
-    (chat.voice.dispatch.health_section), not merely listed."""
-    import redis
-
-    from chat.voice import dispatch
-
-    client = redis.Redis.from_url(server.env["REDIS_URL"])
-    fresh = client.zrangebyscore(dispatch.WORKERS, time.time() - dispatch.WORKER_STALE, "+inf")
-    return any(f"-{proc.pid}-" in member.decode() for member in fresh)
-
-
-def _wait_for_worker(server: harness.LiveServer, proc: subprocess.Popen) -> None:
-    for _ in range(600):  # until it heartbeats (imports and models take a while on 2 cores)
-        if _worker_started(server, proc) or proc.poll() is not None:
-            break
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def call_server(tmp_path_factory):
     if not Path(harness.CHROMIUM).exists():
@@ -91,8 +72,7 @@ def call_server(tmp_path_factory):
         cwd=harness.ROOT, env=server.env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_for_worker(server, worker)
-        assert _worker_started(server, worker), open(tmp / "voice_worker.log").read()[-3000:]
+        harness.wait_for_voice_worker(server, worker)
         yield server, fake, info["character"], worker
     finally:
         worker.terminate()
@@ -125,11 +105,7 @@ def _room_closed(server: harness.LiveServer, code: str) -> bool:
 
 def test_call_button_brings_the_character_into_the_call(call_server, call_playwright, tmp_path, artifacts):
     server, fake, character, worker = call_server
-    # The suite's autouse cache fixture (conftest.py) flushed this Redis database since the
-    # fixture saw the worker, and its announcement with it: wait for its next heartbeat, or the
-    # Call button may come first and be told no_voice_worker.
-    _wait_for_worker(server, worker)
-    assert _worker_started(server, worker)
+    harness.wait_for_voice_worker(server, worker)
     fake.default = Reply(REPLY, token_rate=40)
     wav = _question_wav(tmp_path)
     browser = harness.launch_chromium(call_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])

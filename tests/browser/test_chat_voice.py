@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -64,13 +63,6 @@ def _speech_wav(tmp: Path, *, interruption_after_s: float | None = None) -> Path
     return out
 
 
-def _worker_started(server: harness.LiveServer, proc: subprocess.Popen) -> bool:
-    import redis
-
-    client = redis.Redis.from_url(server.env["REDIS_URL"])
-    return any(f"-{proc.pid}-" in member.decode() for member in client.zrange("voice:workers", 0, -1))
-
-
 @pytest.fixture(scope="module")
 def voice_server(tmp_path_factory):
     if not Path(harness.CHROMIUM).exists():
@@ -99,12 +91,8 @@ def voice_server(tmp_path_factory):
         cwd=harness.ROOT, env=server.env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        for _ in range(600):  # until it heartbeats (imports and models take a while on 2 cores)
-            if _worker_started(server, worker) or worker.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert _worker_started(server, worker), open(tmp / "voice_worker.log").read()[-3000:]
-        yield server, fake, info["conversation"]
+        harness.wait_for_voice_worker(server, worker)
+        yield server, fake, info["conversation"], worker
     finally:
         worker.terminate()
         try:
@@ -128,7 +116,8 @@ def voice_playwright(voice_server):
 
 
 def test_talk_captions_and_a_mouth_that_follows_the_reply_audio(voice_server, voice_playwright, tmp_path, artifacts):
-    server, fake, conversation = voice_server
+    server, fake, conversation, worker = voice_server
+    harness.wait_for_voice_worker(server, worker)
     fake.default = Reply(REPLY, token_rate=40)
     wav = _speech_wav(tmp_path)
     browser = harness.launch_chromium(voice_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])
@@ -195,7 +184,8 @@ def test_the_pages_own_vad_interrupts_the_character(voice_server, voice_playwrig
     """Silero VAD runs in the page (onnxruntime-web under the strict CSP) and sends `barge_in`
     when the user talks over the character: 200 ms of "Wait" in the middle of a long reply, too
     short for the worker's own rule, interrupts it, and the worker says it was the page's VAD."""
-    server, fake, conversation = voice_server
+    server, fake, conversation, worker = voice_server
+    harness.wait_for_voice_worker(server, worker)
     fake.default = Reply("[neutral] " + " ".join(["The little boat sailed on across the wide blue sea."] * 8), token_rate=4)
     wav = _speech_wav(tmp_path, interruption_after_s=12.0)
     browser = harness.launch_chromium(voice_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])
