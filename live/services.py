@@ -124,6 +124,18 @@ def stop_session(*, user: Any, session_id: Any) -> LiveSession:
 
 
 @transaction.atomic
+def stop_sessions_of_hidden_characters(*, character_ids: list[Any]) -> int:
+    """Moderators hid these characters: their running sessions stop (the live worker leaves on
+    the status event), and the owner's dashboard says why. Returns how many stopped."""
+    running = LiveSession.objects.select_for_update().filter(character_id__in=character_ids, status=SessionStatus.RUNNING)
+    stopped = 0
+    for session in running:
+        _set_status(session, SessionStatus.STOPPED, "stopped: moderators hid this character")
+        stopped += 1
+    return stopped
+
+
+@transaction.atomic
 def set_ai_paused(*, user: Any, session_id: Any, paused: bool) -> LiveSession:
     session = owned_session(user=user, session_id=session_id)
     LiveSession.objects.filter(pk=session.pk).update(ai_paused=paused, updated_at=timezone.now())

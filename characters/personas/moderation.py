@@ -23,6 +23,7 @@ from ..models import Character, CharacterReport, ReportReason, ReportStatus
 from ..models.reports import MAX_REPORT_DETAILS
 from . import selectors
 from .cards.cards import clean_text
+from .signals import characters_hidden
 
 # Reports a user may file per hour: enough for anyone who meets several bad characters, too few
 # to flood the admins' queue.
@@ -91,6 +92,7 @@ def set_hidden(*, admin: User, character_ids: Iterable[Any], hidden: bool) -> in
     if hidden:
         targets = [c.pk for c in characters if c.hidden_at is None]
         changed = Character.objects.filter(pk__in=targets).update(hidden_at=now)
+        transaction.on_commit(lambda: characters_hidden.send(sender=Character, character_ids=targets))
         CharacterReport.objects.filter(character_id__in=[c.pk for c in characters], status=ReportStatus.OPEN).update(
             status=ReportStatus.ACTIONED, resolved_at=now, resolved_by=admin)
         return changed

@@ -57,6 +57,28 @@ def test_a_session_with_a_character_hidden_since_does_not_start(api_client, user
     assert session.status == "stopped"
 
 
+@pytest.mark.django_db(transaction=True)  # the stop is announced after the hiding commits
+def test_hiding_a_character_stops_its_running_sessions_and_tells_the_worker(api_client, user, other_user, make_user):
+    from characters.personas import moderation
+
+    theirs = Character.objects.create(owner=other_user, name="Theirs", visibility="public")
+    running = LiveSession.objects.create(owner=user, character=theirs, title="Borrowed")
+    other = LiveSession.objects.create(owner=user, character=Character.objects.create(owner=user, name="Mine"), title="Mine")
+    for s in (running, other):
+        assert api_client.post(f"/api/live/sessions/{s.pk}/start").json()["status"] == "running"
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(events.control_group(running.pk), channel)
+    admin = make_user("mod@example.com", is_staff=True, is_superuser=True)
+    moderation.set_hidden(admin=admin, character_ids=[theirs.pk], hidden=True)
+    assert _receiver(layer, channel)()["payload"] == {"type": "status", "status": "stopped",
+                                                       "detail": "stopped: moderators hid this character"}
+    running.refresh_from_db()
+    other.refresh_from_db()
+    assert (running.status, running.status_detail) == ("stopped", "stopped: moderators hid this character")
+    assert other.status == "running"  # only the hidden character's sessions
+
+
 def test_foreign_session_is_404_before_validation(make_user, session):
     from rest_framework.test import APIClient
 
