@@ -16,7 +16,7 @@ import { TrackingPipeline } from "../tracking/pipeline.js";
 import { AdaptiveQuality } from "./adaptive.js";
 import { sendAsset } from "./asset.js";
 import { CharacterVoiceStatus } from "./character_voice.js";
-import { CharacterBargeIn } from "./character_barge_in.js";
+import { PageBargeIn } from "../chat/page_barge_in.js";
 import { ClockSync, nowMs } from "./clock.js";
 import { FRAME_BYTES } from "./frame_codec.js";
 import { LocalAvatar } from "./local_avatar.js";
@@ -99,7 +99,7 @@ export class CallApp {
     });
     if (new URLSearchParams(window.location.search).has("character_call")) this.characterVoice.expect();
     this.bargeStats = {};
-    this.characterBargeIn = new CharacterBargeIn({
+    this.characterBargeIn = new PageBargeIn({
       vadBase: d.vadBase, micStream: () => this.media.mic, speaking: () => this.characterVoice.state === "speaking",
       stats: this.bargeStats,
     });

@@ -5,7 +5,7 @@
 // Text from the server is only ever put in the page with textContent.
 import { VisemeTimeline } from "./visemes.js";
 import { wsUrl } from "../ws.js";
-import { RecentLevel } from "./barge_detector.js";
+import { PageBargeIn } from "./page_barge_in.js";
 
 const MAX_SAMPLES = 6000; // ~100 s of animation frames
 const DELAY_POLL_MS = 250;
@@ -39,10 +39,13 @@ export class VoiceTalk {
     // animation frame while a voice conversation is on (the last MAX_SAMPLES of them).
     this.stats = {
       jaw: 0, outputLevel: 0, speaking: false, playoutDelayMs: this.timeline.playoutDelayMs, samples: [], clauses: [],
-      browserVad: "off", bargeInsSent: 0, interrupts: [],
+      interrupts: [],
     };
     this.outputAnalyser = null;
-    this.outputLevels = new RecentLevel(); // the character's voice as played: the echo guard's reference
+    // Instant barge-in from the page's own VAD (stats.browserVad, stats.bargeInsSent).
+    this.barge = new PageBargeIn({
+      vadBase: cfg.vadBase, micStream: () => this.stream, speaking: () => this.stats.speaking, stats: this.stats,
+    });
   }
 
   start() {
@@ -123,41 +126,10 @@ export class VoiceTalk {
     this.muteButton.hidden = false;
     this.startMeter();
     this.applyMic();
-    this.startVad();
     const path = `${this.cfg.voicePath}?language=${encodeURIComponent(this.cfg.voiceLanguage)}&transport=webrtc`;
     this.ws = new WebSocket(wsUrl(path));
     this.ws.onmessage = (msg) => this.onSocket(JSON.parse(msg.data));
     this.ws.onclose = () => this.active && this.hangUp();
-  }
-
-  /** The page's own VAD for instant barge-in (browser_vad.js); the worker's 256 ms rule stays
-   * the fallback, so a VAD that cannot load only costs speed. */
-  async startVad() {
-    if (!this.cfg.vadBase) return;
-    this.stats.browserVad = "loading";
-    const stream = this.stream;
-    try {
-      // Loaded on the first Talk: onnxruntime-web is ~370 KB the text chat never needs.
-      const { startBrowserVad } = await import("./browser_vad.js");
-      const { vad } = await startBrowserVad({
-        stream,
-        assetBase: new URL(this.cfg.vadBase, location.href).href,
-        audioContext: this.meterCtx,
-        state: { speaking: () => this.stats.speaking, outputLevel: () => this.outputLevels.loudest() },
-        onBargeIn: () => this.sendBargeIn(),
-      });
-      if (this.stream !== stream) return vad.destroy(); // hung up while it loaded
-      this.vad = vad;
-      this.stats.browserVad = "on";
-    } catch (err) {
-      this.stats.browserVad = `off: ${err && err.message ? err.message : err}`;
-    }
-  }
-
-  sendBargeIn() {
-    if (!this.channel || this.channel.readyState !== "open") return;
-    this.channel.send(JSON.stringify({ type: "barge_in" }));
-    this.stats.bargeInsSent += 1;
   }
 
   async onSocket(f) {
@@ -181,12 +153,14 @@ export class VoiceTalk {
     for (const track of this.stream.getAudioTracks()) this.pc.addTrack(track, this.stream);
     this.channel = this.pc.createDataChannel("voice");
     this.channel.onmessage = (msg) => this.onEvent(JSON.parse(msg.data));
+    this.barge.attach(this.channel);
     this.pc.ontrack = (ev) => {
       this.receiver = ev.receiver;
       const stream = ev.streams[0] || new MediaStream([ev.track]);
       this.audio.srcObject = stream;
       this.audio.play().catch(() => {});
       this.watchOutput(stream);
+      this.barge.watchOutput(stream);
       this.delayTimer = setInterval(() => this.measurePlayoutDelay(), DELAY_POLL_MS);
     };
     await this.pc.setLocalDescription(await this.pc.createOffer());
@@ -276,10 +250,7 @@ export class VoiceTalk {
     const tick = () => {
       if (!this.active) return;
       this.meter.value = Math.min(1, rms(analyser, data) * 4);
-      if (this.outputAnalyser) {
-        this.stats.outputLevel = rms(this.outputAnalyser, data);
-        this.outputLevels.note(this.stats.outputLevel);
-      }
+      if (this.outputAnalyser) this.stats.outputLevel = rms(this.outputAnalyser, data);
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
@@ -304,11 +275,8 @@ export class VoiceTalk {
     if (this.ws) this.ws.close();
     if (this.pc) this.pc.close();
     if (this.stream) for (const track of this.stream.getTracks()) track.stop();
-    if (this.vad) this.vad.destroy().catch(() => {});
+    this.barge.stop();
     if (this.meterCtx) this.meterCtx.close();
-    this.outputLevels.clear();
-    this.stats.browserVad = "off";
-    this.vad = null;
     this.ws = this.pc = this.stream = this.meterCtx = this.outputAnalyser = this.receiver = null;
     this.stats.outputLevel = 0;
     this.stats.speaking = false;

@@ -1,31 +1,34 @@
-// Instant barge-in in a call with a character: the page's own Silero VAD on the call's
-// microphone (chat/browser_vad.js, the chat page's rule and constants) sends `barge_in` on the
-// character's `voice` channel when the person talks over it (docs/voice-protocol.md, section 5).
-// The echo guard's reference is the character's voice as this page receives it. Without it the
-// voice worker's own 256 ms rule still interrupts: a VAD that cannot load costs only speed.
-import { RecentLevel } from "../chat/barge_detector.js";
+// Instant barge-in for a page that talks with a character (the chat page's Talk, a call with a
+// character): the page's own Silero VAD (browser_vad.js) on its microphone sends `barge_in` on
+// the character's `voice` DataChannel when the person talks over it (docs/voice-protocol.md,
+// section 5). The echo guard's reference is the character's voice as this page receives it,
+// read at each VAD frame (paced by the audio thread, so it holds in a background tab). If the
+// VAD cannot load, the voice worker's own 256 ms rule still interrupts: only speed is lost.
+import { RecentLevel } from "./barge_detector.js";
 
-export class CharacterBargeIn {
-  /** @param {{vadBase:string, micStream:()=>MediaStream|null, speaking:()=>boolean, stats:object}} opts */
+function newAudioContext() {
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  return new Ctx();
+}
+
+export class PageBargeIn {
+  /** @param {{vadBase:string, micStream:()=>MediaStream|null, speaking:()=>boolean, stats:object}} opts
+   * `stats` (shown to tests and the stats panel) gets browserVad ("off", "loading", "on" or
+   * "off: why") and bargeInsSent. */
   constructor({ vadBase, micStream, speaking, stats }) {
     this.vadBase = vadBase;
     this.micStream = micStream;
     this.speaking = speaking;
-    this.stats = stats; // shared with the stats panel: browserVad, bargeInsSent
+    this.stats = stats;
     this.stats.browserVad = "off";
     this.stats.bargeInsSent = 0;
     this.output = new RecentLevel();
-    this.analyser = null;
-    this.channel = null;
-    this.vad = null;
+    this.ctx = this.analyser = this.channel = this.vad = null;
   }
 
-  /** The character's voice arrived (the remote audio stream): measure it for the echo guard. */
+  /** The character's voice (the remote audio stream): measure it for the echo guard. */
   watchOutput(stream) {
-    if (!this.ctx) {
-      const Ctx = window.AudioContext || window.webkitAudioContext;
-      this.ctx = new Ctx();
-    }
+    this.ctx = this.ctx || newAudioContext();
     this.analyser = this.ctx.createAnalyser();
     this.analyser.fftSize = 512;
     this.ctx.createMediaStreamSource(stream).connect(this.analyser);
@@ -42,18 +45,16 @@ export class CharacterBargeIn {
     return this.output.loudest();
   }
 
-  /** The character's `voice` channel opened: start listening for the person talking over it. */
+  /** The character's `voice` channel: start listening for the person talking over it. */
   async attach(channel) {
     this.channel = channel;
     const stream = this.micStream();
     if (this.vad || !this.vadBase || !stream) return;
     this.stats.browserVad = "loading";
     try {
-      const { startBrowserVad } = await import("../chat/browser_vad.js");
-      if (!this.ctx) {
-        const Ctx = window.AudioContext || window.webkitAudioContext;
-        this.ctx = new Ctx();
-      }
+      // Loaded on first use: onnxruntime-web is ~370 KB a page without voice never needs.
+      const { startBrowserVad } = await import("./browser_vad.js");
+      this.ctx = this.ctx || newAudioContext();
       const { vad } = await startBrowserVad({
         stream,
         assetBase: new URL(this.vadBase, location.href).href,
@@ -61,6 +62,7 @@ export class CharacterBargeIn {
         state: { speaking: this.speaking, outputLevel: () => this.outputLevel() },
         onBargeIn: () => this.send(),
       });
+      if (this.channel !== channel) return vad.destroy(); // stopped while it loaded
       this.vad = vad;
       this.stats.browserVad = "on";
     } catch (err) {
@@ -77,7 +79,8 @@ export class CharacterBargeIn {
   stop() {
     if (this.vad) this.vad.destroy().catch(() => {});
     if (this.ctx) this.ctx.close().catch(() => {});
-    this.vad = this.ctx = this.analyser = this.channel = null;
+    this.output.clear();
+    this.ctx = this.analyser = this.channel = this.vad = null;
     this.stats.browserVad = "off";
   }
 }
