@@ -26,9 +26,9 @@ from inference.speech.audio import resample
 RATE = 48000
 FRAME = RATE // 50
 VOICED_LEVEL = 0.01  # RMS above which a received frame counts as the character's voice
-# The page's barge-in rule (frontend/src/chat/barge_detector.js): 3 of the last 4 VAD chunks are
+# The page's barge-in rule (frontend/src/chat/barge_detector.js): 2 of the last 3 VAD chunks are
 # speech at least ECHO_RATIO times as loud as the character's voice of the last 100 ms.
-BARGE_SPEECH_CHUNKS, BARGE_WINDOW_CHUNKS, BARGE_ECHO_RATIO, OUTPUT_LEVEL_WINDOW_S = 3, 4, 0.25, 0.1
+BARGE_SPEECH_CHUNKS, BARGE_WINDOW_CHUNKS, BARGE_ECHO_RATIO, OUTPUT_LEVEL_WINDOW_S = 2, 3, 0.25, 0.1
 
 
 def _rms(pcm: np.ndarray) -> float:

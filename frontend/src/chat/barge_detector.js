@@ -8,8 +8,11 @@
 // it (the worker's own guard uses the same ratio). SPEECH_FRAMES counted frames within the last
 // WINDOW_FRAMES fire once per reply; a lone frame of noise or echo never does.
 export const SPEECH_THRESHOLD = 0.5;
-export const SPEECH_FRAMES = 3; // ~96 ms of speech...
-export const WINDOW_FRAMES = 4; // ...within ~128 ms (a quiet closure inside a word may miss one)
+// 2 of 3 frames: ~64 ms of confident speech within ~96 ms (vad-web's own speech start takes a
+// single frame at 0.3). On Piper and espeak-ng speech it fires 96 ms after the first voiced
+// sample, where 3 of 4 took 128 ms; a lone frame of noise or a click never fires.
+export const SPEECH_FRAMES = 2;
+export const WINDOW_FRAMES = 3;
 export const ECHO_RATIO = 0.25;
 
 export function frameLevel(frame) {
