@@ -23,7 +23,10 @@ LICENSE_ROW_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["key", "state", "label", "value"],
-    "properties": {"key": _text(40), "state": _text(16), "label": _text(60), "value": _text(120)},
+    # code/declared let the receiving page show the row in its own language (optional: older
+    # pages send only the sender's words).
+    "properties": {"key": _text(40), "state": _text(16), "label": _text(60), "value": _text(120),
+                   "code": _text(40), "declared": {"type": "boolean"}},
 }
 
 LICENSE_SCHEMA: dict[str, Any] = {

@@ -141,8 +141,17 @@ def call(request: HttpRequest, code: str) -> HttpResponse:
         "practice_url": reverse("api:room-practice", args=[room.code]),
         "lobby_url": reverse("room_lobby", args=[room.code]),
         "call_actors": _call_actors(request.user),
+        "license_text": _license_text(),
     }
     return render(request, "rooms/call.html", context)
+
+
+def _license_text() -> dict:
+    """The license card's words in this page's language: the other person's card is shown in
+    them (their page sends row keys and codes; its own words are only the fallback)."""
+    from characters.avatars.license_card import license_card_text
+
+    return license_card_text()
 
 
 @login_required

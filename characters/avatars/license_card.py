@@ -11,81 +11,76 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 
-def _yes_no(value: bool | None) -> tuple[str, str]:
-    if value is True:
-        return "allowed", _("Allowed")
-    if value is False:
-        return "denied", _("Not allowed")
-    return "unknown", _("Not declared")
+def _rows() -> list[tuple[str, str, dict[str, tuple[str, str]]]]:
+    """(key, label, {code: (state, value)}) per permission, in the active language. A code is the
+    file's value (`true`/`false` for the yes/no permissions); `unknown` is "not declared"."""
+    yes_no = {"true": ("allowed", _("Allowed")), "false": ("denied", _("Not allowed"))}
+    rows = [
+        ("avatarPermission", _("Who may use it"), {
+            "everyone": ("allowed", _("Everyone")),
+            "onlyAuthor": ("limited", _("Only the author")),
+            "onlySeparatelyLicensedPerson": ("limited", _("Only people the author licensed explicitly")),
+        }),
+        ("commercialUsage", _("Commercial use"), {
+            "corporation": ("allowed", _("Allowed, also for companies")),
+            "personalProfit": ("limited", _("Individuals may earn money with it; companies may not")),
+            "personalNonProfit": ("denied", _("Non-commercial use only")),
+        }),
+        ("violentUsage", _("Violent content"), yes_no),
+        ("sexualUsage", _("Sexual content"), yes_no),
+        ("politicalOrReligiousUsage", _("Political or religious use"), yes_no),
+        ("antisocialOrHateUsage", _("Antisocial or hateful use"), yes_no),
+        ("creditNotation", _("Credit"), {
+            "required": ("required", _("Credit the author wherever it is shown")),
+            "unnecessary": ("allowed", _("Not required")),
+        }),
+        ("redistribution", _("Redistribution"), yes_no),
+        ("modification", _("Modification"), {
+            "prohibited": ("denied", _("Not allowed")),
+            "allowModification": ("limited", _("Allowed, but modified versions may not be redistributed")),
+            "allowModificationRedistribution": ("allowed", _("Allowed, and modified versions may be redistributed")),
+        }),
+    ]
+    return [(key, label, {**values, "unknown": ("unknown", _("Not declared"))}) for key, label, values in rows]
+
+
+def _code(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else "unknown"
+
+
+def _defaulted(value: str) -> str:
+    return _("%(value)s (not declared by the file; the default)") % {"value": value}
 
 
 def license_card(meta: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per permission. `declared` is False where the file says nothing and the row shows
-    the conservative default (vrm_meta.PERMISSION_DEFAULTS), so a reader can tell the two apart."""
+    the conservative default (vrm_meta.PERMISSION_DEFAULTS), so a reader can tell the two apart.
+    `code` is the permission's value: a page in another language (the other side of a call)
+    shows the row in its own words from license_card_text()."""
     perms = meta.get("permissions") or {}
     defaulted = set(meta.get("permissionsDefaulted") or [])
     rows: list[dict[str, Any]] = []
-
-    def add(key: str, label: str, state: str, value: str) -> None:
-        if key in defaulted:
-            value = _("%(value)s (not declared by the file; the default)") % {"value": value}
-        rows.append({"key": key, "label": label, "state": state, "value": value, "declared": key not in defaulted})
-
-    who = perms.get("avatarPermission", "unknown")
-    add(
-        "avatarPermission",
-        _("Who may use it"),
-        {"everyone": "allowed", "onlyAuthor": "limited", "onlySeparatelyLicensedPerson": "limited"}.get(who, "unknown"),
-        {
-            "everyone": _("Everyone"),
-            "onlyAuthor": _("Only the author"),
-            "onlySeparatelyLicensedPerson": _("Only people the author licensed explicitly"),
-        }.get(who, _("Not declared")),
-    )
-    commercial = perms.get("commercialUsage")
-    add(
-        "commercialUsage",
-        _("Commercial use"),
-        {"corporation": "allowed", "personalProfit": "limited", "personalNonProfit": "denied"}.get(commercial, "unknown"),
-        {
-            "corporation": _("Allowed, also for companies"),
-            "personalProfit": _("Individuals may earn money with it; companies may not"),
-            "personalNonProfit": _("Non-commercial use only"),
-        }.get(commercial, _("Not declared")),
-    )
-    for key, label in (
-        ("violentUsage", _("Violent content")),
-        ("sexualUsage", _("Sexual content")),
-        ("politicalOrReligiousUsage", _("Political or religious use")),
-        ("antisocialOrHateUsage", _("Antisocial or hateful use")),
-    ):
-        state, value = _yes_no(perms.get(key))
-        add(key, label, state, value)
-    credit = perms.get("creditNotation")
-    add(
-        "creditNotation",
-        _("Credit"),
-        {"required": "required", "unnecessary": "allowed"}.get(credit, "unknown"),
-        {"required": _("Credit the author wherever it is shown"), "unnecessary": _("Not required")}.get(
-            credit, _("Not declared")
-        ),
-    )
-    state, value = _yes_no(perms.get("redistribution"))
-    add("redistribution", _("Redistribution"), state, value)
-    modification = perms.get("modification")
-    add(
-        "modification",
-        _("Modification"),
-        {"prohibited": "denied", "allowModification": "limited", "allowModificationRedistribution": "allowed"}.get(
-            modification, "unknown"
-        ),
-        {
-            "prohibited": _("Not allowed"),
-            "allowModification": _("Allowed, but modified versions may not be redistributed"),
-            "allowModificationRedistribution": _("Allowed, and modified versions may be redistributed"),
-        }.get(modification, _("Not declared")),
-    )
+    for key, label, values in _rows():
+        code = _code(perms.get(key))
+        code = code if code in values else "unknown"
+        state, value = values[code]
+        declared = key not in defaulted
+        rows.append({"key": key, "label": label, "state": state, "value": value if declared else _defaulted(value),
+                     "declared": declared, "code": code})
     return rows
+
+
+def license_card_text() -> dict[str, Any]:
+    """Every row's label and values in the active language, by key and code, and the wording of
+    a default (`{value}` marks where the value goes): what the call page needs to show the other
+    person's card in its own language."""
+    return {
+        "rows": {key: {"label": label, "values": {code: value for code, (_state, value) in values.items()}}
+                 for key, label, values in _rows()},
+        "defaulted": _defaulted("{value}"),
+    }
 
 
 IMPLIED_KEYS = ("commercialUsage", "creditNotation", "redistribution", "modification")

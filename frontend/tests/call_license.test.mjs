@@ -3,7 +3,7 @@
 // without throwing, user data as text.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { normalizeLicense, normalizeRemoteAvatar } from "../src/call/remote_description.js";
+import { localizeRow, normalizeLicense, normalizeRemoteAvatar } from "../src/call/remote_description.js";
 import { CallUi } from "../src/call/ui.js";
 
 /** Just enough DOM for renderLicense: elements with children, textContent, dataset, hidden. */
@@ -17,7 +17,7 @@ class El {
 }
 
 function panel() {
-  globalThis.document = { createElement: (tag) => new El(tag) };
+  globalThis.document = { createElement: (tag) => new El(tag), getElementById: () => null };
   const box = new El("div");
   const root = { querySelector: (sel) => (sel === '[data-el="remote-license"]' ? box : null) };
   return { ui: new CallUi(root), box };
@@ -57,7 +57,7 @@ test("malformed license fields of every kind render what is usable and never thr
 });
 
 test("normalizeLicense keeps a well-formed license as it is and bounds what is not", () => {
-  const good = { name: "CC_BY", authors: ["A", "B"], url: "https://example.org/l", card: [{ key: "credit", state: "required", label: "Credit", value: "Required" }] };
+  const good = { name: "CC_BY", authors: ["A", "B"], url: "https://example.org/l", card: [{ key: "credit", state: "required", label: "Credit", value: "Required", code: "required", declared: true }] };
   assert.deepEqual(normalizeLicense(good), good);
   assert.equal(normalizeLicense(null), null);
   assert.equal(normalizeLicense(["CC0"]), null);
@@ -76,4 +76,35 @@ test("normalizeRemoteAvatar: a VRM without a valid hash falls back to 2D; other 
     { renderer: "2d", fileHash: null, id: "", name: "", license: null });
   assert.equal(normalizeRemoteAvatar("vrm"), null);
   assert.equal(normalizeRemoteAvatar([{ renderer: "vrm" }]), null);
+});
+
+// The receiving page's own words (rooms.views._license_text, here a Korean page).
+const KO = {
+  rows: { commercialUsage: { label: "상업적 이용", values: { corporation: "허용 (기업 포함)", unknown: "명시되지 않음" } } },
+  defaulted: "{value} (파일에 명시되지 않아 기본값)",
+};
+
+test("the other person's card is shown in this page's language, by key and code", () => {
+  const sent = { key: "commercialUsage", state: "allowed", label: "Commercial use", value: "Allowed, also for companies", code: "corporation", declared: true };
+  assert.deepEqual(localizeRow(sent, KO), { label: "상업적 이용", value: "허용 (기업 포함)" });
+  assert.deepEqual(localizeRow({ ...sent, code: "unknown", declared: false }, KO), { label: "상업적 이용", value: "명시되지 않음 (파일에 명시되지 않아 기본값)" });
+});
+
+test("rows this page has no words for keep the sender's words", () => {
+  const sent = { key: "commercialUsage", state: "allowed", label: "Commercial use", value: "Allowed", code: "somethingNew", declared: true };
+  assert.deepEqual(localizeRow(sent, KO), { label: "Commercial use", value: "Allowed" }); // unknown code
+  assert.deepEqual(localizeRow({ ...sent, key: "toString", code: "corporation" }, KO), { label: "Commercial use", value: "Allowed" });
+  assert.deepEqual(localizeRow({ ...sent, code: "" }, KO), { label: "Commercial use", value: "Allowed" }); // an older page
+  assert.deepEqual(localizeRow(sent, null), { label: "Commercial use", value: "Allowed" });
+});
+
+test("the panel renders the localized row", () => {
+  const { ui, box } = panel();
+  ui.licenseText = KO;
+  ui.renderLicense({ renderer: "vrm", fileHash: HASH, name: "G", license: { name: "CC_BY", authors: ["A"], card: [
+    { key: "commercialUsage", state: "allowed", label: "Commercial use", value: "Allowed, also for companies", code: "corporation", declared: true },
+  ] } });
+  const dl = box.find("dl");
+  assert.deepEqual(dl.children.map((c) => c.textContent), ["상업적 이용", "허용 (기업 포함)"]);
+  assert.equal(dl.children[1].dataset.state, "allowed");
 });

@@ -77,7 +77,8 @@ async def test_join_and_relay_only_to_the_other(room_setup):
 
     avatar = {"renderer": "vrm", "fileHash": "a" * 64, "id": "av1", "name": "Godette",
               "license": {"name": "CC_BY", "authors": ["SirRichard94", "Lyuma"], "url": "",
-                          "card": [{"key": "credit", "state": "required", "label": "Credit", "value": "Required"}]}}
+                          "card": [{"key": "creditNotation", "state": "required", "label": "Credit", "value": "Required",
+                                    "code": "required", "declared": True}]}}
     await a.send({"type": "avatar", "avatar": avatar})
     assert await b.recv() == {"type": "avatar", "avatar": avatar, "from": joined_a["peer_id"]}
     assert await a.nothing()

@@ -146,6 +146,17 @@ def test_call_page_context(logged_in, user, settings):
     assert ctx["practice_url"] == f"/api/rooms/{room.code}/practice"
 
 
+def test_call_page_carries_the_license_card_words_in_its_own_language(logged_in, user):
+    """The other person's card is shown in this page's language from row keys and codes."""
+    room = create_room(owner=user)
+    response = logged_in.get(reverse("room_call", args=[room.code]), HTTP_ACCEPT_LANGUAGE="ko")
+    text = json.loads(response.content.decode().split('id="license-text" type="application/json">')[1].split("</script>")[0])
+    assert text["rows"]["commercialUsage"]["label"] == "상업적 이용"
+    assert set(text["rows"]["commercialUsage"]["values"]) == {"corporation", "personalProfit", "personalNonProfit", "unknown"}
+    assert set(text["rows"]["violentUsage"]["values"]) == {"true", "false", "unknown"}
+    assert "{value}" in text["defaulted"] and "{value}" != text["defaulted"]
+
+
 def test_status_reports_closed_rooms(logged_in, user):
     room = create_room(owner=user)
     close_room(room_id=room.pk, user=user)

@@ -16,6 +16,7 @@ export function licenseFor(av) {
     card: (av.licenseCard || []).slice(0, 12).map((r) => ({
       key: String(r.key).slice(0, 40), state: String(r.state).slice(0, 16),
       label: String(r.label).slice(0, 60), value: String(r.value).slice(0, 120),
+      code: String(r.code || "unknown").slice(0, 40), declared: r.declared !== false,
     })),
   };
 }

@@ -12,7 +12,7 @@ function list(v, maxItems) {
   return [];
 }
 
-/** {name, authors[], url, card[{key,state,label,value}]} or null when there is no license object. */
+/** {name, authors[], url, card[{key,state,label,value,code,declared}]} or null when there is no license object. */
 export function normalizeLicense(lic) {
   if (!lic || typeof lic !== "object" || Array.isArray(lic)) return null;
   return {
@@ -21,7 +21,10 @@ export function normalizeLicense(lic) {
     url: text(lic.url, 300),
     card: list(lic.card, 12)
       .filter((row) => row && typeof row === "object" && !Array.isArray(row))
-      .map((row) => ({ key: text(row.key, 40), state: text(row.state, 16), label: text(row.label, 60), value: text(row.value, 120) }))
+      .map((row) => ({
+        key: text(row.key, 40), state: text(row.state, 16), label: text(row.label, 60), value: text(row.value, 120),
+        code: text(row.code, 40), declared: row.declared !== false,
+      }))
       .filter((row) => row.label || row.value),
   };
 }
@@ -38,5 +41,20 @@ export function normalizeRemoteAvatar(avatar) {
     id: text(avatar.id, 200),
     name: text(avatar.name, 200),
     license: normalizeLicense(avatar.license),
+  };
+}
+
+/**
+ * A card row in this page's own words (`text`: the server's license_card_text(), json_script
+ * "license-text"), from the row's key and code; the sender's words when this page does not know
+ * them (an unknown key or code, or an older page that sent no code).
+ */
+export function localizeRow(row, text) {
+  const words = text && text.rows && Object.prototype.hasOwnProperty.call(text.rows, row.key) ? text.rows[row.key] : null;
+  const value = words && row.code && Object.prototype.hasOwnProperty.call(words.values, row.code) ? words.values[row.code] : null;
+  if (!words || value === null) return { label: row.label, value: row.value };
+  return {
+    label: words.label,
+    value: row.declared === false && typeof text.defaulted === "string" ? text.defaulted.replace("{value}", value) : value,
   };
 }

@@ -2,7 +2,7 @@
 // state badge and the overlay on the other person's stage, messages, the license card, buttons
 // and the stats panel. Everything the page shows goes through here, user data with textContent.
 import { BUILTIN_CHARACTERS } from "../avatar/characters2d.js";
-import { normalizeRemoteAvatar } from "./remote_description.js";
+import { localizeRow, normalizeRemoteAvatar } from "./remote_description.js";
 
 export function readJson(id, fallback) {
   const el = document.getElementById(id);
@@ -35,6 +35,8 @@ export class CallUi {
   constructor(root) {
     this.root = root;
     this.t = readStrings(root);
+    // The license card's words in this page's language (rooms.views._license_text).
+    this.licenseText = readJson("license-text", null);
     this.state = null;
     this.assetPending = false; // the other avatar is downloading: its progress owns the overlay
     this.messages = new Map();
@@ -251,10 +253,11 @@ export class CallUi {
     if (lic.card.length) {
       const dl = document.createElement("dl");
       for (const row of lic.card) {
+        const { label, value } = localizeRow(row, this.licenseText);
         const dt = document.createElement("dt");
-        dt.textContent = row.label;
+        dt.textContent = label;
         const dd = document.createElement("dd");
-        dd.textContent = row.value;
+        dd.textContent = value;
         dd.dataset.state = row.state;
         dl.append(dt, dd);
       }

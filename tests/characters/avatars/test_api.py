@@ -44,6 +44,8 @@ def test_upload_and_detail(api_client, user):
     assert rows["commercialUsage"]["declared"] is True and rows["commercialUsage"]["state"] == "limited"
     assert rows["redistribution"]["declared"] is False and rows["redistribution"]["state"] == "denied"
     assert "not declared" in rows["redistribution"]["value"]
+    # Codes let another page say the same in its own language (the call's license card).
+    assert (rows["commercialUsage"]["code"], rows["redistribution"]["code"]) == ("personalProfit", "false")
     implies = data["license_implies"]
     assert implies["license"] == "CC_BY" and implies["url"] == "https://creativecommons.org/licenses/by/4.0/"
     assert "CC_BY" in implies["label"] and "implies" in implies["label"]
