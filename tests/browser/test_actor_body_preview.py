@@ -35,6 +35,12 @@ def _heights(page, seconds: float, enough) -> list[dict]:
     return out
 
 
+def _after_next_results(page, n: int = 2) -> None:
+    """Wait until the pose worker has returned `n` results solved with the form as it is now."""
+    count = page.evaluate("() => window.__afActorPreview.bodyResults")
+    page.wait_for_function(f"() => window.__afActorPreview.bodyResults > {count + n}", timeout=60_000)
+
+
 def _torso_angle(body: dict) -> float:
     """The larger of the spine's and chest's rotation angles (radians) in a body section."""
     return max(2 * math.acos(min(1.0, abs(body["bones"][4 * i + 3]))) for i in (0, 1))
@@ -87,7 +93,7 @@ def test_actor_editor_previews_arms_with_mirror_and_sensitivity_live(af_server, 
 
         # Mirror, ticked and not saved: the same raised hand now lifts the model's right hand.
         page.evaluate(TOGGLE, "mirror")
-        time.sleep(1.0)  # the frames solved before the tick have been drawn
+        _after_next_results(page)
         mirrored = _heights(page, 40, lambda s: sum(h["right"] > 0.05 for h in s) > 3)
         assert max(h["right"] for h in mirrored) > 0.05, f"mirror: right never raised {mirrored[-10:]}"
         assert max(h["left"] for h in mirrored) < 0.0, "mirror: the left hand still rises"
@@ -102,7 +108,7 @@ def test_actor_editor_previews_arms_with_mirror_and_sensitivity_live(af_server, 
             time.sleep(0.2)
         assert max(torso) >= 1e-3, torso
         page.evaluate(SET_RANGE, ["sens-body", "0"])
-        time.sleep(0.5)
+        _after_next_results(page)
         still = []
         for _ in range(10):
             still.append(_torso_angle(page.evaluate("() => window.__afActorPreview.body()")))
