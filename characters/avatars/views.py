@@ -326,6 +326,11 @@ def actor_edit(request: HttpRequest, actor_id: int) -> HttpResponse:
                 "liveOn": _("Following your face."),
                 "liveNoFace": _("No face in view."),
                 "liveFailed": _("The camera or face tracker could not start: allow the camera for this site and try again."),
+                "rates": _("Face tracking: %(face)s · body: %(body)s · hands: %(hands)s"),
+                "fps": _("%(n)s fps"),
+                "trackerOff": _("off"),
+                "trackerLoading": _("loading…"),
+                "bodyFailed": _("Body or hand tracking could not start in this browser."),
             },
         },
     )

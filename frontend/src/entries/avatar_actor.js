@@ -2,7 +2,10 @@
 // handles or type numbers), a shortcut editor (capture a key, mix expressions, try it on the
 // preview). The editors write JSON into the form's textareas, which the server validates.
 // "Preview with my camera" tracks your face and shows it on the avatar through the sliders and
-// curves as they are in the form (not yet saved), with a readout of raw and resulting scores.
+// curves as they are in the form (not yet saved), with a readout of raw and resulting scores;
+// with the body/hand flags on, the arms and fingers follow too (mirror and the body/finger
+// sensitivities as they stand in the form), and each tracker's rate is shown.
+import { armAngles } from "../avatar/body_bones.js";
 import { presetWeights } from "../avatar/vrm_renderer.js";
 import { BLENDSHAPE_NAMES, BS } from "../call/frame_codec.js";
 import { LiveFacePreview } from "../tracking/live_preview.js";
@@ -50,7 +53,13 @@ if (configNode) {
       const range = document.getElementById(`sens-${key}`);
       if (range) sensitivity[key] = Number(range.value);
     }
-    return { sensitivity, curves };
+    const flag = (name) => Boolean(document.querySelector(`#actor-form input[name=${name}]`)?.checked);
+    const range = (id) => Number(document.getElementById(id)?.value ?? 1);
+    return {
+      sensitivity, curves,
+      bodyTracking: flag("bodyTracking"), handTracking: flag("handTracking"), mirror: flag("mirror"),
+      bodySensitivity: range("sens-body"), handSensitivity: range("sens-hands"),
+    };
   };
   const settingsChanged = () => { if (live) live.setSettings(formSettings()); };
 
@@ -61,6 +70,11 @@ if (configNode) {
       if (output) output.textContent = Number(range.value).toFixed(2);
       settingsChanged();
     });
+  }
+
+  // The tracker flags and mirror apply to the preview at once (body trackers start or stop).
+  for (const box of document.querySelectorAll("#actor-form input[type=checkbox]")) {
+    box.addEventListener("change", settingsChanged);
   }
 
   // --- curves ---------------------------------------------------------------------------------
@@ -259,6 +273,25 @@ if (configNode) {
   const liveButton = document.getElementById("actor-live-toggle");
   const liveStatus = document.getElementById("actor-live-status");
   const readout = document.getElementById("actor-live-readout");
+  const ratesLine = document.getElementById("actor-live-rates");
+  let lastBody = null;
+  let bodyError = false;
+  let ratesTimer = 0;
+  const fps = (v) => (v === null ? s.trackerOff : s.fps.replace("%(n)s", v.toFixed(1)));
+  const renderRates = () => {
+    if (!live) return;
+    const r = live.rates();
+    ratesLine.textContent = s.rates
+      .replace("%(face)s", fps(r.face))
+      .replace("%(body)s", r.wanted && !r.bodyOn ? s.trackerLoading : fps(r.body))
+      .replace("%(hands)s", r.wanted && !r.bodyOn && formSettings().handTracking ? s.trackerLoading : fps(r.hands))
+      + (bodyError ? ` ${s.bodyFailed}` : "");
+    ratesLine.dataset.body = r.bodyOn ? "on" : "off";
+  };
+  const onBody = (body) => {
+    lastBody = body;
+    if (viewer) viewer.setBody(body);
+  };
   const READOUT = ["jawOpen", "mouthSmileLeft", "browInnerUp", "eyeLookUpLeft"];
   const weights = {};
   let lastRaw = null;
@@ -268,6 +301,9 @@ if (configNode) {
     liveButton.setAttribute("aria-pressed", String(on));
     liveButton.textContent = on ? s.liveStop : s.liveStart;
     readout.hidden = !on;
+    ratesLine.hidden = !on;
+    clearInterval(ratesTimer);
+    if (on) ratesTimer = setInterval(renderRates, 500);
   };
   const renderReadout = () => {
     const names = [...new Set([...READOUT, ...Object.keys(curves)])].filter((n) => BS[n] !== undefined);
@@ -299,7 +335,8 @@ if (configNode) {
     live = null;
     setLiveUi(false);
     liveStatus.textContent = "";
-    if (viewer) { viewer.resetExpressions(); viewer.setIdle(true); }
+    lastBody = null;
+    if (viewer) { viewer.setBody(null); viewer.resetExpressions(); viewer.setIdle(true); }
   };
   if (liveButton && liveRoot) {
     liveButton.addEventListener("click", async () => {
@@ -308,7 +345,10 @@ if (configNode) {
       live = new LiveFacePreview({
         workerUrl: d.workerUrl, modelUrl: d.modelUrl, wasmBase: d.wasmBase, onFrame,
         onError: () => { stopLive(); liveStatus.textContent = s.liveFailed; },
+        bodyWorkerUrl: d.bodyWorkerUrl, legacyBase: d.legacyBase, onBody,
+        onBodyError: (err) => { console.warn("body tracking failed", err); bodyError = true; },
       });
+      bodyError = false;
       live.setSettings(formSettings());
       setLiveUi(true);
       liveButton.disabled = true;
@@ -333,6 +373,17 @@ if (configNode) {
     get results() { return live ? live.results : 0; },
     get faces() { return live ? live.faces : 0; },
     get viewerReady() { return Boolean(viewer); },
+    get bodyResults() { return live ? live.poseRate.count : 0; },
+    get handResults() { return live ? live.handRate.count : 0; },
+    get bodyOn() { return Boolean(live && live.body); },
+    get handsOn() { return Boolean(live && live.body && live.body.handsOn); },
+    rates() { return live ? live.rates() : null; },
+    /** The solved arm angles (radians) of the last body result, or null. */
+    arms() { return lastBody ? armAngles(lastBody) : null; },
+    /** The last body section's spine and chest rotations and finger angles (plain arrays). */
+    body() { return lastBody ? { bones: Array.from(lastBody.bones), fingers: Array.from(lastBody.fingers) } : null; },
+    /** Each hand bone's height above its shoulder on the previewed model (metres). */
+    handHeights() { return viewer && viewer.handHeights ? viewer.handHeights() : null; },
     /** The last frame: raw tracked scores and what the avatar shows, by ARKit name, in one snapshot. */
     frame() { return { raw: named(lastRaw), out: named(lastOut), weights: { ...weights } }; },
   };

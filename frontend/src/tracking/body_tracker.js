@@ -7,6 +7,25 @@ import { BodySolver } from "./body_solver.js";
 
 export const BODY_TRACK_HZ = 15; // the body section's own rate (frame v2 body at 15 Hz)
 const HANDS_FRESH_MS = 250; // hands older than this are not paired with a new pose
+// The hands tracker costs as much as pose per frame (its palm detector runs on every frame while
+// no hand is found), so it runs only when the pose sees a wrist, and slowly while it looks for a
+// hand it has not found for a while.
+export const HAND_SEARCH_HZ = 4;
+export const HAND_LOST_MS = 1000;
+const WRIST_SEEN = 0.5; // pose visibility of a wrist (landmarks 15, 16) that counts as in the picture
+
+/**
+ * The hands tracker's rate for the newest pose: 0 while no wrist is in the picture (nothing to
+ * find), HAND_SEARCH_HZ while a wrist is seen but no hand was found for HAND_LOST_MS, else `hz`.
+ * @param {{pose:{visibility?:number[]}|null, now:number, lastHandAt:number, hz:number}} state
+ */
+export function handsRate({ pose, now, lastHandAt, hz }) {
+  if (hz <= 0) return 0;
+  const vis = (pose && pose.visibility) || [];
+  const wrist = Math.max(vis[15] ?? 0, vis[16] ?? 0) >= WRIST_SEEN;
+  if (!wrist) return 0;
+  return now - lastHandAt > HAND_LOST_MS ? Math.min(hz, HAND_SEARCH_HZ) : hz;
+}
 
 /** Which of the person's hands a detected hand is: the pose wrist nearest to its wrist. */
 export function sideOfHand(hand, pose) {
@@ -90,6 +109,8 @@ export class BodyTracking {
     this.rateHz = BODY_TRACK_HZ;
     this.procMs = { pose: 0, hands: 0 };
     this.ready = false;
+    this.lastHandAt = -Infinity; // when the hands tracker last found a hand
+    this.handsHz = BODY_TRACK_HZ; // the hands worker's rate now (handsRate)
   }
 
   configure(settings) {
@@ -101,6 +122,7 @@ export class BodyTracking {
   /** Start the pose worker (always: it places the arms) and the hands worker when `hands`. */
   async start(track, { hands = true } = {}) {
     const kinds = hands ? ["pose", "hands"] : ["pose"];
+    this.handsHz = this.rateHz;
     for (const kind of kinds) {
       const w = new SolutionWorker({
         url: this.workerUrl, base: `${this.base}${kind}/`, kind,
@@ -115,7 +137,14 @@ export class BodyTracking {
   /** Adaptive quality: the trackers' rate (0 pauses them; the solver then holds and relaxes). */
   setRate(hz) {
     this.rateHz = hz;
-    for (const w of Object.values(this.workers)) w.setRate(hz);
+    if (this.workers.pose) this.workers.pose.setRate(hz);
+    this._setHandsRate(Math.min(hz, this.handsHz));
+  }
+
+  _setHandsRate(hz) {
+    if (!this.workers.hands || hz === this.handsHz) return;
+    this.handsHz = hz;
+    this.workers.hands.setRate(hz);
   }
 
   _onResult(r) {
@@ -124,10 +153,12 @@ export class BodyTracking {
       if (this.handRate) this.handRate.mark();
       this.hands = r.hands;
       this.handsAt = r.ts;
+      if (r.hands.length) this.lastHandAt = r.ts;
       return;
     }
     if (this.poseRate) this.poseRate.mark();
     this.pose = r.pose;
+    this._setHandsRate(handsRate({ pose: r.pose, now: r.ts, lastHandAt: this.lastHandAt, hz: this.rateHz }));
     const hands = r.ts - this.handsAt < HANDS_FRESH_MS
       ? this.hands.map((h) => ({ world: h.world, side: sideOfHand(h, this.pose) })).filter((h) => h.side)
       : [];

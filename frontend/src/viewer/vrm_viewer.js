@@ -13,6 +13,8 @@ import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
+import { applyBodyBones } from "../avatar/vrm_renderer.js";
+import { BODY_DRIVEN_BONES } from "../avatar/body_bones.js";
 
 /** Fetch a URL into an ArrayBuffer, reporting progress (0..1) when the size is known. */
 export async function fetchArrayBuffer(url, { onProgress, signal } = {}) {
@@ -128,14 +130,16 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
   }
   scene.add(root);
   const zSign = vrm && vrm.meta && vrm.meta.metaVersion === "0" ? -1 : 1;
-  if (vrm && vrm.humanoid) {
+  const relaxArms = () => {
+    if (!vrm || !vrm.humanoid) return;
     // Relax the T-pose: arms down a little so the preview looks natural. rotateVRM0 turned
     // VRM 0.x models around, which mirrors the visual direction of a z rotation.
     const l = vrm.humanoid.getNormalizedBoneNode("leftUpperArm");
     const r = vrm.humanoid.getNormalizedBoneNode("rightUpperArm");
     if (l) l.rotation.z = -1.15 * zSign;
     if (r) r.rotation.z = 1.15 * zSign;
-  }
+  };
+  relaxArms();
   if (vrm) vrm.update(0);
   frame(camera, controls, root);
 
@@ -156,10 +160,26 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
   let blinkAt = 2;
   const clock = new THREE.Clock();
   let raf = 0;
+  let body = null; // a tracked body section (frame v2 shape) posing the bones, or null
+  let head = null; // the last tracked head rotation
+  const bodyQ = new THREE.Quaternion();
 
   const bone = (name, fn) => {
     const node = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode(name) : null;
     if (node) fn(node);
+  };
+
+  const applyHead = (rotation) => {
+    const neck = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode("neck") : null;
+    const headNode = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode("head") : null;
+    const clampTo = (v, m) => Math.max(-m, Math.min(m, Number(v) || 0));
+    // VRM 0.x normalized bones live in a space turned 180 degrees: pitch and roll flip sign.
+    const yaw = clampTo(rotation[0], 1.2);
+    const pitch = clampTo(rotation[1], 0.9) * zSign;
+    const roll = clampTo(rotation[2], 0.9) * zSign;
+    for (const [node, w] of neck ? [[neck, 0.4], [headNode, 0.6]] : [[headNode, 1]]) {
+      if (node) node.quaternion.setFromEuler(new THREE.Euler(pitch * w, yaw * w, roll * w, "YXZ"));
+    }
   };
 
   const tick = () => {
@@ -169,6 +189,12 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
     const t = clock.elapsedTime;
     if (vrm) {
       if (clip && CLIPS[clip]) CLIPS[clip](bone, t, zSign);
+      if (body && vrm.humanoid) {
+        // The body's neck goes before the face's share of the head turn, so the head turn is
+        // set again first (else the neck would add up frame after frame).
+        if (head) applyHead(head);
+        applyBodyBones(vrm.humanoid, body, { vrm0: zSign < 0, q: bodyQ });
+      }
       if (vrm.expressionManager) {
         for (const name of names) vrm.expressionManager.setValue(name, manual.get(name) || 0);
         if (clip && !manual.has("blink") && names.includes("blink")) {
@@ -212,16 +238,40 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
      * head bone while it plays).
      */
     setHeadRotation(rotation) {
-      const neck = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode("neck") : null;
-      const head = vrm && vrm.humanoid ? vrm.humanoid.getNormalizedBoneNode("head") : null;
-      const clampTo = (v, m) => Math.max(-m, Math.min(m, Number(v) || 0));
-      // VRM 0.x normalized bones live in a space turned 180 degrees: pitch and roll flip sign.
-      const yaw = clampTo(rotation[0], 1.2);
-      const pitch = clampTo(rotation[1], 0.9) * zSign;
-      const roll = clampTo(rotation[2], 0.9) * zSign;
-      for (const [node, w] of neck ? [[neck, 0.4], [head, 0.6]] : [[head, 1]]) {
-        if (node) node.quaternion.setFromEuler(new THREE.Euler(pitch * w, yaw * w, roll * w, "YXZ"));
+      head = Array.from(rotation);
+      applyHead(head);
+    },
+    /**
+     * Pose spine, chest, shoulders, arms, hands and fingers from a tracked body section
+     * (frame v2, avatar/body_bones.js), applied every frame from now on; null puts them back at
+     * rest (the relaxed arms). Stop the clip first (the idle clip sways spine and chest).
+     */
+    setBody(section) {
+      body = section || null;
+      if (body || !vrm || !vrm.humanoid) return;
+      for (const name of BODY_DRIVEN_BONES) {
+        const node = vrm.humanoid.getNormalizedBoneNode(name);
+        if (node && name !== "neck") node.quaternion.identity();
       }
+      relaxArms();
+    },
+    /** How far each hand bone is above its shoulder on the model (metres, world y), or null. */
+    handHeights() {
+      const h = vrm && vrm.humanoid;
+      if (!h) return null;
+      vrm.scene.updateMatrixWorld(true);
+      const a = new THREE.Vector3();
+      const b = new THREE.Vector3();
+      const out = {};
+      for (const side of ["left", "right"]) {
+        const hand = h.getRawBoneNode(`${side}Hand`);
+        const shoulder = h.getRawBoneNode(`${side}UpperArm`);
+        if (!hand || !shoulder) return null;
+        hand.getWorldPosition(a);
+        shoulder.getWorldPosition(b);
+        out[side] = a.y - b.y;
+      }
+      return out;
     },
     setIdle(on) { clip = on ? "idle" : null; },
     dispose() {

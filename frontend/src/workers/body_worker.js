@@ -4,6 +4,10 @@
 // script (frontend/build.mjs). One worker per solution: two legacy solutions in one global scope
 // share loader globals. Inference on the CPU (XNNPACK): under software GL the GPU path is slower.
 //
+// Frames are scaled down before the solution sees them (INPUT_WIDTH): the solutions resize every
+// image to their models' inputs (pose 256x256, palm detector 192x192) through WebGL, which is
+// software GL on machines without a GPU, and a smaller image is cheaper to convert there.
+//
 // Messages in:  {type:"init", kind:"pose"|"hands", base}   base: URL of the package's files
 //               {type:"stream", readable}                  ReadableStream<VideoFrame>
 //               {type:"frame", image, ts}                  one ImageBitmap (fallback)
@@ -21,6 +25,11 @@ let running = false;
 let period = 1000 / 15;
 let due = 0;
 let pending = null; // {resolve} of the frame being processed
+
+// Widths the camera frames are scaled to (height keeps the shape). Pose: its model reads 256x256,
+// so 320 wide loses nothing. Hands: the landmark model reads a 224x224 crop around each hand
+// from this image, so a hand needs more pixels; 480 keeps a hand at arm's length above 50 px.
+const INPUT_WIDTH = { pose: 320, hands: 480 };
 
 const now = () => performance.timeOrigin + performance.now();
 const arr = (lms) => (lms || []).map((p) => [p.x, p.y, p.z]);
@@ -120,7 +129,11 @@ async function readStream(readable) {
     const ts = t; // read time: the stream holds one frame at most, so it is within a frame of capture
     let bitmap = null;
     try {
-      bitmap = await createImageBitmap(frame);
+      const w = frame.displayWidth;
+      const target = INPUT_WIDTH[kind];
+      bitmap = await createImageBitmap(frame, w > target
+        ? { resizeWidth: target, resizeHeight: Math.round((frame.displayHeight * target) / w), resizeQuality: "low" }
+        : {});
     } catch {
       bitmap = null;
     }
