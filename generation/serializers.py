@@ -13,6 +13,7 @@ from avatarforge.errors import AppError
 
 from .chibi.params import EYE_SHAPES, HAIR_STYLES
 from .chibi.spec import BUILD_WIDTH
+from .models import JOB_STATUS_VALUES
 from .selectors import JobStatusView, summary_fields
 from .stages.stylize import DEFAULT_PRESET, PRESETS
 
@@ -157,7 +158,7 @@ class StatusSerializer(serializers.Serializer):
     """
 
     job_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    status = serializers.ChoiceField(choices=JOB_STATUS_VALUES)
     progress = serializers.IntegerField(min_value=0, max_value=100)
     current_step = serializers.CharField()
     stage = serializers.CharField(allow_null=True)
