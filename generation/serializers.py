@@ -303,3 +303,22 @@ def params_payload(job, found: dict[str, Any]) -> dict[str, Any]:
         "reading": reading,
         "choices": {"hair_style": pairs(HAIR_STYLE_CHOICES), "eye_shape": pairs(EYE_SHAPE_CHOICES), "build": pairs(BUILD_CHOICES)},
     }).data
+
+
+class UseAsActorSerializer(serializers.Serializer):
+    replace_actor = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1,
+        help_text="Switch this actor of yours to the job's avatar instead of making a new one "
+                  "(the way out when actor_slots_exceeded lists your actors).",
+    )
+
+
+class ActorUsedSerializer(serializers.Serializer):
+    actor = serializers.JSONField(help_text="The actor, as /api/actors answers it.")
+    switched = serializers.BooleanField(help_text="true: an existing actor now uses the avatar; false: a new actor.")
+
+
+def actor_used_payload(actor: Any, switched: bool) -> dict[str, Any]:
+    from characters.avatars.serializers import ActorSerializer
+
+    return dict(ActorUsedSerializer({"actor": ActorSerializer(actor).data, "switched": switched}).data)
