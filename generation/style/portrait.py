@@ -59,7 +59,7 @@ def _bust(params: AvatarParams, heads: float) -> np.ndarray:
 
     spec = ChibiSpec(heads=heads, build=params.build)
     lm = face_layout(params)
-    body = build_body(spec)
+    body = build_body(spec, params.outfit)
     head, _first = build_head(spec, lm)
     hair = build_hair(spec, params.hair_style, params.fringe, first_joint=len(BONE_NAMES))
     face = draw_face(lm, skin=params.skin, hair=params.hair_color, glasses=params.glasses)
