@@ -134,9 +134,9 @@ def full_portrait(source: PortraitInput, preset: str) -> np.ndarray:
 
 def flatten(image: np.ndarray, colours: np.ndarray) -> np.ndarray:
     """Every pixel replaced by the nearest of `colours` (RGB distance)."""
-    pixels = image.reshape(-1, 3).astype(np.float32)
-    nearest = ((pixels[:, None, :] - colours[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
-    return colours[nearest].reshape(image.shape)
+    from ..stages.stylize import nearest
+
+    return colours[nearest(image.reshape(-1, 3), colours)].reshape(image.shape)
 
 
 def draw_portrait(source: PortraitInput, preset: str, strength: float) -> np.ndarray:
