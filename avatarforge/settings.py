@@ -395,6 +395,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TtsLanguageEnum": "inference.speech.serializers.LANGUAGE_CHOICES",
         "LanguageEnum": "avatarforge.settings.LANGUAGES",  # the interface languages (en, ko)
+        "JobStatusEnum": "generation.models.JOB_STATUS_VALUES",  # generation and style jobs share their statuses
     },
 }
 

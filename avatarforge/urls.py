@@ -25,6 +25,7 @@ api_patterns = [
     path("chat/", include("chat.api_urls")),
     path("story/", include("chat.stories.api_urls")),
     path("generate/", include("generation.api_urls")),
+    path("style/", include("generation.style.api_urls")),
     path("system/", include("inference.gpu.api_urls")),
     path("live/", include("live.api_urls")),
     path("", include("calls.api_urls")),

@@ -1,6 +1,6 @@
 """Benchmark of the CPU avatar generation pipeline (photo -> rigged VRM 1.0 in the library).
 
-    python -m bench.generation [--runs N] [--keep]
+    python -m bench.generation [--runs N] [--keep] [--profile FILE]
 
 The photo is scikit-image's astronaut (NASA, public domain): the first frame of
 ../shared/fixtures/camera/face.mjpeg. Each run is a real job (generation.services.create_job, then
@@ -39,7 +39,7 @@ def astronaut_jpeg() -> bytes:
     return data[start : data.find(b"\xff\xd9", start) + 2]
 
 
-def worker(runs: int) -> None:
+def worker(runs: int, profile: str = "") -> None:
     """Runs inside the measuring subprocess; prints one JSON line."""
     import time
 
@@ -58,9 +58,18 @@ def worker(runs: int) -> None:
     for i in range(runs + 1):
         user = User.objects.create_user(email=f"bench{i}@example.com", password="bench-password-1", plan=plan)
         job = services.create_job(owner=user, photo=photo, filename="astronaut.jpg", options=clean_options({"name": "Astronaut"}))
+        profiler = None
+        if profile and i == runs:  # the last run, warm like the others
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         start = time.perf_counter()
         outcome = run_job(job_id=str(job.id))
         total = (time.perf_counter() - start) * 1000
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         job.refresh_from_db()
         if outcome != "succeeded":
             raise SystemExit(f"job {outcome}: {job.error_code} {job.error_message} {job.error_details}")
@@ -80,14 +89,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--profile", default="", help="write cProfile stats of the last run to this file (read with pstats)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.runs)
+        worker(args.runs, args.profile)
         return
 
     with isolated_project("generation", keep=args.keep) as (_workdir, env):
-        runs = run_worker(["-m", "bench.generation", "--worker", "--runs", str(max(1, args.runs))], env)
+        profile = ["--profile", str(Path(args.profile).resolve())] if args.profile else []
+        runs = run_worker(["-m", "bench.generation", "--worker", "--runs", str(max(1, args.runs)), *profile], env)
     print(f"# {len(runs)} runs on {os.cpu_count()} cores; medians", file=sys.stderr)
     print(f"FIGURE total_ms {statistics.median(r['total_ms'] for r in runs):.0f} ms")
     for name in runs[0]["stages"]:

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from avatarforge.errors import AppError
 
 from . import services
-from .models import GenerationJob, JobStage
+from .models import GenerationJob, JobStage, StyleJob
+from .style import services as style_services
 
 
 class JobStageInline(admin.TabularInline):
@@ -101,3 +102,29 @@ class JobStageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(StyleJob)
+class StyleJobAdmin(admin.ModelAdmin):
+    """Style transfer jobs (seed 004 section 5.7): read-only; deleting one deletes its files."""
+
+    list_display = ("id", "owner", "preset", "strength", "status", "progress", "error_code", "created_at")
+    list_filter = ("status", "preset", "error_code", "created_at")
+    search_fields = ("id", "owner__email", "error_code", "error_message")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    readonly_fields = (
+        "id", "owner", "status", "progress", "step", "preset", "strength", "input_file", "input_bytes", "result_file", "reading",
+        "method", "cancel_requested", "error_code", "error_message", "error_details", "retries", "heartbeat_at", "created_at",
+        "started_at", "finished_at", "updated_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs start from a photo upload, not from a form
+
+    def delete_model(self, request: HttpRequest, obj: StyleJob) -> None:
+        style_services.purge_style_job(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StyleJob]) -> None:
+        for job in queryset:
+            style_services.purge_style_job(job)

@@ -47,12 +47,15 @@ from .serializers import (
     HEADS_MIN,
     MODIFICATION_CHOICES,
     STYLE_CHOICES,
+    ActorUsedSerializer,
     ChoicesSerializer,
     CreatedSerializer,
     CreateRequestSerializer,
     RecropSerializer,
     StatusSerializer,
     SummarySerializer,
+    UseAsActorSerializer,
+    actor_used_payload,
     clean_options,
     status_payload,
     summary_payload,
@@ -172,6 +175,26 @@ class RecropApi(APIView):
         body = {"job_id": str(job.id), "status": job.status, "status_url": selectors.status_url(job), "page_url": selectors.page_url(job),
                 "estimated_time": selectors.estimated_seconds(user=request.user)}
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class ActorApi(APIView):
+    """“Use as my avatar” in the API: POST /api/generate/<job_id>/actor."""
+
+    @extend_schema(
+        request=UseAsActorSerializer,
+        responses={
+            201: ActorUsedSerializer, 200: ActorUsedSerializer,
+            403: OpenApiResponse(description="actor_slots_exceeded (details.actors: the actors you may switch) / avatar_use_not_permitted"),
+            409: OpenApiResponse(description="avatar_not_ready"),
+        },
+        summary="Make the job's avatar an actor, or switch one of your actors to it",
+    )
+    def post(self, request: Request, job_id: Any) -> Response:
+        selectors.job_for(user=request.user, job_id=job_id)  # ownership first: another's job is 404 whatever the body
+        serializer = UseAsActorSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        actor, switched = services.use_as_actor(user=request.user, job_id=job_id, replace_actor_id=serializer.validated_data.get("replace_actor"))
+        return Response(actor_used_payload(actor, switched), status=status.HTTP_200_OK if switched else status.HTTP_201_CREATED)
 
 
 class ResultApi(APIView):

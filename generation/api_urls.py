@@ -12,6 +12,7 @@ urlpatterns = [
     path("<uuid:job_id>/params", params_api.ParamsApi.as_view(), name="generate-params"),
     path("<uuid:job_id>/params/preview", params_api.ParamsPreviewApi.as_view(), name="generate-params-preview"),
     path("<uuid:job_id>/recrop", api.RecropApi.as_view(), name="generate-recrop"),
+    path("<uuid:job_id>/actor", api.ActorApi.as_view(), name="generate-actor"),
     path("<uuid:job_id>/result.vrm", api.ResultApi.as_view(), name="generate-result"),
     path("<uuid:job_id>/photo", api.PhotoApi.as_view(), name="generate-photo"),
     path("<uuid:job_id>/stages/<slug:stage>/preview", api.StagePreviewApi.as_view(), name="generate-stage-preview"),

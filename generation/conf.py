@@ -47,6 +47,7 @@ _DEFAULTS: dict[str, Any] = {
 # imports the pipeline, which imports the services).
 RUN_JOB_TASK = "generation.run_job"
 SWEEP_TASK = "generation.sweep_stale_jobs"
+STYLE_JOB_TASK = "generation.run_style_job"
 
 
 def setting(name: str) -> Any:

@@ -17,6 +17,8 @@ class JobStatus(models.TextChoices):
 
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+# The statuses as the API documents them (one OpenAPI enum for generation and style jobs).
+JOB_STATUS_VALUES = [status.value for status in JobStatus]
 
 
 class GenerationJob(models.Model):
@@ -103,3 +105,45 @@ class JobStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+
+class StyleJob(models.Model):
+    """One photo -> 2D stylized portrait run (seed 004 section 5.7, POST /api/style/transform).
+    Writes happen in generation.style.services; the worker owns a running job through `run_token`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="style_jobs", verbose_name=_("owner"))
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    step = models.CharField(_("step"), max_length=16, blank=True, help_text=_("The running step, or the one that failed."))
+    preset = models.CharField(_("style preset"), max_length=16)
+    strength = models.FloatField(_("strength"))
+    input_file = models.CharField(_("input file"), max_length=255, blank=True, help_text=_("Storage name of the uploaded photo."))
+    input_bytes = models.PositiveIntegerField(_("uploaded bytes"), default=0)
+    result_file = models.CharField(_("result file"), max_length=255, blank=True)
+    reading = models.JSONField(_("photo reading"), null=True, blank=True)
+    method = models.CharField(_("face found by"), max_length=16, blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    error_details = models.JSONField(_("error details"), null=True, blank=True)
+    retries = models.PositiveSmallIntegerField(_("retries"), default=0)
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("style job")
+        verbose_name_plural = _("style jobs")
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.preset}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED

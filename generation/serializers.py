@@ -11,8 +11,9 @@ from rest_framework import serializers
 
 from avatarforge.errors import AppError
 
-from .chibi.params import EYE_SHAPES, HAIR_STYLES
+from .chibi.params import EYE_SHAPES, HAIR_STYLES, OUTFITS
 from .chibi.spec import BUILD_WIDTH
+from .models import JOB_STATUS_VALUES
 from .selectors import JobStatusView, summary_fields
 from .stages.stylize import DEFAULT_PRESET, PRESETS
 
@@ -157,7 +158,7 @@ class StatusSerializer(serializers.Serializer):
     """
 
     job_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    status = serializers.ChoiceField(choices=JOB_STATUS_VALUES)
     progress = serializers.IntegerField(min_value=0, max_value=100)
     current_step = serializers.CharField()
     stage = serializers.CharField(allow_null=True)
@@ -237,7 +238,12 @@ HAIR_STYLE_CHOICES = [
     ("short", gettext_lazy("Short")), ("bob", gettext_lazy("Bob")), ("long", gettext_lazy("Long")), ("ponytail", gettext_lazy("Ponytail")),
 ]
 EYE_SHAPE_CHOICES = [("round", gettext_lazy("Round")), ("almond", gettext_lazy("Almond")), ("narrow", gettext_lazy("Narrow"))]
+OUTFIT_CHOICES = [
+    ("casual", gettext_lazy("T-shirt and trousers")), ("hoodie", gettext_lazy("Hoodie")), ("dress", gettext_lazy("Dress")),
+    ("suit", gettext_lazy("Suit and tie")),
+]
 assert [c for c, _label in HAIR_STYLE_CHOICES] == list(HAIR_STYLES) and [c for c, _label in EYE_SHAPE_CHOICES] == list(EYE_SHAPES)
+assert [c for c, _label in OUTFIT_CHOICES] == list(OUTFITS)
 _HEX = r"^#[0-9a-fA-F]{6}$"
 
 
@@ -257,6 +263,7 @@ class AvatarParamsSerializer(serializers.Serializer):
     fringe = serializers.BooleanField(required=False)
     heads = serializers.FloatField(min_value=HEADS_MIN, max_value=HEADS_MAX, required=False)
     build = serializers.ChoiceField(choices=BUILD_CHOICES, required=False)
+    outfit = serializers.ChoiceField(choices=OUTFIT_CHOICES, required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -300,5 +307,25 @@ def params_payload(job, found: dict[str, Any]) -> dict[str, Any]:
         "job_id": job.id,
         "params": found["params"],
         "reading": reading,
-        "choices": {"hair_style": pairs(HAIR_STYLE_CHOICES), "eye_shape": pairs(EYE_SHAPE_CHOICES), "build": pairs(BUILD_CHOICES)},
+        "choices": {"hair_style": pairs(HAIR_STYLE_CHOICES), "eye_shape": pairs(EYE_SHAPE_CHOICES), "build": pairs(BUILD_CHOICES),
+                    "outfit": pairs(OUTFIT_CHOICES)},
     }).data
+
+
+class UseAsActorSerializer(serializers.Serializer):
+    replace_actor = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1,
+        help_text="Switch this actor of yours to the job's avatar instead of making a new one "
+                  "(the way out when actor_slots_exceeded lists your actors).",
+    )
+
+
+class ActorUsedSerializer(serializers.Serializer):
+    actor = serializers.JSONField(help_text="The actor, as /api/actors answers it.")
+    switched = serializers.BooleanField(help_text="true: an existing actor now uses the avatar; false: a new actor.")
+
+
+def actor_used_payload(actor: Any, switched: bool) -> dict[str, Any]:
+    from characters.avatars.serializers import ActorSerializer
+
+    return dict(ActorUsedSerializer({"actor": ActorSerializer(actor).data, "switched": switched}).data)

@@ -245,6 +245,38 @@ def _stored_photo(source: GenerationJob) -> bytes:
 
 
 @transaction.atomic
+def use_as_actor(*, user: User, job_id: Any, replace_actor_id: int | None = None) -> tuple[Any, bool]:
+    """“Use as my avatar”: the job's avatar becomes an actor for calls. Returns (actor, switched).
+
+    Without `replace_actor_id` a new actor is made; when the plan's actor slots are full that is
+    403 actor_slots_exceeded whose details list the user's actors ({"actors": [{id, name,
+    avatar_name}]}) so the client can offer to switch one. With it, that actor (the user's own,
+    else 404) keeps its name and settings and now performs with the new avatar.
+    """
+    from characters.avatars.actors import create_actor, update_actor
+    from characters.models import Actor
+
+    job = _owned(user, job_id)
+    if job.avatar_id is None:
+        raise Conflict(_("This job has no avatar in your library yet."), code="avatar_not_ready", details={"status": job.status})
+    if replace_actor_id is not None:
+        return update_actor(user=user, actor_id=replace_actor_id, avatar_id=job.avatar_id), True
+    try:
+        return create_actor(user=user, name=job.avatar.name[:64], avatar_id=job.avatar_id), False
+    except LimitExceeded as exc:
+        if exc.code != "actor_slots_exceeded":
+            raise
+        actors = [{"id": a.pk, "name": a.name, "avatar_name": a.avatar.name}
+                  for a in Actor.objects.filter(owner=user).select_related("avatar").order_by("created_at", "id")]
+        details = dict(exc.details or {}) | {"actors": actors}
+        raise LimitExceeded(
+            _("All %(allowed)d of your plan's actor slots are in use. Choose an actor to switch to this avatar instead.")
+            % {"allowed": details.get("allowed", len(actors))},
+            code="actor_slots_exceeded", details=details,
+        ) from None
+
+
+@transaction.atomic
 def cancel_job(*, user: User, job_id: Any) -> GenerationJob:
     """Queued jobs stop at once; a running job stops at its next checkpoint (within a second or so)."""
     job = _owned(user, job_id, lock=True)

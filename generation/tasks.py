@@ -7,9 +7,10 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from . import services
-from .conf import RUN_JOB_TASK, SWEEP_TASK, setting
+from .conf import RUN_JOB_TASK, STYLE_JOB_TASK, SWEEP_TASK, setting
 from .pipeline import run_job
 from .stages import PIPELINE
+from .style.run import run_style_job
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,23 @@ _SOFT_LIMIT = setting("GENERATION_STAGE_TIMEOUT") * len(PIPELINE) + 30
 )
 def run_generation_job(job_id: str) -> str:
     return run_job(job_id=job_id)
+
+
+# A style job is one short run: its own checkpoints stop it at GENERATION_STAGE_TIMEOUT; Celery's
+# limits are the backstop for a step stuck between checkpoints.
+_STYLE_SOFT_LIMIT = setting("GENERATION_STAGE_TIMEOUT") + 30
+
+
+@shared_task(
+    name=STYLE_JOB_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=_STYLE_SOFT_LIMIT,
+    time_limit=_STYLE_SOFT_LIMIT + 30,
+    ignore_result=True,
+)
+def run_style_transform_job(job_id: str) -> str:
+    return run_style_job(job_id=job_id)
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)

@@ -35,6 +35,7 @@ from .serializers import (
     HEADS_MAX,
     HEADS_MIN,
     MODIFICATION_CHOICES,
+    OUTFIT_CHOICES,
     STYLE_CHOICES,
     CropSerializer,
     clean_options,
@@ -199,6 +200,7 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "clips": [("idle", _("Idle")), ("talk", _("Talk")), ("wave", _("Wave"))],
         "hair_styles": HAIR_STYLE_CHOICES,
         "eye_shapes": EYE_SHAPE_CHOICES,
+        "outfits": OUTFIT_CHOICES,
         "builds": BUILD_CHOICES,
         "creator_colours": [("hair_color", _("Hair")), ("skin", _("Skin")), ("eye_color", _("Eyes")),
                             ("top", _("Top")), ("bottom", _("Trousers")), ("shoes", _("Shoes"))],
@@ -262,21 +264,43 @@ def job_recrop(request: HttpRequest, job_id: Any) -> HttpResponse:
 
 
 @login_required
-@require_POST
 @app_errors_as_pages
 def job_actor(request: HttpRequest, job_id: Any) -> HttpResponse:
-    """“Use as my avatar”: make an actor (the avatar plus tracker settings) for calls."""
-    from characters.avatars.actors import create_actor
-
-    job = selectors.job_for(user=request.user, job_id=job_id)
+    """“Use as my avatar”: make an actor (the avatar plus tracker settings) for calls. When the
+    plan's actor slots are full, the GET page offers to switch one of the user's actors to it."""
+    job = selectors.job_for(user=request.user, job_id=job_id)  # ownership first
     if job.avatar is None:
         messages.error(request, _("This job has no avatar in your library yet."))
         return redirect("generate_job", job_id=job_id)
+    if request.method == "GET":
+        return _actor_switch_page(request, job)
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    replace = request.POST.get("replace_actor")
     try:
-        create_actor(user=request.user, name=job.avatar.name[:64], avatar_id=job.avatar.id)
+        replace_id = int(replace) if replace else None
+    except ValueError:
+        replace_id = 0  # not an id of any actor: answered as "no such actor"
+    try:
+        actor, switched = services.use_as_actor(user=request.user, job_id=job_id, replace_actor_id=replace_id)
     except AppError as exc:
+        if exc.code == "actor_slots_exceeded":
+            return redirect("generate_job_actor", job_id=job_id)  # the page that offers a switch
         messages.error(request, exc.message)
         return redirect("generate_job", job_id=job_id)
-    messages.success(request, _("“%(name)s” is now one of your actors: pick it when you start a call.") % {"name": job.avatar.name})
+    if switched:
+        messages.success(request, _("“%(actor)s” now uses “%(name)s”: pick it when you start a call.") % {"actor": actor.name, "name": job.avatar.name})
+    else:
+        messages.success(request, _("“%(name)s” is now one of your actors: pick it when you start a call.") % {"name": job.avatar.name})
     links = _links()
     return redirect(links.get("actors", links["library"]))
+
+
+def _actor_switch_page(request: HttpRequest, job) -> HttpResponse:
+    from characters.models import Actor
+
+    actors = list(Actor.objects.filter(owner=request.user).select_related("avatar").order_by("created_at", "id"))
+    usage = next((row for row in usage_for(user=request.user) if row["limit"] == "actor_slots"), {"used": len(actors), "allowed": 0})
+    return render(request, "generation/actor_switch.html", {
+        "job": job, "actors": actors, "usage": usage, "links": _links(), "full": usage["used"] >= usage["allowed"],
+    })

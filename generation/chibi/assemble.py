@@ -25,7 +25,7 @@ PREVIEW_THUMBNAIL = 64  # px: the meta needs a thumbnail; a preview's is a flat 
 def assemble(params: AvatarParams, meta: VrmMeta, *, thumbnail: bytes | None = None) -> bytes:
     spec = ChibiSpec(heads=params.heads, build=params.build)
     lm = face_layout(params)
-    body = build_body(spec)
+    body = build_body(spec, params.outfit)
     head, first = build_head(spec, lm)
     hair = build_hair(spec, params.hair_style, params.fringe, first_joint=len(BONE_NAMES))
     face = draw_face(lm, skin=params.skin, hair=params.hair_color, glasses=params.glasses)

@@ -220,8 +220,22 @@ def _profile(ts: np.ndarray, points: list[tuple[float, float]]) -> np.ndarray:
     return np.interp(ts, xs, ys)
 
 
-def build_body(spec: ChibiSpec) -> MeshData:
-    """Everything but the head: torso, neck, arms, hands, legs, feet."""
+OUTFITS = ("casual", "hoodie", "dress", "suit")
+# Garment pieces over the base body, and how far above it the painter's renderer must sort them
+# (render.RenderMesh.layer): the tie lies on the shirt, which lies on the jacket.
+GARMENT_LAYERS = {"hood": 0.01, "pocket": 0.01, "skirt": 0.01, "jacket_hem": 0.01, "shirt": 0.01, "tie": 0.02}
+
+
+def build_body(spec: ChibiSpec, outfit: str = "casual") -> MeshData:
+    """Everything but the head: torso, neck, arms, hands, legs, feet, in one of OUTFITS.
+
+    casual: a T-shirt (the top colour) and trousers (the bottom colour).
+    hoodie: long sleeves, a hood lying on the shoulders and a front pocket.
+    dress:  a one-piece dress in the top colour, its skirt flaring to the knees over leggings.
+    suit:   a jacket with long sleeves and a hem over the hips, a shirt front and a tie.
+    """
+    if outfit not in OUTFITS:
+        raise ValueError(f"unknown outfit {outfit!r}")
     h, w = spec.head_height, spec.width
     j = spec.joints()
     mb = MeshBuilder()
@@ -265,7 +279,8 @@ def build_body(spec: ChibiSpec) -> MeshData:
         ra = spec.limb_radius("arm") * _profile(t, [(0, 1.25), (0.3, 1.05), (1, 1.0)])
         pos, tris = tube(0, xs, shoulder, ra, ra, segments=12)
         mb.add(pos, None, None, tris, arm)
-        fore = mb.add_part(Part(f"{side}_lower_arm", "skin", skin))
+        long_sleeves = outfit in ("hoodie", "suit")
+        fore = mb.add_part(Part(f"{side}_lower_arm", "top" if long_sleeves else "skin", skin))
         xs = np.linspace(float(elbow[0]), float(wrist[0]) + sign * 0.01 * h, 5)
         ra = np.linspace(spec.limb_radius("forearm"), spec.limb_radius("forearm") * 0.85, len(xs))
         pos, tris = tube(0, xs, elbow, ra, ra, segments=12)
@@ -296,4 +311,57 @@ def build_body(spec: ChibiSpec) -> MeshData:
         pos, nrm, tris = ellipsoid(centre, radii, 14, 8)
         pos[:, 1] = np.maximum(pos[:, 1], 0.0)  # flat soles exactly on Y=0
         mb.add(pos, nrm, None, tris, foot)
+    _add_outfit(mb, spec, outfit, section, torso_chain, blend)
     return mb.build()
+
+
+def _front(section, y: float) -> float:
+    """Z of the torso's front surface at height y."""
+    return float(section(np.array([y]))[1][0])
+
+
+def _add_outfit(mb: MeshBuilder, spec: ChibiSpec, outfit: str, section, torso_chain: list, blend: float) -> None:
+    """The garment pieces over the base body. Closed shapes (ellipsoids, capped tubes) only, so
+    every piece looks solid from any side with single-sided materials."""
+    h, w = spec.head_height, spec.width
+    j = spec.joints()
+    crotch, waist, neck_base = spec.y(0.4), spec.y(0.62), spec.y(0.97)
+    if outfit == "hoodie":
+        # The hood lies folded on the shoulders behind the neck; the pocket sits on the belly.
+        hood = mb.add_part(Part("hood", "top_dark", {"rigid": "chest"}))
+        centre = np.array([0.0, neck_base - 0.03 * h, -0.13 * h * w])
+        pos, nrm, tris = ellipsoid(centre, np.array([0.2, 0.085, 0.11]) * h * w, 18, 10)
+        mb.add(pos, nrm, None, tris, hood)
+        pocket = mb.add_part(Part("pocket", "top_dark", {"rigid": "spine"}))
+        y = waist + 0.2 * (neck_base - waist)
+        centre = np.array([0.0, y, _front(section, y) - 0.012 * h])
+        pos, nrm, tris = ellipsoid(centre, np.array([0.15, 0.065, 0.03]) * h * w, 16, 8)
+        mb.add(pos, nrm, None, tris, pocket)
+    elif outfit == "dress":
+        # The skirt flares from the waist to just above the knees; closed at the hem so that it
+        # reads as cloth, not as an empty cone, from below.
+        skirt = mb.add_part(Part("skirt", "top", {"rigid": "hips"}))
+        knee = float(j["leftLowerLeg"][1])
+        ys = np.linspace(waist, knee + 0.06 * h, 6)
+        ra0, rb0 = section(np.array([waist]))
+        t = np.linspace(0.0, 1.0, len(ys))
+        ra = ra0[0] * 1.04 + t**1.3 * 0.2 * h * w
+        rb = rb0[0] * 1.05 + t**1.3 * 0.13 * h * w
+        pos, tris = tube(1, ys, np.zeros(3), ra, rb, segments=24, cap_start=False, cap_end=True)
+        mb.add(pos, None, None, tris, skirt)
+    elif outfit == "suit":
+        # The jacket's hem covers the hips; a white shirt front and a tie on the chest.
+        hem = mb.add_part(Part("jacket_hem", "top", {"axis": 1, "chain": torso_chain, "blend": blend}))
+        ys = np.linspace(waist + 0.02 * h, crotch + 0.03 * h, 4)
+        ra, rb = section(ys)
+        pos, tris = tube(1, ys, np.zeros(3), ra * 1.07, rb * 1.09, segments=20, cap_start=False, cap_end=True)
+        mb.add(pos, None, None, tris, hem)
+        y = neck_base - 0.32 * (neck_base - waist)
+        shirt = mb.add_part(Part("shirt", "white", {"rigid": "chest"}))
+        centre = np.array([0.0, y, _front(section, y) - 0.015 * h])
+        pos, nrm, tris = ellipsoid(centre, np.array([0.1, 0.16, 0.03]) * h * w, 14, 10)
+        mb.add(pos, nrm, None, tris, shirt)
+        tie = mb.add_part(Part("tie", "bottom", {"rigid": "chest"}))
+        centre = np.array([0.0, y - 0.02 * h, _front(section, y) + 0.008 * h])
+        pos, nrm, tris = ellipsoid(centre, np.array([0.024, 0.13, 0.02]) * h * w, 10, 10)
+        mb.add(pos, nrm, None, tris, tie)

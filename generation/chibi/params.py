@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from .geometry import OUTFITS
 from .head import FaceLandmarks
 
 HAIR_STYLES = ("short", "bob", "long", "ponytail")
@@ -33,6 +34,7 @@ class AvatarParams:
     fringe: bool = True
     heads: float = 2.5
     build: str = "regular"
+    outfit: str = "casual"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,7 +67,7 @@ def clean(base: AvatarParams, changes: dict[str, Any]) -> AvatarParams:
                 raise ParamsError(name, "a number from 2.0 to 3.5")
             value = float(value)
         else:
-            allowed = {"hair_style": HAIR_STYLES, "eye_shape": EYE_SHAPES, "build": BUILDS}[name]
+            allowed = {"hair_style": HAIR_STYLES, "eye_shape": EYE_SHAPES, "build": BUILDS, "outfit": OUTFITS}[name]
             if value not in allowed:
                 raise ParamsError(name, f"one of {', '.join(allowed)}")
         out[name] = value

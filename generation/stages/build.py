@@ -18,7 +18,7 @@ from PIL import Image
 from ..chibi.anim import all_clips, quat, quat_mul
 from ..chibi.atlas import build_atlas
 from ..chibi.face import draw_face, draw_iris
-from ..chibi.geometry import MeshData, Part, build_body
+from ..chibi.geometry import GARMENT_LAYERS, MeshData, Part, build_body
 from ..chibi.hair import Hair, build_hair
 from ..chibi.head import EXPRESSIONS, FaceLandmarks, build_head, morph_targets
 from ..chibi.params import AvatarParams, clean, face_layout, from_reading
@@ -77,9 +77,16 @@ def _head_layers(head: MeshData) -> np.ndarray:
     return layer
 
 
+def _body_layers(body: MeshData) -> np.ndarray:
+    layer = np.zeros(body.vertex_count)
+    for index, part in enumerate(body.parts):
+        layer[body.vertex_part == index] = GARMENT_LAYERS.get(part.name, 0.0)
+    return layer
+
+
 def _render_meshes(body: MeshData, head: MeshData, body_pos=None, head_pos=None, hair: Hair | None = None) -> list[RenderMesh]:
     meshes = [
-        RenderMesh(body.positions if body_pos is None else body_pos, body.normals, body.uvs, body.indices),
+        RenderMesh(body.positions if body_pos is None else body_pos, body.normals, body.uvs, body.indices, _body_layers(body)),
         RenderMesh(head.positions if head_pos is None else head_pos, head.normals, head.uvs, head.indices, _head_layers(head)),
     ]
     if hair is not None:  # previews never move the head, so the hair is drawn at rest
@@ -125,7 +132,7 @@ class BodyStage(Stage):
         params = avatar_params(ctx)
         spec = ChibiSpec(heads=params.heads, build=params.build)
         lm = face_layout(params)
-        body = build_body(spec)
+        body = build_body(spec, params.outfit)
         head, first_overlay = build_head(spec, lm)
         hair = build_hair(spec, params.hair_style, params.fringe, first_joint=len(BONE_NAMES))
         ctx.checkpoint(0.4)

@@ -29,6 +29,18 @@ def cut_face(rgb: np.ndarray, crop: dict) -> np.ndarray:
     return cv2.warpAffine(rgb, crop_matrix(crop), (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
+def nearest(pixels: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """Index of the nearest colour (RGB distance) for every pixel row.
+
+    |p - c|^2 = |p|^2 - 2 p.c + |c|^2, and |p|^2 is the same for every colour of a pixel, so one
+    matrix product ranks them: about ten times faster than broadcasting an (N, k, 3) difference.
+    Computed in float64 so that the ranking is the exact one.
+    """
+    p = pixels.astype(np.float64, copy=False)
+    c = colours.astype(np.float64, copy=False)
+    return ((c * c).sum(axis=1)[None, :] - 2.0 * (p @ c.T)).argmin(axis=1)
+
+
 def cartoonize(face: np.ndarray, preset: dict[str, float], checkpoint=lambda f: None) -> np.ndarray:
     size = face.shape[1], face.shape[0]
     small = cv2.resize(face, (size[0] // 2, size[1] // 2), interpolation=cv2.INTER_AREA)
@@ -44,8 +56,7 @@ def cartoonize(face: np.ndarray, preset: dict[str, float], checkpoint=lambda f: 
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 8, 1.0)
     cv2.setRNGSeed(7)  # same photo, same result
     _compactness, _labels, centres = cv2.kmeans(sample, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-    distance = ((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    quantized = centres[distance.argmin(axis=1)].reshape(smooth.shape)
+    quantized = centres[nearest(pixels, centres)].reshape(smooth.shape)
     checkpoint(0.75)
     colour = preset["mix"] * quantized + (1.0 - preset["mix"]) * smooth.astype(np.float32)
 

@@ -118,7 +118,9 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
         page.wait_for_function("() => window.__generationCreator")
         assert page.locator("select[name=p_hair_style]").input_value() == "short"
         assert page.evaluate("window.__generationViewer.vrm.springBoneManager.joints.size") == 4 * 3
+        assert page.locator("select[name=p_outfit]").input_value() == "casual"
         page.select_option("select[name=p_hair_style]", "long")
+        page.select_option("select[name=p_outfit]", "suit")
         page.locator("input[name=p_hair_color]").evaluate(
             "(el) => { el.value = '#c03050'; el.dispatchEvent(new Event('input', { bubbles: true })); }")
         page.wait_for_function(
@@ -133,6 +135,7 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
         page.wait_for_function("() => window.__generationCreator")
         assert page.locator("select[name=p_hair_style]").input_value() == "long"
         assert page.locator("input[name=p_hair_color]").input_value() == "#c03050"
+        assert page.locator("select[name=p_outfit]").input_value() == "suit"
         avatars = page.request.get(f"{server.base_url}/api/avatars").json()
         names = [a["name"] for a in avatars["results"]]
         assert len(names) == 2, names  # the first avatar and the new version

@@ -39,19 +39,21 @@ def test_get_shows_the_parameters_and_the_reading(client, built):
 
 
 def test_put_rebuilds_with_the_changes_as_a_new_avatar(client, built, studio_user):
-    response = client.put(f"/api/generate/{built.id}/params", {"params": {"hair_style": "long", "hair_color": "#C03050", "glasses": True}}, format="json")
+    response = client.put(f"/api/generate/{built.id}/params", {"params": {"hair_style": "long", "hair_color": "#C03050", "glasses": True, "outfit": "dress"}}, format="json")
     assert response.status_code == 202, response.content
     new = GenerationJob.objects.get(pk=response.json()["job_id"])
     assert new.source_job == built and new.options["name"] == "Astro"
     assert run(new) == "succeeded"
     params = client.get(f"/api/generate/{new.id}/params").json()["params"]
-    assert (params["hair_style"], params["hair_color"], params["glasses"]) == ("long", "#c03050", True)
+    assert (params["hair_style"], params["hair_color"], params["glasses"], params["outfit"]) == ("long", "#c03050", True, "dress")
     # everything not changed is what the first job had
     first = client.get(f"/api/generate/{built.id}/params").json()["params"]
-    assert {k: v for k, v in params.items() if k not in ("hair_style", "hair_color", "glasses")} == \
-        {k: v for k, v in first.items() if k not in ("hair_style", "hair_color", "glasses")}
+    changed = ("hair_style", "hair_color", "glasses", "outfit")
+    assert first["outfit"] == "casual"
+    assert {k: v for k, v in params.items() if k not in changed} == {k: v for k, v in first.items() if k not in changed}
     body = new.stages.get(name="body").data
     assert len(body["hair"]["chains"]) == 6  # long hair: six locks
+    assert "skirt" in [part["name"] for part in body["parts"]["body"]]  # the dress is geometry
     validate = new.stages.get(name="validate").data
     assert validate["validator"]["errors"] == 0 and validate["validator"]["warnings"] == 0
     assert Avatar.objects.filter(owner=studio_user).count() == 2  # a new version; the first stays
@@ -63,11 +65,12 @@ def test_put_rebuilds_with_the_changes_as_a_new_avatar(client, built, studio_use
         ({"params": {"hair_style": "mohawk"}}, "hair_style"),
         ({"params": {"hair_color": "red"}}, "hair_color"),
         ({"params": {"heads": 9}}, "heads"),
+        ({"params": {"outfit": "armour"}}, "outfit"),
         ({"params": {"wings": True}}, "wings"),
         ({"params": {}}, "params"),
         ({"nothing": 1}, "params"),
     ],
-    ids=["style", "colour", "heads", "unknown", "empty", "missing"],
+    ids=["style", "colour", "heads", "outfit", "unknown", "empty", "missing"],
 )
 def test_bad_parameters_get_the_error_family(client, built, payload, field):
     response = client.put(f"/api/generate/{built.id}/params", payload, format="json")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from characters.models import Actor
 from generation.models import GenerationJob, JobStatus
 
-from .conftest import create_job, run, stored_files
+from .conftest import FIXTURES, create_job, run, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +176,41 @@ def test_at_the_daily_job_limit_make_my_avatar_is_disabled_with_the_reason(page_
     import html
 
     assert "You have used all of today's generation jobs (your plan allows 3 a day)." in html.unescape(body)
+
+
+def test_use_as_avatar_with_full_actor_slots_offers_to_switch_an_actor(page_client, user, drawing_png):
+    from characters.avatars.actors import create_actor
+
+    job = create_job(user, drawing_png, filename="house.png")
+    assert run(job) == "succeeded"
+    first = job.avatar
+    actor = create_actor(user=user, name="Streamer <b>me</b>", avatar_id=first.pk)  # the free plan's only slot
+    newer = create_job(user, drawing_png, filename="house.png", name="Newer")
+    assert run(newer) == "succeeded" and newer.avatar_id != first.pk
+    url = reverse("generate_job_actor", kwargs={"job_id": newer.id})
+
+    refused = page_client.post(url)  # no new actor: the switch page instead of a dead end
+    assert refused.status_code == 302 and refused["Location"] == url
+    page = page_client.get(url).content.decode()
+    assert "actor slots are full (1 of 1)" in page and f'value="{actor.pk}"' in page
+    assert "Streamer &lt;b&gt;me&lt;/b&gt;" in page and "<b>me</b>" not in page  # names are escaped
+
+    switched = page_client.post(url, {"replace_actor": str(actor.pk)})
+    assert switched.status_code == 302
+    actor.refresh_from_db()
+    assert actor.avatar_id == newer.avatar_id and actor.name == "Streamer <b>me</b>"
+    assert Actor.objects.filter(owner=user).count() == 1
+
+
+def test_switching_someone_elses_actor_is_refused(page_client, user, other_user, drawing_png):
+    from characters.avatars.actors import create_actor
+    from characters.avatars.services import create_avatar_from_file
+
+    job = create_job(user, drawing_png, filename="house.png")
+    assert run(job) == "succeeded"
+    theirs = create_avatar_from_file(owner=other_user, file=str(FIXTURES / "vrm" / "sphere.vrm"), filename="sphere.vrm")
+    their_actor = create_actor(user=other_user, name="Theirs", avatar_id=theirs.pk)
+    response = page_client.post(reverse("generate_job_actor", kwargs={"job_id": job.id}), {"replace_actor": str(their_actor.pk)})
+    assert response.status_code == 302 and response["Location"] == reverse("generate_job", kwargs={"job_id": job.id})
+    their_actor.refresh_from_db()
+    assert their_actor.avatar_id == theirs.pk

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
-COVERED_PREFIXES = ("/api/generate/", "/api/rooms/")
+COVERED_PREFIXES = ("/api/generate/", "/api/style/", "/api/rooms/")
 NOT_REQUESTED = {
     ("POST", "/api/rooms/{code}/practice", "202"): "starts a practice peer process (tests/rooms/test_api.py)",
 }
@@ -77,9 +77,11 @@ def requests_made(studio_user_client, face_jpeg, monkeypatch) -> list[tuple[str,
     """(method, url, status, body) of a real request to every documented JSON response."""
     from generation import services as generation_services
     from generation.models import GenerationJob, JobStatus
+    from generation.style import services as style_services
     from tests.generation.conftest import create_job, run
 
     monkeypatch.setattr(generation_services, "enqueue", lambda job_id: None)  # jobs run inline below
+    monkeypatch.setattr(style_services, "enqueue", lambda job_id: None)
 
     client, owner = studio_user_client
     done: list[tuple[str, str, int, Any]] = []
@@ -109,6 +111,20 @@ def requests_made(studio_user_client, face_jpeg, monkeypatch) -> list[tuple[str,
     GenerationJob.objects.filter(pk=failed.pk).update(
         status=JobStatus.FAILED, stage="rig", error_code="rig_unavailable", error_message="down", error_details={"try": 1})
     call("GET", f"/api/generate/status/{failed.id}", 200)
+    actor = call("POST", f"/api/generate/{finished.id}/actor", 201, {})
+    call("POST", f"/api/generate/{finished.id}/actor", 200, {"replace_actor": actor["actor"]["id"]})
+
+    # Style transfer: a finished portrait job and a queued one cancelled and retried.
+    from generation.style.run import run_style_job
+
+    portrait = call("POST", "/api/style/transform", 202, {"image": _upload(face_jpeg), "style_preset": "anime", "strength": "0.5"},
+                    fmt="multipart")
+    assert run_style_job(job_id=portrait["job_id"]) == "succeeded"
+    call("GET", portrait["status_url"], 200)
+    queued = call("POST", "/api/style/transform", 202, {"image": _upload(face_jpeg), "style_preset": "chibi"}, fmt="multipart")
+    call("GET", queued["status_url"], 200)
+    call("POST", f"/api/style/{queued['job_id']}/cancel", 200, {})
+    call("POST", f"/api/style/{queued['job_id']}/retry", 202, {})
 
     # Rooms.
     room = call("POST", "/api/rooms/", 201, {"title": "Shapes"})
