@@ -17,6 +17,13 @@ LIGHT = np.array([-0.35, 0.45, 0.82])
 LIGHT = LIGHT / np.linalg.norm(LIGHT)
 
 
+def _cel(light: np.ndarray) -> np.ndarray:
+    """Two-tone cel shading (lit 1.0, shadow 0.82, a little light on top), with a narrow soft
+    edge between the tones instead of a hard step."""
+    lit = np.clip((light - 0.32) / 0.06, 0.0, 1.0)
+    return (0.82 + 0.18 * lit) * (0.85 + 0.15 * light)
+
+
 @dataclass
 class RenderMesh:
     positions: np.ndarray
@@ -63,8 +70,7 @@ def render_front(
         tris, p = tris[visible], p[visible]
         n = mesh.normals[tris].mean(axis=1)
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
-        light = np.clip(n @ LIGHT, 0.0, 1.0)
-        shade = np.where(light > 0.35, 1.0, 0.82) * (0.85 + 0.15 * light)  # two-tone cel shading
+        shade = _cel(np.clip(n @ LIGHT, 0.0, 1.0))
         uv = mesh.uvs[tris].mean(axis=1)
         px = np.clip((uv[:, 0] * tex_w).astype(int), 0, tex_w - 1)
         py = np.clip((uv[:, 1] * tex_h).astype(int), 0, tex_h - 1)
@@ -102,7 +108,15 @@ def render_front(
         matrix = np.array([[ax, 0.0, tx], [0.0, ay, ty]])
         warped = cv2.warpAffine(face_tex, matrix, (width, height), flags=cv2.INTER_AREA if ax < 1 else cv2.INTER_LINEAR)
         face_pixels = hit & face[np.maximum(ids, 0)]
-        shade = colour[ids[face_pixels], 3]
+        # Shaded per pixel from the ellipsoid's own normal: one shade per triangle drew the cel
+        # shadow's edge across the cheek as a staircase of triangles.
+        rows, cols = np.nonzero(face_pixels)
+        u = (x0 + (cols - ox) / scale - centre[0]) / radii[0]
+        v = (y1 - (rows - oy) / scale - centre[1]) / radii[1]
+        w = np.sqrt(np.clip(1.0 - u * u - v * v, 0.0, 1.0))
+        normal = np.stack([u / radii[0], v / radii[1], w / radii[2]], axis=1)
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+        shade = _cel(np.clip(normal @ LIGHT, 0.0, 1.0))
         image[face_pixels] = warped[face_pixels].astype(np.float64) * shade[:, None]
 
     out = np.clip(image, 0, 255).astype(np.uint8)
