@@ -51,6 +51,7 @@ tracking off, then on (pose and hands workers beside the face tracker):
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -62,6 +63,7 @@ from tests.browser import harness
 
 from . import bare_pages
 from .chromium_cpu import launch_measured, pct_of_machine
+from .servers import free_port, start_redis
 
 REMOTE_VRM_MAX_FPS = 30  # frontend/src/call/app.js REMOTE_MAX_FPS.vrm: the bare VRM page draws under the same cap
 
@@ -238,6 +240,22 @@ def _report_body(without: dict, with_body: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The benchmark on REDIS_URL's Redis (call seats live there), or on a private one when unset."""
+    if os.environ.get("REDIS_URL"):
+        return _main(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="af-bench-redis-"))
+    port = free_port()
+    redis = start_redis(port, workdir)
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    try:
+        return _main(argv)
+    finally:
+        del os.environ["REDIS_URL"]
+        redis.terminate()
+        redis.wait(10)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time of each call (two halves)")
     parser.add_argument("--bare-seconds", type=float, default=8.0, help="measuring time of each bare engine")
