@@ -105,9 +105,6 @@ class VoiceSession:
         self._speech_ms = 0
         self._silence_ms = 0
         self._judged = False  # the detector has judged this pause (it is asked once per pause)
-        # The transcription started beside the detector's judgement (chunks it covers, its task):
-        # when the pause does end the turn, the transcript is that much nearer.
-        self._early: tuple[int, asyncio.Task] | None = None
         self._barge: deque[bool] = deque(maxlen=BARGE_IN_WINDOW_MS // VAD_CHUNK_MS)  # chunks that count
         self.turn_task: asyncio.Task | None = None
         self.cancel: asyncio.Event | None = None
@@ -182,19 +179,8 @@ class VoiceSession:
             return False
         self._judged = True
         audio = np.concatenate(self._utterance)
-        self._drop_early()
-        self._early = (len(self._utterance), asyncio.ensure_future(
-            self.stt.transcribe(audio, sample_rate=16000, language=self.language)))
-        # CPU-bound (~120 ms): off the loop, on the other core while STT starts. Mic chunks queue
-        # meanwhile and are judged right after.
+        # CPU-bound (~120 ms): off the loop. Mic chunks queue meanwhile and are judged right after.
         return await asyncio.get_running_loop().run_in_executor(None, self.turn_detector.is_complete, audio)
-
-    def _drop_early(self) -> None:
-        if self._early is not None:
-            task = self._early[1]
-            task.cancel()
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # nobody waits for it
-            self._early = None
 
     def _speaking_turn(self) -> bool:
         return self.busy and self.speaker is not None and bool(self.speaker.visible) and self.turn_task is not None
@@ -213,29 +199,21 @@ class VoiceSession:
     async def _end_of_turn(self) -> None:
         audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
         speech_ms = self._speech_ms
-        # The early transcription counts only if the utterance did not grow since it started.
-        early = self._early[1] if self._early is not None and self._early[0] == len(self._utterance) else None
-        if early is None:
-            self._drop_early()
-        self._early = None
         self._utterance, self._pre_roll, self._speech_ms, self._silence_ms, self._judged = [], [], 0, 0, False
         self._utterance_no += 1
         self._partial_at_ms = 0
         if speech_ms < MIN_SPEECH_MS:
-            if early is not None:
-                early.cancel()
             return
         if self.on_turn_start is not None:
             self.on_turn_start()
         self.busy = True
-        self.turn_task = asyncio.ensure_future(self._turn(audio, early))
+        self.turn_task = asyncio.ensure_future(self._turn(audio))
 
     # --- a turn ----------------------------------------------------------------------------------
-    async def _turn(self, audio: np.ndarray, early: asyncio.Task | None = None) -> None:
+    async def _turn(self, audio: np.ndarray) -> None:
         try:
             try:
-                transcript = await (early if early is not None else
-                                    self.stt.transcribe(audio, sample_rate=16000, language=self.language))
+                transcript = await self.stt.transcribe(audio, sample_rate=16000, language=self.language)
             except EngineUnavailable as exc:
                 await self.send({"type": "error", "code": "stt_unavailable", "message": str(exc), "details": None})
                 return
@@ -329,7 +307,6 @@ class VoiceSession:
 
     async def close(self) -> None:
         self.closed = True
-        self._drop_early()
         if self.cancel is not None:
             self.cancel.set()
         self.playout.flush()

@@ -5,8 +5,6 @@ Real Silero VAD, the real Smart Turn model and real Piper speech; the session is
 """
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,6 @@ from chat.voice.session import END_OF_TURN_MS, UNFINISHED_PAUSE_MS, VoiceSession
 from inference.speech import config as speech_config
 from inference.speech.audio import pcm16_to_float, resample
 from inference.speech.turn import SmartTurn
-from inference.speech.types import Transcript
 
 RATE = 16000
 
@@ -40,33 +37,14 @@ def silence(ms: int) -> np.ndarray:
     return np.zeros(RATE * ms // 1000, dtype=np.float32)
 
 
-class _Unheard:
-    """Where the words are not under test: every utterance transcribes to nothing."""
-
-    async def transcribe(self, audio, *, sample_rate: int, language: str) -> Transcript:
-        return Transcript(text="", language=language, audio_seconds=audio.size / RATE)
-
-
-class Counting:
-    """The real Whisper, counting what it is asked to transcribe."""
-
-    def __init__(self, stt) -> None:
-        self.stt, self.calls = stt, 0
-
-    async def transcribe(self, audio, **kwargs) -> Transcript:
-        self.calls += 1
-        return await self.stt.transcribe(audio, **kwargs)
-
-
 class Turns:
     """A session whose turns are only counted (no STT or LLM behind it)."""
 
-    def __init__(self, detector, stt=None) -> None:
+    def __init__(self, detector) -> None:
         joe = next(v for v in speech_config.voices() if v.id == "en-joe")
-        self.session = VoiceSession(user=None, conversation_id=None, language="en", voice=joe, stt=stt or _Unheard(),
-                                    tts=None, send=self._drop, turn_detector=detector)
+        self.session = VoiceSession(user=None, conversation_id=None, language="en", voice=joe, stt=None, tts=None,
+                                    send=self._drop, turn_detector=detector)
         self.ended_at_ms: list[int] = []
-        self.transcripts: list[asyncio.Task | None] = []  # per ended turn: the early transcription it got
         self.fed_ms = 0
         self.session.on_turn_start = lambda: self.ended_at_ms.append(self.fed_ms)
         self.session._turn = self._no_turn  # the turn itself (STT, LLM, TTS) is not under test here
@@ -74,8 +52,7 @@ class Turns:
     async def _drop(self, _event) -> None:
         return None
 
-    async def _no_turn(self, audio, early=None) -> None:
-        self.transcripts.append(early)
+    async def _no_turn(self, audio) -> None:
         self.session.busy = False
 
     async def feed(self, samples: np.ndarray) -> None:
@@ -184,37 +161,4 @@ async def test_no_partials_when_they_are_off(piper, whisper):
     turns.session._send = keep
     await turns.feed(await piper_speech(piper, "Please remind me to buy fresh bread and milk on the way home tomorrow evening."))
     assert turns.session._partial_task is None and sent == []
-    await turns.session.close()
-
-
-async def test_the_transcription_starts_beside_the_judgement_and_serves_the_turn(piper, detector, whisper):
-    """At the short pause the utterance goes to STT while Smart Turn judges it: a finished
-    question is transcribed once, by then already under way, and the turn gets that transcript."""
-    stt = Counting(whisper)
-    turns = Turns(detector, stt)
-    await turns.feed(silence(300))
-    await turns.feed(await piper_speech(piper, "Where is the nearest train station?"))
-    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
-    await turns.session.turn_task
-    assert len(turns.ended_at_ms) == 1 and turns.transcripts[0] is not None
-    transcript = await turns.transcripts[0]
-    assert {"train", "station"} <= set(transcript.text.lower().replace("?", " ").split())
-    assert stt.calls == 1
-    await turns.session.close()
-
-
-async def test_an_early_transcription_of_an_unfinished_utterance_is_never_the_turns(piper, detector, whisper):
-    """Both pauses sound unfinished, so the turn ends on the long pause with more audio than any
-    early transcription heard: the turn gets none and transcribes the whole utterance itself."""
-    stt = Counting(whisper)
-    turns = Turns(detector, stt)
-    await turns.feed(silence(300))
-    await turns.feed(await piper_speech(piper, "So I was thinking that maybe we could"))
-    await turns.feed(silence(UNFINISHED_PAUSE_MS - 200))
-    await turns.feed(await piper_speech(piper, "and then we went to the"))
-    await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
-    await turns.session.turn_task
-    assert len(turns.ended_at_ms) == 1
-    assert turns.transcripts == [None]  # both early ones were dropped
-    assert stt.calls == 2
     await turns.session.close()
