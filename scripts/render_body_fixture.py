@@ -7,52 +7,17 @@ Chromium (three.js + three-vrm), 640x480, 30 fps, 5 s: 2 s arms down, 3 s left h
 """
 from __future__ import annotations
 
-import base64
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.browser import harness  # noqa: E402
+from fixture_page import OUT, run_tool, write_mjpeg
 
-OUT = ROOT / "tests" / "browser" / "fixtures"
+from tests.browser import harness
 
 
 def main() -> int:
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory() as tmp:
-        www = Path(tmp)
-        subprocess.run(
-            [str(ROOT / "node_modules" / ".bin" / "esbuild"), str(ROOT / "frontend/tests/tools/render_body_fixture.mjs"),
-             "--bundle", "--format=esm", f"--outfile={www / 'tool.js'}"],
-            check=True, cwd=ROOT,
-        )  # fmt: skip
-        shutil.copy(harness.GODETTE, www / "model.vrm")
-        (www / "index.html").write_text('<!doctype html><body><script type="module" src="tool.js"></script></body>')
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(www)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            with sync_playwright() as p:
-                browser = harness.launch_chromium(p)
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-                page.wait_for_function("() => typeof window.renderFixture === 'function'")
-                result = page.evaluate("() => window.renderFixture('model.vrm', 640, 480)")
-                browser.close()
-        finally:
-            server.shutdown()
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(OUT / "body_wave.mjpeg", "wb") as f:
-        for url in result["frames"]:
-            f.write(base64.b64decode(url.split(",", 1)[1]))
+    result = run_tool("render_body_fixture.mjs", "renderFixture", "window.renderFixture('model.vrm', 640, 480)", {"model.vrm": harness.GODETTE})
+    out = write_mjpeg("body_wave.mjpeg", result["frames"])
     meta = {
         "about": "Godette (CC-BY 3.0, (C) SirRichard94, VRM adaptation (C) 2021 Lyuma) posed by known angles; "
         "rendered by scripts/render_body_fixture.py. Angles in radians; the left arm is the model's left "
@@ -62,7 +27,7 @@ def main() -> int:
         "phases": result["phases"],
     }
     (OUT / "body_wave.json").write_text(json.dumps(meta, indent=1) + "\n")
-    sys.stdout.write(f"wrote {len(result['frames'])} frames to {OUT / 'body_wave.mjpeg'}\n")
+    sys.stdout.write(f"wrote {len(result['frames'])} frames to {out}\n")
     return 0
 
 

@@ -9,49 +9,15 @@ in every frame.
 """
 from __future__ import annotations
 
-import base64
 import json
-import subprocess
 import sys
-import tempfile
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.browser import harness  # noqa: E402
-
-OUT = ROOT / "tests" / "browser" / "fixtures"
+from fixture_page import OUT, run_tool, write_mjpeg
 
 
 def main() -> int:
-    from playwright.sync_api import sync_playwright
-
-    with tempfile.TemporaryDirectory() as tmp:
-        www = Path(tmp)
-        subprocess.run(
-            [str(ROOT / "node_modules" / ".bin" / "esbuild"), str(ROOT / "frontend/tests/tools/render_hand_fixture.mjs"),
-             "--bundle", "--format=esm", f"--outfile={www / 'tool.js'}"],
-            check=True, cwd=ROOT,
-        )  # fmt: skip
-        (www / "index.html").write_text('<!doctype html><body><script type="module" src="tool.js"></script></body>')
-        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(www)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            with sync_playwright() as p:
-                browser = harness.launch_chromium(p)
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-                page.wait_for_function("() => typeof window.renderHandFixture === 'function'")
-                result = page.evaluate("() => window.renderHandFixture(640, 480)")
-                browser.close()
-        finally:
-            server.shutdown()
-    with open(OUT / "hand_curls.mjpeg", "wb") as f:
-        for url in result["frames"]:
-            f.write(base64.b64decode(url.split(",", 1)[1]))
+    result = run_tool("render_hand_fixture.mjs", "renderHandFixture", "window.renderHandFixture(640, 480)")
+    out = write_mjpeg("hand_curls.mjpeg", result["frames"])
     meta = {
         "about": "A left hand built from known finger curls (no model, no photo: capsules on the landmark "
         "geometry of frontend/tests/fakes/skeleton.mjs), rendered by scripts/render_hand_fixture.py. "
@@ -63,7 +29,7 @@ def main() -> int:
         "poses": result["poses"],
     }
     (OUT / "hand_curls.json").write_text(json.dumps(meta, indent=1) + "\n")
-    sys.stdout.write(f"wrote {len(result['frames'])} frames to {OUT / 'hand_curls.mjpeg'}\n")
+    sys.stdout.write(f"wrote {len(result['frames'])} frames to {out}\n")
     return 0
 
 
