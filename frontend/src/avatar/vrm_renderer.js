@@ -24,6 +24,26 @@ export class WebGLUnavailableError extends Error {
   }
 }
 
+/** How far each hand bone is above its shoulder (upper arm) on `vrm` as posed (metres, world y),
+ * or null without a humanoid: what tests and the actor editor read to see an arm rise. */
+export function handHeights(vrm) {
+  const h = vrm && vrm.humanoid;
+  if (!h) return null;
+  vrm.scene.updateMatrixWorld(true);
+  const a = new THREE.Vector3();
+  const b = new THREE.Vector3();
+  const out = {};
+  for (const side of ["left", "right"]) {
+    const hand = h.getRawBoneNode(`${side}Hand`);
+    const shoulder = h.getRawBoneNode(`${side}UpperArm`);
+    if (!hand || !shoulder) return null;
+    hand.getWorldPosition(a);
+    shoulder.getWorldPosition(b);
+    out[side] = a.y - b.y;
+  }
+  return out;
+}
+
 /**
  * Set a body section's rotations on a three-vrm humanoid's normalized bones. VRM 1.0 rotations;
  * on a VRM 0.x model (turned by VRMUtils.rotateVRM0) x and z flip sign. The neck's rotation goes
@@ -271,21 +291,7 @@ export class VrmRenderer {
 
   /** Each hand bone's height above its shoulder (upper arm) in metres, on the model as drawn. */
   handHeights() {
-    const h = this.vrm && this.vrm.humanoid;
-    if (!h) return null;
-    this.vrm.scene.updateMatrixWorld(true);
-    const a = new THREE.Vector3();
-    const b = new THREE.Vector3();
-    const out = {};
-    for (const side of ["left", "right"]) {
-      const hand = h.getRawBoneNode(`${side}Hand`);
-      const shoulder = h.getRawBoneNode(`${side}UpperArm`);
-      if (!hand || !shoulder) return null;
-      hand.getWorldPosition(a);
-      shoulder.getWorldPosition(b);
-      out[side] = a.y - b.y;
-    }
-    return out;
+    return handHeights(this.vrm);
   }
 
   /** Arms down from the T-pose (normalized bones; VRM 0.x space is turned 180 degrees). */

@@ -13,7 +13,7 @@ import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
 import { VRMLoaderPlugin, VRMUtils } from "@pixiv/three-vrm";
-import { applyBodyBones } from "../avatar/vrm_renderer.js";
+import { applyBodyBones, handHeights } from "../avatar/vrm_renderer.js";
 import { BODY_DRIVEN_BONES } from "../avatar/body_bones.js";
 
 /** Fetch a URL into an ArrayBuffer, reporting progress (0..1) when the size is known. */
@@ -257,21 +257,7 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
     },
     /** How far each hand bone is above its shoulder on the model (metres, world y), or null. */
     handHeights() {
-      const h = vrm && vrm.humanoid;
-      if (!h) return null;
-      vrm.scene.updateMatrixWorld(true);
-      const a = new THREE.Vector3();
-      const b = new THREE.Vector3();
-      const out = {};
-      for (const side of ["left", "right"]) {
-        const hand = h.getRawBoneNode(`${side}Hand`);
-        const shoulder = h.getRawBoneNode(`${side}UpperArm`);
-        if (!hand || !shoulder) return null;
-        hand.getWorldPosition(a);
-        shoulder.getWorldPosition(b);
-        out[side] = a.y - b.y;
-      }
-      return out;
+      return handHeights(vrm);
     },
     setIdle(on) { clip = on ? "idle" : null; },
     dispose() {
