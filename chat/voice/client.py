@@ -26,9 +26,9 @@ from inference.speech.audio import resample
 RATE = 48000
 FRAME = RATE // 50
 VOICED_LEVEL = 0.01  # RMS above which a received frame counts as the character's voice
-# The page's barge-in rule (frontend/src/chat/barge_detector.js): 2 of the last 3 VAD chunks are
-# speech at least ECHO_RATIO times as loud as the character's voice of the last 100 ms.
-BARGE_SPEECH_CHUNKS, BARGE_WINDOW_CHUNKS, BARGE_ECHO_RATIO, OUTPUT_LEVEL_WINDOW_S = 2, 3, 0.25, 0.1
+# The page's barge-in rule (frontend/src/chat/barge_detector.js, the same constants): 2 of the last
+# 3 VAD chunks at Silero >= 0.5 and at least 0.25 x as loud as the character's voice of the last 100 ms.
+BARGE_THRESHOLD, BARGE_SPEECH_CHUNKS, BARGE_WINDOW_CHUNKS, BARGE_ECHO_RATIO, OUTPUT_LEVEL_WINDOW_S = 0.5, 2, 3, 0.25, 0.1
 
 
 def _rms(pcm: np.ndarray) -> float:
@@ -55,7 +55,7 @@ class BrowserBargeIn:
                 self.recent, self.fired = [], False
                 continue
             level = float(np.sqrt(np.mean(chunk * chunk)))
-            self.recent = [*self.recent, probability >= 0.5 and level >= BARGE_ECHO_RATIO * self.output_level()][-BARGE_WINDOW_CHUNKS:]
+            self.recent = [*self.recent, probability >= BARGE_THRESHOLD and level >= BARGE_ECHO_RATIO * self.output_level()][-BARGE_WINDOW_CHUNKS:]
             if not self.fired and sum(self.recent) >= BARGE_SPEECH_CHUNKS:
                 self.fired = True
                 self.fire()

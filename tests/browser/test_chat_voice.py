@@ -63,6 +63,18 @@ def _speech_wav(tmp: Path, *, interruption_after_s: float | None = None) -> Path
     return out
 
 
+def _talk(browser, server: harness.LiveServer, conversation: str, errors: list[str]):
+    """Signed in on the conversation page, Talk pressed (the fake microphone starts playing)."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(30_000)
+    page = harness.login(context, server.base_url, "talker@example.com")
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server.base_url}/chat/{conversation}/")
+    page.wait_for_function("() => window.__chatPage && window.__chatPage.ready && window.__chatPage.voice")
+    page.click("[data-voice-talk]")
+    return page
+
+
 @pytest.fixture(scope="module")
 def voice_server(tmp_path_factory):
     if not Path(harness.CHROMIUM).exists():
@@ -123,13 +135,7 @@ def test_talk_captions_and_a_mouth_that_follows_the_reply_audio(voice_server, vo
     browser = harness.launch_chromium(voice_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])
     errors: list[str] = []
     try:
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        context.set_default_timeout(30_000)
-        page = harness.login(context, server.base_url, "talker@example.com")
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{server.base_url}/chat/{conversation}/")
-        page.wait_for_function("() => window.__chatPage && window.__chatPage.ready && window.__chatPage.voice")
-        page.click("[data-voice-talk]")
+        page = _talk(browser, server, conversation, errors)
         page.wait_for_selector("[data-voice-talk][aria-pressed=true]")  # the mic was granted
 
         # The reply's last clause is captioned, then played to its end.
@@ -191,13 +197,7 @@ def test_the_pages_own_vad_interrupts_the_character(voice_server, voice_playwrig
     browser = harness.launch_chromium(voice_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])
     errors: list[str] = []
     try:
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        context.set_default_timeout(30_000)
-        page = harness.login(context, server.base_url, "talker@example.com")
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{server.base_url}/chat/{conversation}/")
-        page.wait_for_function("() => window.__chatPage && window.__chatPage.ready && window.__chatPage.voice")
-        page.click("[data-voice-talk]")
+        page = _talk(browser, server, conversation, errors)
         page.wait_for_function("() => window.__chatPage.voice.stats.browserVad === 'on'", timeout=60_000)
         page.wait_for_function("() => window.__chatPage.voice.stats.interrupts.length > 0", timeout=120_000)
         stats = page.evaluate("() => ({ interrupts: window.__chatPage.voice.stats.interrupts,"
