@@ -8,7 +8,7 @@ import { ClockSync } from "../src/call/clock.js";
 import { SENSITIVITY_MAX, applySettings, normalizeSettings, ShortcutState, eventKey, normalizeKey } from "../src/tracking/actor_settings.js";
 import { previewBlendshapes } from "../src/tracking/live_preview.js";
 import { OneEuroFilter } from "../src/tracking/one_euro.js";
-import { HOLD_MS, EASE_MS, STALL_MS, TrackingPipeline } from "../src/tracking/pipeline.js";
+import { HOLD_MS, HOLD_MAX_MS, EASE_MS, MISSES_TO_LOSE, STALL_MS, TrackingPipeline } from "../src/tracking/pipeline.js";
 import { poseFromMatrix } from "../src/tracking/pose.js";
 import { BUILTIN_CHARACTERS, getCharacter, isBuiltinKey } from "../src/avatar/characters2d.js";
 
@@ -69,10 +69,35 @@ test("face lost: hold the pose, then ease into idle; late results only hold", ()
   let r = q.fromResult(result(last + HOLD_MS / 2, { found: false }));
   assert.equal(r.faceLost, false, "held during HOLD_MS");
   assert.ok(Math.abs(r.rotation[2] - 0.2) < 0.02);
-  r = q.fromResult(result(last + HOLD_MS + EASE_MS + 50, { found: false }));
+  r = q.fromResult(result(last + HOLD_MAX_MS + 10, { found: false }));
+  assert.equal(r.faceLost, true, "two misses, but past HOLD_MAX_MS");
+  assert.ok(Math.abs(r.rotation[2] - 0.2) < 0.02, "the ease into idle starts from the held pose");
+  r = q.tick(last + HOLD_MAX_MS + EASE_MS + 50);
   assert.equal(r.faceLost, true);
   assert.ok(Math.abs(r.rotation[2]) < 0.05, "eased into the idle pose");
   assert.ok(r.blendshapes[BS.mouthSmileLeft] < 0.3);
+});
+
+test("a slow tracker's missed result or two holds the face; MISSES_TO_LOSE in a row lose it", () => {
+  const step = 400; // a busy machine's tracker: 2.5 results a second
+  const p = new TrackingPipeline();
+  let t = 1000;
+  for (let i = 0; i < 10; i++, t += step) p.fromResult(result(t, { roll: 0.2 }));
+  for (let miss = 1; miss < MISSES_TO_LOSE; miss++, t += step) {
+    const r = p.fromResult(result(t, { found: false }));
+    assert.equal(r.faceLost, false, `miss ${miss} at ${miss * step} ms is held`);
+    assert.equal(p.tick(t + step / 2).faceLost, false, "and stays held until the next result");
+  }
+  assert.equal(p.fromResult(result(t, { found: false })).faceLost, true, `${MISSES_TO_LOSE} misses in a row`);
+  assert.equal(p.fromResult(result(t + step, { roll: 0.2 })).faceLost, false, "the face is back");
+
+  // At camera rate the time rule still decides: HOLD_MS of misses lose the face.
+  const q = new TrackingPipeline();
+  t = 1000;
+  for (let i = 0; i < 20; i++, t += 33) q.fromResult(result(t, { roll: 0.2 }));
+  let r;
+  for (let since = 33; since <= HOLD_MS + 33; since += 33) r = q.fromResult(result(t - 33 + since, { found: false }));
+  assert.equal(r.faceLost, true);
 });
 
 test("actor settings: sensitivity per region, server-format curves, shortcuts", () => {

@@ -218,6 +218,23 @@ def enter_call(page, base_url: str, code: str) -> None:
     page.wait_for_function("() => window.__afStats !== undefined")
 
 
+def reset_samples_once_tracking(receiver, *others, timeout_ms: int = 60_000) -> None:
+    """Start the measured window once the receiver has had a tracked face from the other side.
+
+    Until the sender's tracker has loaded its model and found the face, its frames honestly say
+    "face lost" (the idle animation runs); that start-up time grows with the machine's load, so
+    it stays out of the steady-state samples the tests assert on.
+    """
+    pages = (receiver, *others)
+    for page in pages:
+        page.evaluate("() => window.__afStats.resetSamples()")
+    # Ten tracked frames since the reset: the model is loaded and any avatar switched in just
+    # before (VRM parsing, first shader compiles) no longer holds the tracker up.
+    receiver.wait_for_function("() => window.__afStats.faceFramesReceived >= 10", timeout=timeout_ms)
+    for page in pages:
+        page.evaluate("() => window.__afStats.resetSamples()")
+
+
 def stats(page) -> dict:
     """A plain snapshot of window.__afStats."""
     return page.evaluate(

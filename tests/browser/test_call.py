@@ -64,8 +64,7 @@ def test_two_people_call_with_2d_avatars(af_server, new_context, artifacts):
     code = _enter_same_room(af_server, ann, ben)
 
     # Let frames flow: Ann receives Ben's tracked face (both sides track the fake camera).
-    ann.evaluate("() => window.__afStats.resetSamples()")
-    ben.evaluate("() => window.__afStats.resetSamples()")
+    harness.reset_samples_once_tracking(ann, ben)
     ann.wait_for_function("() => window.__afStats.recvRoll.length >= 120", timeout=60_000)
     a, b = harness.stats(ann), harness.stats(ben)
 
@@ -117,8 +116,7 @@ def test_call_with_vrm_actor(af_server, new_context, artifacts):
     ann.wait_for_function("() => window.__afStats.localKind === 'vrm'", timeout=60_000)
     ben.wait_for_function("() => window.__afStats.remoteKind === 'vrm'", timeout=60_000)
     assert harness.stats(ben)["remoteAvatar"]["fileHash"] == actor["file_hash"]
-    ben.evaluate("() => window.__afStats.resetSamples()")
-    ann.evaluate("() => window.__afStats.resetSamples()")
+    harness.reset_samples_once_tracking(ben, ann)
     ben.wait_for_function("() => window.__afStats.recvRoll.length >= 90", timeout=60_000)
     a, b = harness.stats(ann), harness.stats(ben)
     summary = {k: a[k] for k in ("trackingFps", "trackingResults", "trackingFaces", "renderFpsLocal")}
@@ -192,7 +190,7 @@ def test_practice_partner_mirrors_your_avatar(af_server, new_context, artifacts)
     harness.enter_call(page, af_server.base_url, code)
     page.click("[data-el=practice]")  # the server's aiortc mirror peer joins and sends our frames back
     page.wait_for_function("() => window.__afStats.state === 'connected'", timeout=CONNECT_MS)
-    page.evaluate("() => window.__afStats.resetSamples()")
+    harness.reset_samples_once_tracking(page)
     page.wait_for_function("() => window.__afStats.recvRoll.length >= 60", timeout=60_000)
     s = harness.stats(page)
     assert s["faceFramesReceived"] / s["framesReceived"] >= 0.9

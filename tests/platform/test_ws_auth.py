@@ -18,6 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class WhoAmI(AppJsonConsumer):
+    # Authentication needs no channel layer. Without one, a socket the server has closed leaves
+    # no Redis BZPOPMIN in flight for the test loop's teardown to cancel (a CI run once hung
+    # there for the full 300 s timeout, polling Redis's 30 s socket timeout).
+    channel_layer_alias = None
+
     async def on_connect(self) -> None:
         await self.send_json({"type": "hello", "email": self.scope["user"].email})
 

@@ -23,6 +23,7 @@ const INDEX = new Map(BLENDSHAPE_NAMES.map((n, i) => [n, i]));
 let landmarker = null;
 let running = false;
 let lastVideoTs = -1;
+let hadFace = false; // the previous result found a face (MediaPipe was tracking it)
 let period = 0; // ms between tracked frames under the rate cap (0: every frame)
 let due = 0;
 
@@ -60,21 +61,35 @@ async function init({ modelUrl, wasmBase }) {
   });
 }
 
-function detect(image, captureTs, queueMs = 0) {
-  const t0 = performance.now();
+function videoTs() {
   // detectForVideo needs strictly increasing timestamps.
-  let ts = t0;
+  let ts = performance.now();
   if (ts <= lastVideoTs) ts = lastVideoTs + 0.01;
   lastVideoTs = ts;
-  const res = landmarker.detectForVideo(image, ts);
+  return ts;
+}
+
+const faceOf = (res) => ({
+  cats: res.faceBlendshapes && res.faceBlendshapes[0] && res.faceBlendshapes[0].categories,
+  mat: res.facialTransformationMatrixes && res.facialTransformationMatrixes[0],
+});
+
+function detect(image, captureTs, queueMs = 0) {
+  const t0 = performance.now();
+  let { cats, mat } = faceOf(landmarker.detectForVideo(image, videoTs()));
+  if (!(cats && cats.length && mat) && hadFace) {
+    // In VIDEO mode MediaPipe follows the last frame's face instead of searching; on a slow
+    // tracker the face has moved far between frames and the follow fails. Searching this same
+    // frame again runs the face detector, which finds it: one more inference, only on a miss.
+    ({ cats, mat } = faceOf(landmarker.detectForVideo(image, videoTs())));
+  }
+  const found = Boolean(cats && cats.length && mat);
+  hadFace = found;
   const procMs = performance.now() - t0;
   const width = image.displayWidth || image.width || 0;
   const height = image.displayHeight || image.height || 0;
   const blendshapes = new Float32Array(BLENDSHAPE_COUNT);
   const matrix = new Float32Array(16);
-  const cats = res.faceBlendshapes && res.faceBlendshapes[0] && res.faceBlendshapes[0].categories;
-  const mat = res.facialTransformationMatrixes && res.facialTransformationMatrixes[0];
-  const found = Boolean(cats && cats.length && mat);
   if (found) {
     for (const c of cats) {
       const i = INDEX.get(c.categoryName);

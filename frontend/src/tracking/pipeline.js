@@ -10,6 +10,11 @@ import { OneEuroBank } from "./one_euro.js";
 import { poseFromMatrix } from "./pose.js";
 
 export const HOLD_MS = 600; // keep the last pose this long after the face disappears
+// ...and, on a slow tracker (a busy machine runs it at 2-3 results a second), until this many
+// results in a row found no face, up to HOLD_MAX_MS: MediaPipe drops a face it tracks between
+// far-apart frames for a result or two, which is not the person leaving.
+export const MISSES_TO_LOSE = 3;
+export const HOLD_MAX_MS = 1500;
 export const EASE_MS = 900; // then blend into idle over this long
 export const STALL_MS = 2000; // no tracker result at all for this long counts as lost too
 const RETURN_MS = 250; // blend from idle back to tracking when the face returns
@@ -30,6 +35,8 @@ export class TrackingPipeline {
     this.lastFaceAt = -Infinity;
     this.lastResultAt = -Infinity;
     this.noFaceSince = null; // set while the tracker reports frames without a face
+    this.misses = 0; // results in a row without a face
+    this.lostAt = null; // when the hold ended and the ease into idle began
     this.faceReturnedAt = -Infinity;
     this.haveFace = false;
     this._rot = new Float32Array(3);
@@ -55,9 +62,12 @@ export class TrackingPipeline {
     this.lastResultAt = t;
     if (!result.found) {
       if (this.noFaceSince === null) this.noFaceSince = t;
+      this.misses += 1;
       return this.tick(t);
     }
     this.noFaceSince = null;
+    this.misses = 0;
+    this.lostAt = null;
     const pose = poseFromMatrix(result.matrix);
     this._rot.set(pose.rotation);
     this._pos.set(pose.position);
@@ -107,12 +117,15 @@ export class TrackingPipeline {
     }
     this.haveFace = false;
     const since = t - this.lastFaceAt;
-    if (since < HOLD_MS) {
+    const stalled = t - this.lastResultAt >= STALL_MS;
+    const holding = since < HOLD_MS || (!stalled && this.misses < MISSES_TO_LOSE && since < HOLD_MAX_MS);
+    if (holding && this.lostAt === null) {
       copyParams(this.params, this.tracked);
       this.params.faceLost = false;
     } else {
+      if (this.lostAt === null) this.lostAt = t;
       this.idle.pose(this.idlePose, t);
-      const w = Number.isFinite(since) ? Math.min(1, (since - HOLD_MS) / EASE_MS) : 1;
+      const w = Number.isFinite(since) ? Math.min(1, (t - this.lostAt) / EASE_MS) : 1;
       lerpParams(this.params, this.tracked, this.idlePose, smooth(w));
       this.params.faceLost = true;
     }
