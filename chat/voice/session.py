@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 VAD_CHUNK_MS = CHUNK_SAMPLES * 1000 // 16000  # 32
 END_OF_TURN_MS = 256  # pause that ends the user's turn (8 VAD chunks)...
+JUDGE_AFTER_MS = 128  # ...judged by the turn detector from this far into it, so its ~120 ms run
+                      # overlaps the rest of the pause instead of following it
 UNFINISHED_PAUSE_MS = 1216  # ...or, when the turn detector says the sentence is unfinished, this one (38 chunks)
 MIN_SPEECH_MS = 160  # shorter blips are not a turn
 BARGE_IN_MS = 256  # user speech that interrupts the character (8 chunks)...
@@ -104,7 +106,7 @@ class VoiceSession:
         self._utterance: list[np.ndarray] = []
         self._speech_ms = 0
         self._silence_ms = 0
-        self._judged = False  # the detector has judged this pause (it is asked once per pause)
+        self._judgement: asyncio.Future[bool] | None = None  # the detector's verdict on this pause (asked once)
         self._barge: deque[bool] = deque(maxlen=BARGE_IN_WINDOW_MS // VAD_CHUNK_MS)  # chunks that count
         self.turn_task: asyncio.Task | None = None
         self.cancel: asyncio.Event | None = None
@@ -140,11 +142,13 @@ class VoiceSession:
                 self._utterance.extend(self._pre_roll)
             self._utterance.append(chunk)
             self._speech_ms += VAD_CHUNK_MS
-            self._silence_ms, self._judged = 0, False
+            self._silence_ms, self._judgement = 0, None  # a verdict on an earlier pause no longer counts
             self._maybe_partial()
         elif self._utterance:
             self._utterance.append(chunk)
             self._silence_ms += VAD_CHUNK_MS
+            if self._silence_ms >= JUDGE_AFTER_MS:
+                self._start_judgement()
             if self._silence_ms >= UNFINISHED_PAUSE_MS or (self._silence_ms >= END_OF_TURN_MS and await self._sounds_finished()):
                 await self._end_of_turn()
         else:
@@ -171,16 +175,20 @@ class VoiceSession:
         if text and utterance_no == self._utterance_no and not self.closed:
             await self.send({"type": "partial_transcript", "text": text})
 
+    def _start_judgement(self) -> None:
+        """Once per pause: ask the detector, off the loop (CPU-bound, ~120 ms), whether the
+        utterance so far sounds like a finished turn. Mic chunks go on being read meanwhile."""
+        if self._judgement is not None or self.turn_detector is None or self._speech_ms < MIN_SPEECH_MS:
+            return
+        audio = np.concatenate(self._utterance)
+        self._judgement = asyncio.get_running_loop().run_in_executor(None, self.turn_detector.is_complete, audio)
+
     async def _sounds_finished(self) -> bool:
-        """Asked once per pause: does the utterance so far sound like a finished turn?"""
+        """At the short pause: the detector's verdict (waited for if it is still running)."""
         if self.turn_detector is None or self._speech_ms < MIN_SPEECH_MS:
             return True  # (a blip too short to be a turn is dropped at once by _end_of_turn)
-        if self._judged:
-            return False
-        self._judged = True
-        audio = np.concatenate(self._utterance)
-        # CPU-bound (~120 ms): off the loop. Mic chunks queue meanwhile and are judged right after.
-        return await asyncio.get_running_loop().run_in_executor(None, self.turn_detector.is_complete, audio)
+        self._start_judgement()
+        return await self._judgement  # mic chunks wait meanwhile, and are judged right after
 
     def _speaking_turn(self) -> bool:
         return self.busy and self.speaker is not None and bool(self.speaker.visible) and self.turn_task is not None
@@ -199,7 +207,7 @@ class VoiceSession:
     async def _end_of_turn(self) -> None:
         audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
         speech_ms = self._speech_ms
-        self._utterance, self._pre_roll, self._speech_ms, self._silence_ms, self._judged = [], [], 0, 0, False
+        self._utterance, self._pre_roll, self._speech_ms, self._silence_ms, self._judgement = [], [], 0, 0, None
         self._utterance_no += 1
         self._partial_at_ms = 0
         if speech_ms < MIN_SPEECH_MS:
