@@ -1,7 +1,7 @@
 """One voice conversation's pipeline, independent of the transport (WebRTC or the PCM socket).
 
     mic PCM (16 kHz) -> Silero VAD -> end of turn (a pause of END_OF_TURN_MS that Smart Turn
-    judges a finished turn, or a pause of UNFINISHED_PAUSE_MS)
+    judges a finished turn, or a pause of UNFINISHED_PAUSE_MS; PAUSE_ONLY_END_MS without Smart Turn)
     -> STT (in memory, off the loop) -> chat.turns.run_turn (the same conversation record)
     -> clause splitter -> TTS per clause -> Playout (emotion + visemes queued before each clause)
 
@@ -43,10 +43,13 @@ from .playout import Clause, Playout, to_output_pcm
 logger = logging.getLogger(__name__)
 
 VAD_CHUNK_MS = CHUNK_SAMPLES * 1000 // 16000  # 32
-END_OF_TURN_MS = 256  # pause that ends the user's turn (8 VAD chunks)...
-JUDGE_AFTER_MS = 128  # ...judged by the turn detector from this far into it, so its ~120 ms run
-                      # overlaps the rest of the pause instead of following it
+END_OF_TURN_MS = 192  # pause that ends the user's turn when the turn detector judges it finished
+                      # (6 VAD chunks; Pipecat recommends a 0.2 s VAD stop with Smart Turn)...
+JUDGE_AFTER_MS = 64  # ...judged from this far into the pause, so the detector's ~120 ms run
+                     # overlaps the rest of it instead of following it
 UNFINISHED_PAUSE_MS = 1216  # ...or, when the turn detector says the sentence is unfinished, this one (38 chunks)
+PAUSE_ONLY_END_MS = 256  # without a detector the pause alone decides: a longer one (8 chunks), as
+                         # nothing else keeps a breath mid-sentence from ending the turn
 MIN_SPEECH_MS = 160  # shorter blips are not a turn
 BARGE_IN_MS = 256  # user speech that interrupts the character (8 chunks)...
 BARGE_IN_WINDOW_MS = 512  # ...within this much time: words have quiet closures ("st-op") that fail
@@ -149,7 +152,8 @@ class VoiceSession:
             self._silence_ms += VAD_CHUNK_MS
             if self._silence_ms >= JUDGE_AFTER_MS:
                 self._start_judgement()
-            if self._silence_ms >= UNFINISHED_PAUSE_MS or (self._silence_ms >= END_OF_TURN_MS and await self._sounds_finished()):
+            short_pause = END_OF_TURN_MS if self.turn_detector is not None else PAUSE_ONLY_END_MS
+            if self._silence_ms >= UNFINISHED_PAUSE_MS or (self._silence_ms >= short_pause and await self._sounds_finished()):
                 await self._end_of_turn()
         else:
             self._pre_roll = [*self._pre_roll[-(PRE_ROLL_CHUNKS - 1):], chunk]

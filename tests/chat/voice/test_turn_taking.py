@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chat.voice.session import END_OF_TURN_MS, UNFINISHED_PAUSE_MS, VoiceSession
+from chat.voice.session import END_OF_TURN_MS, PAUSE_ONLY_END_MS, UNFINISHED_PAUSE_MS, VoiceSession
 from inference.speech import config as speech_config
 from inference.speech.audio import pcm16_to_float, resample
 from inference.speech.turn import SmartTurn
@@ -112,7 +112,7 @@ async def test_without_a_detector_the_short_pause_ends_every_turn(piper):
     spoken_until = turns.fed_ms
     await turns.feed(silence(UNFINISHED_PAUSE_MS + 500))
     assert len(turns.ended_at_ms) == 1
-    assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS - END_OF_TURN_MS
+    assert turns.ended_at_ms[0] - spoken_until < UNFINISHED_PAUSE_MS - PAUSE_ONLY_END_MS
     await turns.session.close()
 
 
