@@ -81,7 +81,7 @@ def test_selfie_to_avatar_in_the_browser(server, tmp_path):
         page.on("websocket", on_socket)
         page.goto(f"{server.base_url}/generate/")
         page.set_input_files("#gen-image", str(photo))
-        assert page.locator("#gen-preview").is_visible()  # the local preview appeared
+        page.wait_for_selector("#gen-preview", state="visible")  # the local preview appears (decoded asynchronously)
         page.fill("#gen-name", "Browser chibi")
         with page.expect_navigation():
             page.click("#gen-submit")
