@@ -69,21 +69,23 @@ function videoTs() {
   return ts;
 }
 
-const faceOf = (res) => ({
-  cats: res.faceBlendshapes && res.faceBlendshapes[0] && res.faceBlendshapes[0].categories,
-  mat: res.facialTransformationMatrixes && res.facialTransformationMatrixes[0],
-});
+/** The first face's blendshapes and transform, or null when the result has none. */
+function faceOf(res) {
+  const cats = res.faceBlendshapes && res.faceBlendshapes[0] && res.faceBlendshapes[0].categories;
+  const mat = res.facialTransformationMatrixes && res.facialTransformationMatrixes[0];
+  return cats && cats.length && mat ? { cats, mat } : null;
+}
 
 function detect(image, captureTs, queueMs = 0) {
   const t0 = performance.now();
-  let { cats, mat } = faceOf(landmarker.detectForVideo(image, videoTs()));
-  if (!(cats && cats.length && mat) && hadFace) {
+  let face = faceOf(landmarker.detectForVideo(image, videoTs()));
+  if (!face && hadFace) {
     // In VIDEO mode MediaPipe follows the last frame's face instead of searching; on a slow
     // tracker the face has moved far between frames and the follow fails. Searching this same
     // frame again runs the face detector, which finds it: one more inference, only on a miss.
-    ({ cats, mat } = faceOf(landmarker.detectForVideo(image, videoTs())));
+    face = faceOf(landmarker.detectForVideo(image, videoTs()));
   }
-  const found = Boolean(cats && cats.length && mat);
+  const found = face !== null;
   hadFace = found;
   const procMs = performance.now() - t0;
   const width = image.displayWidth || image.width || 0;
@@ -91,11 +93,11 @@ function detect(image, captureTs, queueMs = 0) {
   const blendshapes = new Float32Array(BLENDSHAPE_COUNT);
   const matrix = new Float32Array(16);
   if (found) {
-    for (const c of cats) {
+    for (const c of face.cats) {
       const i = INDEX.get(c.categoryName);
       if (i !== undefined) blendshapes[i] = c.score;
     }
-    for (let i = 0; i < 16; i++) matrix[i] = mat.data[i];
+    for (let i = 0; i < 16; i++) matrix[i] = face.mat.data[i];
   }
   self.postMessage(
     { type: "result", ts: captureTs, found, blendshapes, matrix, procMs, queueMs, width, height },
