@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_openai import FakeOpenAI, Reply
+from tests.support.fake_openai import STORY, FakeOpenAI, Reply
 
 from . import harness
 
@@ -192,7 +192,7 @@ def test_the_pages_own_vad_interrupts_the_character(voice_server, voice_playwrig
     short for the worker's own rule, interrupts it, and the worker says it was the page's VAD."""
     server, fake, conversation, worker = voice_server
     harness.wait_for_voice_worker(server, worker)
-    fake.default = Reply("[neutral] " + " ".join(["The little boat sailed on across the wide blue sea."] * 8), token_rate=4)
+    fake.default = Reply("[neutral] " + STORY, token_rate=4)
     wav = _speech_wav(tmp_path, interruption_after_s=12.0)
     browser = harness.launch_chromium(voice_playwright, extra_args=[f"--use-file-for-fake-audio-capture={wav}%noloop"])
     errors: list[str] = []

@@ -24,6 +24,7 @@ from chat.voice import dispatch as voice_dispatch
 from rooms import state
 from rooms.models import Room
 from rooms.peer import allow_loopback_candidates
+from tests.support.fake_openai import STORY
 
 from ..characters.avatars.support import GODETTE
 from ..chat.voice.conftest import speak, words
@@ -178,7 +179,7 @@ async def test_the_pages_barge_in_on_the_voice_channel_interrupts_the_character(
     """The call page's own VAD sends `barge_in` on the character's `voice` channel (as the chat
     page does on its own): the character stops and says it was the page's VAD that cut it."""
     settings.PRACTICE_PEER_URL = server.http_url
-    fake_llm.reply("[neutral] " + " ".join(["The little boat sailed on across the wide blue sea."] * 8), token_rate=4)
+    fake_llm.reply("[neutral] " + STORY, token_rate=4)
     character = await database_sync_to_async(make_character)(owner=user, name="Mina", builtin_avatar="fox", language="en")
     token = await database_sync_to_async(lambda: create_api_token(user=user, name="call")[1])()
     status, body = await sync_to_async(post_call, thread_sensitive=False)(user, character)

@@ -47,6 +47,16 @@ def varied_words(n: int, first: str = "") -> str:
     return " ".join(words) + " "
 
 
+# A long reply that does not repeat itself (the loop detector would cut a repeated sentence after
+# its third round, and a test that talks over the character would find it already silent).
+STORY = (
+    "The little boat sailed on across the wide blue sea. A gull followed it past the old lighthouse. "
+    "By noon the wind had turned and the sails were full. Far ahead, a green island rose from the waves. "
+    "The sailor counted the palm trees along its sandy shore. Children ran down to the water to wave hello. "
+    "An old fisherman showed him where to tie the rope. That night they shared bread and told stories by the fire."
+)
+
+
 def split_tokens(text: str) -> list[str]:
     """Word-ish pieces with their leading spaces, so joining them gives the text back."""
     return TOKEN_RE.findall(text) or [text]

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from chat.models import Message
 from chat.voice.client import ScriptedVoiceClient
 from inference.speech import config as speech_config
+from tests.support.fake_openai import STORY
 
 from . import privacy
 from .conftest import open_socket, speak, words
@@ -130,7 +131,7 @@ async def test_the_pages_vad_interrupts_on_speech_too_short_for_the_workers_rule
     """200 ms of "Wait" over the character: under the worker's 256 ms rule, so only the page's own
     VAD (`barge_in` on the DataChannel, as the chat page sends it) can interrupt. The same client
     without it is the control: nothing interrupts."""
-    fake_llm.reply("[neutral] " + " ".join(["The little boat sailed on across the sea."] * 6), token_rate=3)
+    fake_llm.reply("[neutral] " + STORY, token_rate=3)
     ws = await open_socket(conversation.pk, user, "language=en")
     client = ScriptedVoiceClient(ws.send_json_to, lambda: ws.receive_json_from(timeout=3600), browser_vad=browser_vad)
     await client.connect()
