@@ -2,7 +2,8 @@
 
     mic PCM (16 kHz) -> Silero VAD -> end of turn (a pause of END_OF_TURN_MS that Smart Turn
     judges a finished turn, or a pause of UNFINISHED_PAUSE_MS; PAUSE_ONLY_END_MS without Smart Turn)
-    -> STT (in memory, off the loop) -> chat.turns.run_turn (the same conversation record)
+    -> STT (in memory, off the loop; started JUDGE_AFTER_MS into the pause, beside Smart Turn,
+    and used if no speech follows) -> chat.turns.run_turn (the same conversation record)
     -> clause splitter -> TTS per clause -> Playout (emotion + visemes queued before each clause)
 
 Barge-in: user speech of BARGE_IN_MS while the character talks (or the browser's `barge_in`
@@ -33,7 +34,7 @@ from inference.speech.errors import EngineUnavailable
 from inference.speech.stt import SpeechToText
 from inference.speech.tts import TextToSpeech
 from inference.speech.turn import SmartTurn
-from inference.speech.types import Voice
+from inference.speech.types import Transcript, Voice
 from inference.speech.vad import CHUNK_SAMPLES, SileroVad
 
 from .. import services
@@ -110,6 +111,8 @@ class VoiceSession:
         self._speech_ms = 0
         self._silence_ms = 0
         self._judgement: asyncio.Future[bool] | None = None  # the detector's verdict on this pause (asked once)
+        # The utterance's transcription, started early in the pause (see _start_early_transcript).
+        self._early: asyncio.Task[Transcript] | None = None
         self._barge: deque[bool] = deque(maxlen=BARGE_IN_WINDOW_MS // VAD_CHUNK_MS)  # chunks that count
         self.turn_task: asyncio.Task | None = None
         self.cancel: asyncio.Event | None = None
@@ -146,12 +149,14 @@ class VoiceSession:
             self._utterance.append(chunk)
             self._speech_ms += VAD_CHUNK_MS
             self._silence_ms, self._judgement = 0, None  # a verdict on an earlier pause no longer counts
+            self._drop_early()  # ...nor a transcription that ends before this speech
             self._maybe_partial()
         elif self._utterance:
             self._utterance.append(chunk)
             self._silence_ms += VAD_CHUNK_MS
             if self._silence_ms >= JUDGE_AFTER_MS:
                 self._start_judgement()
+                self._start_early_transcript()
             short_pause = END_OF_TURN_MS if self.turn_detector is not None else PAUSE_ONLY_END_MS
             if self._silence_ms >= UNFINISHED_PAUSE_MS or (self._silence_ms >= short_pause and await self._sounds_finished()):
                 await self._end_of_turn()
@@ -187,6 +192,25 @@ class VoiceSession:
         audio = np.concatenate(self._utterance)
         self._judgement = asyncio.get_running_loop().run_in_executor(None, self.turn_detector.is_complete, audio)
 
+    def _start_early_transcript(self) -> None:
+        """Once per pause: transcribe the utterance now, beside the detector, rather than after the
+        pause has ended the turn (saves END_OF_TURN_MS - JUDGE_AFTER_MS of every reply's wait).
+        Only the pause's silence comes after it, which Whisper does not hear; if the user speaks
+        again the result is dropped (a transcription still queued is cancelled)."""
+        if self._early is not None or self._speech_ms < MIN_SPEECH_MS:
+            return
+        audio = np.concatenate(self._utterance)
+        self._early = asyncio.ensure_future(self.stt.transcribe(audio, sample_rate=16000, language=self.language))
+
+    def _drop_early(self) -> None:
+        early, self._early = self._early, None
+        if early is None:
+            return
+        if not early.done():
+            early.cancel()
+        elif not early.cancelled():
+            early.exception()  # retrieved: a failure is reported by the transcription that counts
+
     async def _sounds_finished(self) -> bool:
         """At the short pause: the detector's verdict (waited for if it is still running)."""
         if self.turn_detector is None or self._speech_ms < MIN_SPEECH_MS:
@@ -212,6 +236,7 @@ class VoiceSession:
         audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
         speech_ms = self._speech_ms
         self._utterance, self._pre_roll, self._speech_ms, self._silence_ms, self._judgement = [], [], 0, 0, None
+        early, self._early = self._early, None
         self._utterance_no += 1
         self._partial_at_ms = 0
         if speech_ms < MIN_SPEECH_MS:
@@ -219,13 +244,13 @@ class VoiceSession:
         if self.on_turn_start is not None:
             self.on_turn_start()
         self.busy = True
-        self.turn_task = asyncio.ensure_future(self._turn(audio))
+        self.turn_task = asyncio.ensure_future(self._turn(audio, early))
 
     # --- a turn ----------------------------------------------------------------------------------
-    async def _turn(self, audio: np.ndarray) -> None:
+    async def _turn(self, audio: np.ndarray, early: asyncio.Task[Transcript] | None = None) -> None:
         try:
             try:
-                transcript = await self.stt.transcribe(audio, sample_rate=16000, language=self.language)
+                transcript = await (early or self.stt.transcribe(audio, sample_rate=16000, language=self.language))
             except EngineUnavailable as exc:
                 await self.send({"type": "error", "code": "stt_unavailable", "message": str(exc), "details": None})
                 return
@@ -327,4 +352,5 @@ class VoiceSession:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
+        self._drop_early()
         self._utterance, self._pre_roll = [], []

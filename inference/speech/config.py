@@ -130,6 +130,21 @@ def _held_stt(engine: SpeechToText) -> SpeechToText:
     return ModeHeldStt(engine, settings.SPEECH_STT_GPU_MODE)
 
 
+def warm_engines() -> None:
+    """Load the embedded models a voice session uses (Whisper for both languages, Smart Turn, the
+    Piper process) so the first user's first turn does not wait seconds for them. Blocking: run
+    it in a thread beside the worker's loop. A GPU engine is a server and needs nothing here."""
+    stt = stt_engine()
+    if isinstance(stt, WhisperStt):
+        for language in ("en", "ko"):
+            stt.warm(language)
+    turn_detector()
+    for voice in EMBEDDED_VOICES:
+        warm = getattr(tts_engine(voice.engine), "warm", None)
+        if warm is not None:
+            warm()
+
+
 def tts_engines_in_use() -> dict[str, TextToSpeech]:
     return {voice.engine: tts_engine(voice.engine) for voice in voices()}
 

@@ -93,7 +93,14 @@ class WhisperStt(SpeechToText):
         return await loop.run_in_executor(self._pool, self.transcribe_sync, samples, language)
 
     def warm(self, language: str | None) -> None:
-        self._model(self.model_for(language))
+        """Load the model and decode a second of quiet twice: the first decodes of a fresh model
+        run ~1.5x slower (measured 450 -> 270 ms on one clip), and a user's first turn should not."""
+        model = self._model(self.model_for(language))
+        quiet = np.random.default_rng(0).normal(0, 0.003, WHISPER_RATE).astype(np.float32)
+        for _ in range(2):
+            segments, _info = model.transcribe(quiet, language=language, beam_size=1, without_timestamps=True,
+                                               max_new_tokens=4, vad_filter=False)
+            list(segments)
 
     async def health(self) -> str:
         missing = [p.name for p in (self.english_model, self.multilingual_model) if not (p / "model.bin").is_file()]

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import time
 
 from django.core.management.base import BaseCommand
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -27,6 +31,24 @@ class Command(BaseCommand):
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, worker.stop)
             self.stdout.write(f"voice worker {worker.worker_id} ready ({options['max_sessions']} sessions)")
-            await worker.run()
+            # Sessions are taken at once; the models load beside them (a session that comes
+            # first waits for the model it needs, as it would have anyway).
+            warming = asyncio.ensure_future(asyncio.to_thread(_warm))
+            try:
+                await worker.run()
+            finally:
+                warming.cancel()
 
         asyncio.run(main())
+
+
+def _warm() -> None:
+    from inference.speech import config as speech_config
+
+    started = time.monotonic()
+    try:
+        speech_config.warm_engines()
+    except Exception:  # a missing model is reported by the session that needs it
+        logger.warning("voice engines could not be warmed", exc_info=True)
+        return
+    logger.info("voice engines warm in %.1f s", time.monotonic() - started)

@@ -17,8 +17,16 @@ from accounts.services import create_api_token
 from avatarforge.ws_auth import WebSocketAuthMiddleware
 from chat import routing
 from inference.speech.audio import read_wav, resample
+from inference.speech.types import Transcript
 
 app = WebSocketAuthMiddleware(URLRouter(routing.websocket_urlpatterns))
+
+
+class DeafStt:
+    """An STT that hears nothing, for sessions whose transcriptions are not under test."""
+
+    async def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None) -> Transcript:
+        return Transcript(text="", language=language or "", audio_seconds=len(audio) / sample_rate)
 
 
 def speak(text: str, language: str, *, speed: int = 140, pad_s: float = 0.3) -> np.ndarray:

@@ -15,6 +15,7 @@ from chat.voice.session import VoiceSession, to_output_pcm
 from inference.speech import config as speech_config
 from inference.speech.audio import pcm16_to_float, resample
 
+from .conftest import DeafStt
 from .test_turn_taking import piper, piper_speech, silence  # noqa: F401  (piper is a fixture)
 
 RATE = 16000
@@ -29,7 +30,7 @@ async def _character_talking(piper_engine) -> tuple[VoiceSession, list[dict], np
     async def send(event: dict) -> None:
         sent.append(event)
 
-    session = VoiceSession(user=None, conversation_id=None, language="en", voice=joe, stt=None, tts=None, send=send)
+    session = VoiceSession(user=None, conversation_id=None, language="en", voice=joe, stt=DeafStt(), tts=None, send=send)
     reply = await piper_engine.synthesize(STORY, voice=joe)
     session.playout.push(Clause(text=STORY, pcm=to_output_pcm(reply.pcm, reply.sample_rate)))
     session.cancel = asyncio.Event()
