@@ -212,8 +212,11 @@ def _body_call(p, server, actor: dict, seconds: float, *, body: bool) -> dict:
         time.sleep(seconds)
         s1, r1 = harness.stats(sender), harness.stats(receiver)
         dt = time.monotonic() - t0
+        results = max(1, s1["trackingResults"] - s0["trackingResults"])
         return {
             "face_fps": (s1["trackingResults"] - s0["trackingResults"]) / dt,
+            "face_proc_ms": (s1["trackingProcMs"] - s0["trackingProcMs"]) / results,  # detect time per result
+            "tracker_input": s1["trackerInput"],
             "body_fps": (s1["bodyResults"] - s0["bodyResults"]) / dt,
             "hand_fps": (s1["handResults"] - s0["handResults"]) / dt,
             "frame_bytes_max": r1["frameBytesMax"],
@@ -227,6 +230,9 @@ def _body_call(p, server, actor: dict, seconds: float, *, body: bool) -> dict:
 
 def _report_body(without: dict, with_body: dict) -> None:
     q = with_body["quality"]
+    for name, call in (("without", without), ("with", with_body)):
+        print(f"# body call {name} body/hands: face input {call['tracker_input']}, {call['face_proc_ms']:.0f} ms detect "
+              f"per result, quality {call['quality']['key']}", file=sys.stderr)
     print(
         f"# body call: face {without['face_fps']:.1f} fps without body/hands, {with_body['face_fps']:.1f} fps with; "
         f"{with_body['body_frames']} body frames received; sender quality level {q['level']} ({q['key']}), "
