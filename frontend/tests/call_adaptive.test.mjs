@@ -4,13 +4,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AdaptiveQuality } from "../src/call/adaptive.js";
-import { BUDGET_STORAGE_KEY, QUALITY_LEVELS } from "../src/call/quality.js";
+import { BODY_RATES, BUDGET_STORAGE_KEY, QUALITY_LEVELS } from "../src/call/quality.js";
 import { SampleBuffer } from "../src/call/stats.js";
 
-function setup({ stored = null, tracker = {}, cameraOn = true } = {}) {
+function setup({ stored = null, tracker = {}, cameraOn = true, body = false } = {}) {
   let t = 0;
   const applied = [];
-  const media = { tracker, cameraOn, setTrackingQuality: async (q) => applied.push({ ...q }) };
+  const bodyRates = [];
+  const media = {
+    tracker, cameraOn, setTrackingQuality: async (q) => applied.push({ ...q }),
+    bodyWanted: () => body, setBodyRate: (hz) => bodyRates.push(hz),
+  };
   const view = () => ({
     count: 0, drawMs: 0, scales: [], effects: [],
     setRenderScale(s) { this.scales.push(s); },
@@ -34,7 +38,7 @@ function setup({ stored = null, tracker = {}, cameraOn = true } = {}) {
       q.tick();
     }
   };
-  return { q, applied, views, live };
+  return { q, applied, views, live, bodyRates };
 }
 
 test("a tracker that can't keep up steps the level down and the settings reach tracker and views", () => {
@@ -83,4 +87,16 @@ test("a camera still starting counts as tracking; a camera switched off lets ste
   const off = setup({ stored: '{"renderMs": 0}', tracker: null, cameraOn: false });
   off.live(6000, { fps: 0, procMs: 0, drawMs: 1 });
   assert.equal(off.q.settings.key, "render_75"); // straight to the first render change
+});
+
+test("a body step reaches the body trackers at once, though the level stays", () => {
+  const { q, applied, bodyRates, live } = setup({ body: true });
+  q.apply();
+  assert.deepEqual(bodyRates, [BODY_RATES[0]]);
+  live(5000, { fps: 12, procMs: 70 }); // the face can't keep up beside body and hands
+  assert.equal(q.level, 0);
+  assert.deepEqual(bodyRates, BODY_RATES.slice(0, 2)); // lowered, not waiting for a level change
+  live(5000, { fps: 12, procMs: 70 });
+  assert.deepEqual(bodyRates, BODY_RATES.slice(0, 3));
+  assert.equal(applied.at(-1).key, QUALITY_LEVELS[0].key);
 });

@@ -18,6 +18,7 @@
 //                hands:[{world, image, score}]}   landmarks as [x, y, z] arrays
 //               {type:"done"} after a fallback frame
 import { nextDue } from "../avatar/pacing.js";
+import { scaledBitmap } from "../tracking/frame_copy.js";
 
 let solution = null;
 let kind = "pose";
@@ -127,17 +128,8 @@ async function readStream(readable) {
     }
     due = d;
     const ts = t; // read time: the stream holds one frame at most, so it is within a frame of capture
-    let bitmap = null;
-    try {
-      const w = frame.displayWidth;
-      const target = INPUT_WIDTH[kind];
-      bitmap = await createImageBitmap(frame, w > target
-        ? { resizeWidth: target, resizeHeight: Math.round((frame.displayHeight * target) / w), resizeQuality: "low" }
-        : {});
-    } catch {
-      bitmap = null;
-    }
-    frame.close();
+    // Copied and closed at once: a held frame stalls the face tracker's camera too (frame_copy.js).
+    const bitmap = await scaledBitmap(frame, INPUT_WIDTH[kind]);
     if (!bitmap) continue;
     try {
       await track(bitmap, ts);
