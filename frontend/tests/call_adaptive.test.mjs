@@ -93,10 +93,10 @@ test("a body step reaches the body trackers at once, though the level stays", ()
   const { q, applied, bodyRates, live } = setup({ body: true });
   q.apply();
   assert.deepEqual(bodyRates, [BODY_RATES[0]]);
-  live(5000, { fps: 12, procMs: 70 }); // the face can't keep up beside body and hands
+  live(2500, { fps: 12, procMs: 70 }); // the face can't keep up beside body and hands
   assert.equal(q.level, 0);
   assert.deepEqual(bodyRates, BODY_RATES.slice(0, 2)); // lowered, not waiting for a level change
-  live(5000, { fps: 12, procMs: 70 });
+  live(4000, { fps: 12, procMs: 70 });
   assert.deepEqual(bodyRates, BODY_RATES.slice(0, 3));
   assert.equal(applied.at(-1).key, QUALITY_LEVELS[0].key);
 });

@@ -187,7 +187,7 @@ test("with tracking off, steps pass over the levels that only change tracking", 
 
 test("body and hands go first: their rate, then off, before the face tracker or the render", async () => {
   const { QualityController: QC, BODY_RATES } = await import("../src/call/quality.js");
-  const c = new QC({ downAfterMs: 1000, upAfterMs: 1000, settleMs: 0 });
+  const c = new QC({ downAfterMs: 1000, upAfterMs: 1000, settleMs: 0, bodySettleMs: 0, bodyUpAfterMs: 1000 });
   const slow = (t) => ({ t, tracking: true, body: true, trackingFps: 20, procMs: 45, latencyP95: 50, renderMs: 5 });
   let t = 0;
   const seen = [];
@@ -219,4 +219,29 @@ test("without body tracking the ladder is unchanged", async () => {
   c.update({ t: 1200, tracking: true, trackingFps: 20, procMs: 45, latencyP95: 50, renderMs: 5 });
   assert.equal(c.level, 1);
   assert.equal(c.settings.bodyFps, 15);
+});
+
+test("body steps: down after a second of a slow face, back up only after long room", async () => {
+  const { QualityController: QC, BODY_DOWN_AFTER_MS, BODY_SETTLE_MS, BODY_UP_AFTER_MS } = await import("../src/call/quality.js");
+  const c = new QC();
+  const slow = (t) => ({ t, tracking: true, body: true, trackingFps: 14, procMs: 60, latencyP95: 50, renderMs: 5 });
+  const fast = (t) => ({ t, tracking: true, body: true, trackingFps: 30, procMs: 12, latencyP95: 20, renderMs: 2 });
+  const steps = [];
+  let t = 0;
+  for (; t <= 4000; t += 250) {
+    const before = c.settings.bodyFps;
+    c.update(slow(t));
+    if (c.settings.bodyFps !== before) steps.push([t, c.settings.bodyFps]);
+  }
+  // 15 -> 8 once the face was short for BODY_DOWN_AFTER_MS; 8 -> 0 after the settle and another one.
+  assert.deepEqual(steps, [[BODY_DOWN_AFTER_MS, 8], [2 * BODY_DOWN_AFTER_MS + BODY_SETTLE_MS, 0]]);
+  assert.ok(2 * BODY_DOWN_AFTER_MS + BODY_SETTLE_MS < 2 * 2000 + 2500, "faster than two ladder steps");
+  assert.equal(c.level, 0, "the face tracker and the render were not touched");
+  const roomFrom = t;
+  let back = null;
+  for (; t <= roomFrom + 2 * BODY_UP_AFTER_MS && back === null; t += 250) {
+    c.update(fast(t));
+    if (c.settings.bodyFps > 0) back = t;
+  }
+  assert.ok(back !== null && back - roomFrom >= BODY_UP_AFTER_MS, `the body came back after ${back - roomFrom} ms of room`);
 });

@@ -42,6 +42,12 @@ export const QUALITY_LEVELS = Object.freeze([
  * the render; stepping up restores the ladder first and the body last. Index: bodyStep.
  */
 export const BODY_RATES = Object.freeze([15, 8, 0]);
+// Body steps act faster down and slower up than the ladder: while the body trackers slow the face
+// it shows at once (face results fall by half), and each try to bring them back costs the face
+// a few seconds and makes the arms come and go, so it is made rarely.
+export const BODY_DOWN_AFTER_MS = 1000;
+export const BODY_SETTLE_MS = 1000;
+export const BODY_UP_AFTER_MS = 20000;
 
 export const DEFAULT_BUDGET = Object.freeze({ trackingFps: 30, latencyMs: 120, renderMs: 16 });
 
@@ -113,6 +119,7 @@ export class QualityController {
   constructor({
     budget = DEFAULT_BUDGET, floor = QUALITY_LEVELS.length - 1, start = 0,
     downAfterMs = 2000, upAfterMs = 6000, maxUpAfterMs = 60000, settleMs = 2500, bounceMs = 20000,
+    bodyDownAfterMs = BODY_DOWN_AFTER_MS, bodySettleMs = BODY_SETTLE_MS, bodyUpAfterMs = BODY_UP_AFTER_MS,
   } = {}) {
     this.budget = { ...DEFAULT_BUDGET, ...budget };
     this.floor = Math.max(0, Math.min(QUALITY_LEVELS.length - 1, floor));
@@ -123,6 +130,10 @@ export class QualityController {
     this.maxUpAfterMs = maxUpAfterMs;
     this.settleMs = settleMs;
     this.bounceMs = bounceMs;
+    this.bodyDownAfterMs = bodyDownAfterMs;
+    this.bodySettleMs = bodySettleMs;
+    this.bodyUpAfterMs = bodyUpAfterMs;
+    this.settleAfter = settleMs; // the settle time of the last step (a body step settles sooner)
     this.changedAt = null; // time of the last change
     this.lastUpAt = null; // time of the last step up, until it held for bounceMs or fell back
     this.overSince = null;
@@ -140,7 +151,7 @@ export class QualityController {
 
   /** Feed one measurement (m.t: ms on any steady clock); returns the level to use now. */
   update(m) {
-    if (this.changedAt !== null && m.t - this.changedAt < this.settleMs) return this.level;
+    if (this.changedAt !== null && m.t - this.changedAt < this.settleAfter) return this.level;
     if (this.lastUpAt !== null && m.t - this.lastUpAt > this.bounceMs) {
       this.upAfterMs = this.baseUpAfterMs; // the last step up held: back to the normal pace
       this.lastUpAt = null;
@@ -149,15 +160,16 @@ export class QualityController {
     if (over) {
       this.roomSince = null;
       if (this.overSince === null) this.overSince = m.t;
-      const canLower = this.level < this.floor || (m.body && this.bodyStep < BODY_RATES.length - 1);
-      if (m.t - this.overSince >= this.downAfterMs && canLower) {
+      const bodyFirst = Boolean(m.body && this.bodyStep < BODY_RATES.length - 1);
+      const canLower = this.level < this.floor || bodyFirst;
+      if (m.t - this.overSince >= (bodyFirst ? this.bodyDownAfterMs : this.downAfterMs) && canLower) {
         if (this.lastUpAt !== null) {
           // Down again within bounceMs of a step up: that level doesn't fit; wait longer next time.
           this.upAfterMs = Math.min(this.maxUpAfterMs, this.upAfterMs * 2);
           this.lastUpAt = null;
         }
         this.reason = over;
-        if (m.body && this.bodyStep < BODY_RATES.length - 1) {
+        if (bodyFirst) {
           this._stepBody(this.bodyStep + 1, m.t, over);
           return this.level;
         }
@@ -168,7 +180,8 @@ export class QualityController {
     } else if (room) {
       this.overSince = null;
       if (this.roomSince === null) this.roomSince = m.t;
-      if (m.t - this.roomSince >= this.upAfterMs && this.level === 0 && this.bodyStep > 0) {
+      const bodyUpAfter = Math.max(this.upAfterMs, this.bodyUpAfterMs);
+      if (m.t - this.roomSince >= bodyUpAfter && this.level === 0 && this.bodyStep > 0) {
         this.lastUpAt = m.t;
         this._stepBody(this.bodyStep - 1, m.t, "room");
       } else if (m.t - this.roomSince >= this.upAfterMs && this.level > 0) {
@@ -187,10 +200,12 @@ export class QualityController {
   _stepBody(step, t, why) {
     this.bodyStep = step;
     this._step(this.level, t, why);
+    this.settleAfter = this.bodySettleMs;
   }
 
   _step(level, t, why) {
     this.level = level;
+    this.settleAfter = this.settleMs;
     this.history.push({ t, level, why, bodyFps: BODY_RATES[this.bodyStep] });
     if (this.history.length > 32) this.history.shift();
     this.changedAt = t;
