@@ -245,3 +245,18 @@ test("body steps: down after a second of a slow face, back up only after long ro
   }
   assert.ok(back !== null && back - roomFrom >= BODY_UP_AFTER_MS, `the body came back after ${back - roomFrom} ms of room`);
 });
+
+test("a face short beside running body trackers lowers them, though its tracker is not busy", async () => {
+  const { QualityController: QC, judge, QUALITY_LEVELS: LEVELS } = await import("../src/call/quality.js");
+  // 21 fps at 20 ms a detect: busy 0.42, so the face tracker itself is not the cause.
+  const short = { tracking: true, body: true, trackingFps: 21, procMs: 20, latencyP95: 40, renderMs: 3, cameraFps: 30 };
+  assert.equal(judge(short, { ...LEVELS[0], bodyFps: 15 }).over, "body");
+  assert.equal(judge(short, { ...LEVELS[0], bodyFps: 0 }).over, null, "body off: nothing to lower");
+  assert.equal(judge({ ...short, body: false }, { ...LEVELS[0], bodyFps: 15 }).over, null);
+  assert.equal(judge({ ...short, cameraFps: 20 }, { ...LEVELS[0], bodyFps: 15 }).over, null, "a 20 fps camera: 21 is not short");
+  const c = new QC();
+  let t = 0;
+  for (; t <= 6000; t += 250) c.update({ ...short, t });
+  assert.equal(c.settings.bodyFps, 0);
+  assert.equal(c.level, 0, "the ladder is not touched for it");
+});

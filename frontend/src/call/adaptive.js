@@ -64,6 +64,7 @@ export class AdaptiveQuality {
     this.last = this.window.measure(Boolean(this.media.tracker || this.media.cameraOn));
     // The actor tracks body or hands (running now, or turned off by a step of ours).
     this.last.body = Boolean(this.media.bodyWanted && this.media.bodyWanted());
+    this.last.cameraFps = this.media.cameraFps ? this.media.cameraFps() : null;
     // Any step: the level, or the body trackers' rate alone (which leaves the level as it was).
     const before = this.controller.changes;
     this.controller.update(this.last);

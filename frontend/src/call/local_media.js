@@ -139,6 +139,13 @@ export class LocalMedia {
     return this.bodyRateHz === 0 || Boolean(this.body && this.body.ready);
   }
 
+  /** The camera's own frame rate (its settings), or null while it is off or unknown. */
+  cameraFps() {
+    const track = this.tracker && this.tracker.stream && this.tracker.stream.getVideoTracks()[0];
+    const fps = track && track.getSettings ? track.getSettings().frameRate : null;
+    return fps > 0 ? fps : null;
+  }
+
   /** Adaptive quality: the body trackers' rate; 0 turns them off (the avatar's arms relax). */
   setBodyRate(hz) {
     const was = this.bodyRateHz;

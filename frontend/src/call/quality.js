@@ -85,8 +85,11 @@ export function parseBudget(text) {
  * Judge one measurement against the budget at a level.
  * m: {tracking: bool, trackingFps: number|null, procMs: number|null (mean detect time),
  *     latencyP95: number|null, renderMs: number|null (mean draw time), body?: bool (the actor
- *     tracks body or hands: BODY_RATES come first)}; null: not measured.
- * Returns {over: "tracking"|"latency"|"render"|null, room: bool}.
+ *     tracks body or hands: BODY_RATES come first), cameraFps?: number|null (the camera's own
+ *     rate)}; null: not measured. `level` may carry bodyFps (the body trackers' rate now).
+ * Returns {over: "tracking"|"body"|"latency"|"render"|null, room: bool}. "body": the face is
+ * short while the body trackers run, though its own tracker is not busy: they take its camera
+ * frames or its CPU, and they are what gives way (not below a slower camera's own rate).
  */
 export function judge(m, level, budget = DEFAULT_BUDGET) {
   const target = Math.min(budget.trackingFps, level.trackFps);
@@ -95,7 +98,10 @@ export function judge(m, level, budget = DEFAULT_BUDGET) {
   const tracked = m.tracking && fps !== null && proc !== null;
   const busy = tracked ? (fps * proc) / 1000 : 0;
   let over = null;
+  const bodyOn = Boolean(m.body && level.bodyFps > 0);
+  const camera = m.cameraFps > 0 ? m.cameraFps : Infinity;
   if (tracked && fps < target * SHORT && busy >= BUSY_OVER) over = "tracking";
+  else if (tracked && bodyOn && fps < Math.min(target, camera) * SHORT) over = "body";
   else if (m.latencyP95 !== null && m.latencyP95 >= budget.latencyMs) over = "latency";
   else if (m.renderMs !== null && m.renderMs >= budget.renderMs) over = "render";
   const trackingRoom = !m.tracking || (tracked && (proc * budget.trackingFps) / 1000 < BUSY_ROOM);

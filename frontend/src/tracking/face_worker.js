@@ -18,6 +18,7 @@
 import { FaceLandmarker } from "@mediapipe/tasks-vision";
 import { nextDue } from "../avatar/pacing.js";
 import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES } from "../call/frame_codec.js";
+import { copyRgba } from "./frame_copy.js";
 
 const INDEX = new Map(BLENDSHAPE_NAMES.map((n, i) => [n, i]));
 let landmarker = null;
@@ -120,7 +121,12 @@ async function pump(readable) {
       try {
         if (next === null) continue;
         due = next;
-        if (landmarker && running) detect(frame, captureTs, readAt - captureTs);
+        if (!landmarker || !running) continue;
+        // Copied and closed before detection, so the camera can capture the next frame meanwhile
+        // (frame_copy.js); where copyTo cannot convert, the frame itself is tracked.
+        const copy = await copyRgba(frame);
+        if (copy) frame.close();
+        detect(copy || frame, captureTs, readAt - captureTs);
       } finally {
         frame.close();
       }

@@ -7,7 +7,7 @@
 // tens of milliseconds on a busy machine.
 
 /** The RGBA copy of `frame`, or null where copyTo cannot convert (older browsers). */
-async function copyRgba(frame, ImageDataCtor) {
+export async function copyRgba(frame, ImageDataCtor = globalThis.ImageData) {
   const format = "RGBA";
   try {
     const { width, height } = frame.visibleRect;
