@@ -123,8 +123,12 @@ async function pump(readable) {
         due = next;
         if (!landmarker || !running) continue;
         // Copied and closed before detection, so the camera can capture the next frame meanwhile
-        // (frame_copy.js); where copyTo cannot convert, the frame itself is tracked.
-        const copy = await copyRgba(frame);
+        // (frame_copy.js). Not when the track scales its frames (adaptive quality's smaller
+        // input): copyTo copies the full-size picture, so such a frame, or one copyTo cannot
+        // convert, is tracked itself.
+        const unscaled = frame.visibleRect && frame.visibleRect.width === frame.displayWidth
+          && frame.visibleRect.height === frame.displayHeight;
+        const copy = unscaled ? await copyRgba(frame) : null;
         if (copy) frame.close();
         detect(copy || frame, captureTs, readAt - captureTs);
       } finally {

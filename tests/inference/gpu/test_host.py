@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -220,7 +221,15 @@ def test_a_supervised_vllm_is_started_when_down_and_restarted_after_a_crash(make
     os.kill(first, signal.SIGKILL)
     while pid_alive(first):
         pass
-    assert host.supervise_once() == ["llm"]
+    # Supervision runs in rounds: a round may find the dead server's state not yet settled (seen
+    # once in a loaded CI run); the restart must come within the next rounds.
+    deadline = time.monotonic() + 30
+    restarted: list[str] = []
+    while not restarted and time.monotonic() < deadline:
+        restarted = host.supervise_once()
+        if not restarted:
+            time.sleep(0.2)
+    assert restarted == ["llm"]
     assert process.pid() != first and host.servers["llm"].state() == "awake"
     assert ledger.by_process() == {process.pid(): WEIGHTS_MB + KV_MB}  # the dead one's memory is gone
     assert gateway.complete(model=LLM_MODEL, messages=[{"role": "user", "content": "hi"}]) == "[neutral] OK."
