@@ -49,7 +49,20 @@ def segment(rgb: np.ndarray, mesh: FaceMesh, skin_rgb: np.ndarray) -> HairRead:
     sh, sw = small.shape[:2]
     to_small = lambda pts: ((np.asarray(pts, dtype=np.float32) - [x0, y0]) * scale)  # noqa: E731
 
+    oval = to_small(mesh.points[list(FACE_OVAL), :2])
+    centre = oval.mean(axis=0)
+    top = to_small(mesh.xy(FOREHEAD_TOP))
+    chin = to_small(mesh.xy(CHIN))
+    face_h = float(np.linalg.norm(top - chin))
+    face_w = mesh.width * scale
+    # Where a head and its hair can be (a face width either side of the face's centre, down to the
+    # chin) starts as probably person, the rest as probably background (below the chin, the
+    # clothes keep their own colour model). GrabCut builds its first colour models
+    # from these labels: with everything outside the face called background, long hair hanging
+    # beside the face filled the background model with the hair's own colour, and the whole hair
+    # was cut away as background (a photo with locks to the chest read as "short").
     mask = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
+    mask[: int(chin[1]), int(max(0, centre[0] - face_w)) : int(min(sw, centre[0] + face_w))] = cv2.GC_PR_FGD
     # Seeds: the region's side and top bands are background (1.5 face widths out from the face's
     # centre, above the head), not the bottom one, which crosses the shoulders ...
     band = max(2, round(0.04 * max(sh, sw)))
@@ -57,13 +70,7 @@ def segment(rgb: np.ndarray, mesh: FaceMesh, skin_rgb: np.ndarray) -> HairRead:
     mask[:, -band:] = cv2.GC_BGD
     mask[:band, :] = cv2.GC_BGD
     # ... the face (shrunk a little) is person, and a band over the forehead probably is.
-    oval = to_small(mesh.points[list(FACE_OVAL), :2])
-    centre = oval.mean(axis=0)
     cv2.fillPoly(mask, [np.rint(centre + 0.85 * (oval - centre)).astype(np.int32)], cv2.GC_FGD)
-    top = to_small(mesh.xy(FOREHEAD_TOP))
-    chin = to_small(mesh.xy(CHIN))
-    face_h = float(np.linalg.norm(top - chin))
-    face_w = mesh.width * scale
     cv2.rectangle(mask, (int(top[0] - 0.3 * face_w), int(top[1] - 0.2 * face_h)), (int(top[0] + 0.3 * face_w), int(top[1])), cv2.GC_PR_FGD, -1)
     # the neck under the chin is person too (it keeps the clothes from being called background)
     cv2.rectangle(mask, (int(chin[0] - 0.2 * face_w), int(chin[1])), (int(chin[0] + 0.2 * face_w), int(min(sh - 1, chin[1] + 0.4 * face_h))), cv2.GC_PR_FGD, -1)

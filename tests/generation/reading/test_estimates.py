@@ -16,7 +16,7 @@ import pytest
 from generation.reading import landmarker
 from generation.reading.colour import delta_e
 from generation.reading.estimates import DEFAULTS, GLASSES_SCORE, read_photo
-from generation.reading.landmarker import EYE_A, EYE_B, find_mesh
+from generation.reading.landmarker import CHIN, EYE_A, EYE_B, FACE_LEFT, FACE_RIGHT, FOREHEAD_TOP, find_mesh
 
 from ..conftest import FIXTURES, mjpeg_frames
 
@@ -101,6 +101,32 @@ def test_glasses_are_seen(photo):
     rgb = draw_glasses(PHOTOS[photo]())
     estimates = read_photo(rgb, find_mesh(rgb)).estimates
     assert estimates["glasses"]["value"] is True and estimates["glasses"]["score"] > GLASSES_SCORE
+
+
+def draw_locks(rgb: np.ndarray, reach: float) -> np.ndarray:
+    """Locks of the photo's own hair colour drawn from the temples down both sides of the face to
+    `reach` face heights below the chin (no long-haired portrait ships with a package). Each lock
+    starts inside the real hair on top, so it is one piece with it, as real long hair is."""
+    mesh = find_mesh(rgb)
+    out = rgb.copy()
+    top, chin = mesh.xy(FOREHEAD_TOP), mesh.xy(CHIN)
+    face_h = float(np.linalg.norm(top - chin))
+    end_y = int(chin[1] + reach * face_h)
+    colour = tuple(int(int(HAIR[i : i + 2], 16) * 0.8) for i in (1, 3, 5))  # a little darker, as hair in shade
+    for side, sign in ((mesh.xy(FACE_LEFT), -1), (mesh.xy(FACE_RIGHT), 1)):
+        x_in = int(side[0] + sign * 0.02 * mesh.width)
+        x_out = int(side[0] + sign * 0.28 * mesh.width)
+        start_y = int(top[1] - 0.1 * face_h)
+        cv2.fillPoly(out, [np.array([(x_in, start_y), (x_out, start_y), (x_out, end_y), (x_in, end_y)], np.int32)], colour)
+    return out
+
+
+@pytest.mark.parametrize(("reach", "length"), [(0.3, "medium"), (1.0, "long")])
+def test_hair_drawn_down_past_the_chin_reads_as_its_length(reach, length):
+    rgb = draw_locks(astronaut(), reach)
+    estimates = read_photo(rgb, find_mesh(rgb)).estimates
+    assert estimates["hair_length"]["source"] == "photo"
+    assert estimates["hair_length"]["value"] == length
 
 
 def test_black_and_white_photo_keeps_default_colours():
