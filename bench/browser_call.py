@@ -96,6 +96,7 @@ def _phase(sender, receiver, seconds: float) -> dict:
         "frames": r1["framesReceived"],
         "face_frames": r1["faceFramesReceived"],
         "latency": r1["latency"],
+        "arrival": r1["arrival"],
         "frame_bytes": r1["frameBytes"],
         "remote_kind": r1["remoteKind"],
     }
@@ -164,7 +165,8 @@ def _report_phases(label: str, call: dict) -> None:
                 f"# {label} {name} half: tracking {ph['tracking_fps']:.1f} fps (detect {ph['detect_ms']:.0f} ms, frame wait "
                 f"{ph['frame_wait_ms']:.0f} ms), render {ph['render_fps']:.1f} fps (sender's own preview "
                 f"{ph['local_fps']:.1f} fps), latency p50 {_percentile(ph['latency'], 50):.0f} ms p95 "
-                f"{_percentile(ph['latency'], 95):.0f} ms",
+                f"{_percentile(ph['latency'], 95):.0f} ms (arrival p50 {_percentile(ph['arrival'] or [0], 50):.0f} "
+                f"p95 {_percentile(ph['arrival'] or [0], 95):.0f} ms)",
                 file=sys.stderr,
             )
     for who, q in zip(("sender", "receiver"), call["quality"], strict=True):
@@ -231,8 +233,9 @@ def _body_call(p, server, actor: dict, seconds: float, *, body: bool) -> dict:
 def _report_body(without: dict, with_body: dict) -> None:
     q = with_body["quality"]
     for name, call in (("without", without), ("with", with_body)):
+        steps = " ".join(f"{h['level']}/{h.get('bodyFps')}({h['why']})" for h in call["quality"]["history"]) or "none"
         print(f"# body call {name} body/hands: face input {call['tracker_input']}, {call['face_proc_ms']:.0f} ms detect "
-              f"per result, quality {call['quality']['key']}", file=sys.stderr)
+              f"per result, quality {call['quality']['key']}; changes (level/body fps): {steps}", file=sys.stderr)
     print(
         f"# body call: face {without['face_fps']:.1f} fps without body/hands, {with_body['face_fps']:.1f} fps with; "
         f"{with_body['body_frames']} body frames received; sender quality level {q['level']} ({q['key']}), "

@@ -29,8 +29,10 @@ function setup({ own = null } = {}) {
     updateOverlay() { this.overlays.push("<state>"); },
   };
   const sent = [];
-  const stats = { framesReceived: 0, faceFramesReceived: 0, frameBytes: 0, recvRoll: new SampleBuffer(), recvSmile: new SampleBuffer(), recvJaw: new SampleBuffer() };
-  const remote = new RemoteAvatar({ ui, clock: { ageOf: () => 0 }, stats, sendControl: (m) => sent.push(m), ownVrm: () => own });
+  const stats = { framesReceived: 0, faceFramesReceived: 0, frameBytes: 0, recvRoll: new SampleBuffer(), recvSmile: new SampleBuffer(), recvJaw: new SampleBuffer(), arrival: new SampleBuffer() };
+  // A synced clock: a frame stamped 1001 arrived 11 ms after its capture.
+  const clock = { synced: true, ageOf: (ts) => ts - 990 };
+  const remote = new RemoteAvatar({ ui, clock, stats, sendControl: (m) => sent.push(m), ownVrm: () => own });
   remote.attach(view);
   calls.length = 0;
   return { remote, view, ui, sent, stats, calls };
@@ -93,6 +95,7 @@ test("frames are counted and sampled; anything but an ArrayBuffer of a valid fra
   assert.equal(stats.faceFramesReceived, 1);
   assert.equal(stats.frameBytes, 72);
   assert.deepEqual(stats.recvRoll.values, [[1001, 0.25], [1002, 0.25]]);
+  assert.deepEqual(stats.arrival.values, [11, 12]); // capture -> arrival of each accepted frame
 });
 
 test("held expressions from the other side are clamped and bounded", () => {

@@ -50,6 +50,7 @@ export class CallApp {
     this.stats = {
       framesReceived: 0, faceFramesReceived: 0, frameBytes: FRAME_BYTES, frameBytesMax: 0,
       latency: new SampleBuffer(4000),
+      arrival: new SampleBuffer(4000), // capture -> the frame's arrival here (tracking and network, no draw)
       sentRoll: new SampleBuffer(4000), // [captureTs, raw tracked roll]
       recvRoll: new SampleBuffer(4000), // [senderTs, received roll]
       recvSmile: new SampleBuffer(4000),

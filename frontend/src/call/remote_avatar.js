@@ -111,6 +111,7 @@ export class RemoteAvatar {
     s.framesReceived += 1;
     if (!f.face_lost) s.faceFramesReceived += 1;
     s.frameBytes = data.byteLength;
+    if (this.clock.synced) s.arrival.push(this.clock.ageOf(f.timestamp_ms, performance.timeOrigin + performance.now()));
     if (data.byteLength > s.frameBytesMax) s.frameBytesMax = data.byteLength; // 178 with a body (v2)
     s.recvRoll.push([f.timestamp_ms, f.rotation[2]]);
     s.recvSmile.push((f.blendshapes[BS.mouthSmileLeft] + f.blendshapes[BS.mouthSmileRight]) / 2);

@@ -115,6 +115,7 @@ export function exposeStats(app) {
     get characterState() { return app.characterVoice ? app.characterVoice.state : null; },
     get characterBargeIn() { return app.bargeStats ? { ...app.bargeStats } : null; },
     get latency() { return s.latency.values.slice(); },
+    get arrival() { return s.arrival.values.slice(); },
     get sentRoll() { return s.sentRoll.values.slice(); },
     get recvRoll() { return s.recvRoll.values.slice(); },
     get recvSmile() { return s.recvSmile.values.slice(); },
@@ -162,6 +163,7 @@ export function exposeStats(app) {
       s.framesReceived = 0;
       s.faceFramesReceived = 0;
       s.latency.clear();
+      s.arrival.clear();
       s.recvRoll.clear();
       s.sentRoll.clear();
       s.recvSmile.clear();
