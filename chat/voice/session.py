@@ -37,7 +37,7 @@ from inference.speech.turn import SmartTurn
 from inference.speech.types import Transcript, Voice
 from inference.speech.vad import CHUNK_SAMPLES, SileroVad
 
-from .. import services
+from .. import events, services
 from ..turns import TurnListener, TurnRequest, run_turn
 from .playout import Clause, Playout, to_output_pcm
 
@@ -74,6 +74,7 @@ class _Speaker(TurnListener):
 
     async def on_accepted(self, user_message, reply, model) -> None:
         self.reply_id = reply.pk
+        await self.session.announce(user_message.pk)
 
     async def on_emotion(self, reply_id: int, emotion: str) -> None:
         self.emotion = emotion
@@ -127,6 +128,14 @@ class VoiceSession:
             await self._send(event)
         except Exception:  # the client went away; the session ends with the transport
             logger.debug("voice event not delivered", exc_info=True)
+
+    async def announce(self, message_id: int) -> None:
+        """Tell the conversation's chat sockets that a message of this voice turn is stored, so
+        the page's message list shows what was said, not only the captions."""
+        try:
+            await events.announce_message(self.conversation_id, message_id=message_id, origin="voice")
+        except Exception:  # the channel layer is down: the history is still stored
+            logger.warning("voice turn message %s not announced", message_id, exc_info=True)
 
     # --- input -----------------------------------------------------------------------------------
     async def feed(self, samples: np.ndarray) -> None:
@@ -292,6 +301,8 @@ class VoiceSession:
                 await speaking
         if not self.cancel.is_set():
             await self.send({"type": "bot_speaking", "speaking": False, "reply_id": self.speaker.reply_id})
+            if self.speaker.reply_id is not None:
+                await self.announce(self.speaker.reply_id)
 
     async def _speak(self) -> None:
         first = True
@@ -339,6 +350,7 @@ class VoiceSession:
                 await database_sync_to_async(services.truncate_reply_to_heard)(user=self.user, message_id=reply_id, text=keep)
             except AppError:
                 logger.info("reply %s changed before it could be cut to what was heard", reply_id)
+            await self.announce(reply_id)  # as it is kept: cut to what was heard
         # The interruption (already in _utterance) continues as the user's next turn.
         self._speech_ms = len(self._utterance) * VAD_CHUNK_MS
 

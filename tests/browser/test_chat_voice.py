@@ -150,6 +150,12 @@ def test_talk_captions_and_a_mouth_that_follows_the_reply_audio(voice_server, vo
             f"() => {{ const s = window.__chatPage.voice.stats.samples; return s.length && s[s.length - 1][0] > {ended + 4000}; }}",
         )
         captions = page.locator("[data-voice-captions] p").all_inner_texts()
+        # The turn is in the message list too (announced to the page's chat socket), not only in captions.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-chat-log] .msg-assistant .msg-text')].some((e) => e.textContent.includes('every summer'))",
+            timeout=30_000,
+        )
+        logged_user = page.locator("[data-chat-log] .msg-user .msg-text").all_inner_texts()
         stats = page.evaluate("() => window.__chatPage.voice.stats")
         samples = stats["samples"]
         page.screenshot(path=str(artifacts / "chat_voice.png"), full_page=True)
@@ -159,11 +165,14 @@ def test_talk_captions_and_a_mouth_that_follows_the_reply_audio(voice_server, vo
     finally:
         browser.close()
 
-    # Captions: the user's transcript, then the reply clause by clause, as text.
+    # Captions: the user's transcript, then the reply, its clauses read on in one caption.
     mine = [c for c in captions if not c.startswith("Mina:")]
-    theirs = " ".join(c.removeprefix("Mina:").strip() for c in captions if c.startswith("Mina:"))
+    replies = [c for c in captions if c.startswith("Mina:") and "every summer" in c]
+    assert len(replies) == 1, captions  # the reply's clauses read on as one caption
+    theirs = replies[0].removeprefix("Mina:").strip()
     assert mine and {"favorite", "color"} & set(mine[0].lower().replace("?", " ").replace(".", " ").split()), captions
     assert theirs == REPLY.split("] ", 1)[1], captions
+    assert logged_user and {"favorite", "color"} & set(logged_user[-1].lower().replace("?", " ").split()), logged_user
 
     loud = [t for t, _jaw, level in samples if level > LOUD]
     assert len(loud) > 30, f"the reply's audio was not heard in the page: {len(loud)} loud samples of {len(samples)}"

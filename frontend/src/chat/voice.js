@@ -98,6 +98,7 @@ export class VoiceTalk {
   /** A caption line; `partial` lines (what the user is saying, still being heard) are replaced
    * by the next partial or the final transcript instead of piling up. */
   caption(who, text, { partial = false } = {}) {
+    this.replyLine = null; // the user spoke: the character's next clause starts a new reply
     let line = who === this.t.you ? this.captions.querySelector("p[data-partial]") : null;
     if (!line) {
       line = document.createElement("p");
@@ -108,6 +109,16 @@ export class VoiceTalk {
     line.replaceChildren(name, document.createTextNode(text));
     line.toggleAttribute("data-partial", partial);
     while (this.captions.childElementCount > 6) this.captions.firstElementChild.remove();
+    return line;
+  }
+
+  /** The character's clauses of one reply read on as one caption, as they are heard. */
+  replyCaption(text) {
+    if (this.replyLine && this.replyLine.isConnected) {
+      this.replyLine.append(document.createTextNode(` ${text}`));
+      return;
+    }
+    this.replyLine = this.caption(this.cfg.characterName, text);
   }
 
   async call() {
@@ -214,9 +225,10 @@ export class VoiceTalk {
       case "visemes":
         this.timeline.add(e, performance.now());
         this.stats.clauses.push([performance.now(), this.timeline.playoutDelayMs, e.duration_ms, e.rtp_timestamp ?? null]);
-        this.caption(this.cfg.characterName, e.text);
+        this.replyCaption(e.text);
         break;
       case "interrupt":
+        this.replyLine = null;
         this.timeline.clear();
         this.stats.interrupts.push(e.reason);
         break;

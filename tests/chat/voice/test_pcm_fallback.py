@@ -13,9 +13,11 @@ import time
 import numpy as np
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
+from chat import events
 from chat.models import Message
 from inference.speech import config as speech_config
 
@@ -96,10 +98,19 @@ async def test_pcm_socket_carries_the_conversation_and_leaves_no_audio(voice_wor
     ws = await open_socket(conversation.pk, user, "language=en&transport=pcm")
     ready = await ws.receive_json_from(timeout=10)
     assert ready["type"] == "ready" and ready["transport"] == "pcm"
+    # The chat page's socket listens on the conversation's group: the turn's messages are announced there.
+    layer = get_channel_layer()
+    chat_socket = await layer.new_channel()
+    await layer.group_add(events.group_name(conversation.pk), chat_socket)
     client = PcmClient(ws)
     client.say(speak("How is the weather today?", "en"))
     await client.pump(90)
     await client.drain(0)
+    announced = [await asyncio.wait_for(layer.receive(chat_socket), 10) for _ in range(2)]
+    stored = await database_sync_to_async(lambda: list(Message.objects.filter(conversation=conversation, seq__gt=0).order_by("seq").values_list("pk", "role")))()
+    turn = [pk for pk, _role in stored[-2:]]
+    assert [m["message_id"] for m in announced] == turn and [r for _pk, r in stored[-2:]] == ["user", "assistant"], (announced, stored)
+    assert {m["type"] for m in announced} == {events.MESSAGE}
     types = [e["type"] for e in client.events]
     assert voice_worker.pcm_frames_in > 100, (voice_worker.pcm_frames_in, client.sent_count)
     assert "final_transcript" in types and "emotion" in types and "visemes" in types, types
