@@ -196,10 +196,11 @@ test("body and hands go first: their rate, then off, before the face tracker or 
     seen.push([c.level, c.settings.bodyFps]);
   }
   const firstLevelStep = seen.findIndex(([level]) => level > 0);
-  assert.deepEqual(BODY_RATES, [15, 8, 0]);
+  assert.deepEqual(BODY_RATES, [15, 8, 4, 0]);
   assert.ok(firstLevelStep > 0, "the ladder stepped");
   assert.deepEqual(seen[firstLevelStep - 1], [0, 0], "the body was off before the first ladder step");
   assert.ok(seen.some(([l, b]) => l === 0 && b === 8), "its rate was lowered before it went off");
+  assert.ok(seen.some(([l, b]) => l === 0 && b === 4), "... twice");
   // With room again: the ladder comes back first, the body last.
   const fast = (tt) => ({ t: tt, tracking: true, body: true, trackingFps: 30, procMs: 10, latencyP95: 20, renderMs: 2 });
   const back = [];
@@ -228,14 +229,15 @@ test("body steps: down after a second of a slow face, back up only after long ro
   const fast = (t) => ({ t, tracking: true, body: true, trackingFps: 30, procMs: 12, latencyP95: 20, renderMs: 2 });
   const steps = [];
   let t = 0;
-  for (; t <= 4000; t += 250) {
+  for (; t <= 6000; t += 250) {
     const before = c.settings.bodyFps;
     c.update(slow(t));
     if (c.settings.bodyFps !== before) steps.push([t, c.settings.bodyFps]);
   }
-  // 15 -> 8 once the face was short for BODY_DOWN_AFTER_MS; 8 -> 0 after the settle and another one.
-  assert.deepEqual(steps, [[BODY_DOWN_AFTER_MS, 8], [2 * BODY_DOWN_AFTER_MS + BODY_SETTLE_MS, 0]]);
-  assert.ok(2 * BODY_DOWN_AFTER_MS + BODY_SETTLE_MS < 2 * 2000 + 2500, "faster than two ladder steps");
+  // 15 -> 8 once the face was short for BODY_DOWN_AFTER_MS; then 4 and 0, each after the settle and another one.
+  const step = BODY_DOWN_AFTER_MS + BODY_SETTLE_MS;
+  assert.deepEqual(steps, [[BODY_DOWN_AFTER_MS, 8], [BODY_DOWN_AFTER_MS + step, 4], [BODY_DOWN_AFTER_MS + 2 * step, 0]]);
+  assert.ok(BODY_DOWN_AFTER_MS + 2 * step < 2 * 2000 + 2500, "faster than two ladder steps");
   assert.equal(c.level, 0, "the face tracker and the render were not touched");
   const roomFrom = t;
   let back = null;

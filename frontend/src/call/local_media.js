@@ -87,12 +87,13 @@ export class LocalMedia {
   }
 
   /**
-   * Start or stop body/hand tracking to match the actor's flags (pipeline.settings) and the
-   * adaptive body rate (0 = off). Runs beside the face tracker, on clones of its camera track.
+   * Start or stop body/hand tracking to match the actor's flags (pipeline.settings). Runs beside
+   * the face tracker, on clones of its camera track. Not started while adaptive quality has the
+   * body rate at 0 (off); once running, a rate of 0 pauses the trackers (setBodyRate).
    */
   async refreshBodyTracking() {
     const s = this.pipeline.settings;
-    const want = Boolean(this.tracker && this.tracker.stream && (s.bodyTracking || s.handTracking) && this.bodyRateHz !== 0);
+    const want = Boolean(this.tracker && this.tracker.stream && (s.bodyTracking || s.handTracking));
     const hands = Boolean(s.handTracking);
     if (this.body && (!want || this.body.handsOn !== hands)) {
       this.body.stop();
@@ -103,6 +104,7 @@ export class LocalMedia {
       if (this.body) this.body.configure(s);
       return;
     }
+    if (this.bodyRateHz === 0) return;
     const cfg = this.trackerCfg;
     const body = new BodyTracking({
       workerUrl: new URL("body_worker.js", new URL(cfg.workerUrl, location.href)).href,
@@ -110,6 +112,7 @@ export class LocalMedia {
       poseRate: this.poseRate,
       handRate: this.handRate,
       onBody: (b) => {
+        if (this.bodyRateHz === 0) return; // a result still on its way when the trackers paused
         const p = this.pipeline.params;
         copyBody(p, { body: b, hasBody: true });
         // Face results (30 Hz) carry it out; when hands only are tracked, the arms stay at rest.
@@ -146,13 +149,21 @@ export class LocalMedia {
     return fps > 0 ? fps : null;
   }
 
-  /** Adaptive quality: the body trackers' rate; 0 turns them off (the avatar's arms relax). */
+  /**
+   * Adaptive quality: the body trackers' rate; 0 pauses them (the avatar's arms relax). Paused,
+   * not stopped: their models stay loaded, so coming back costs no reload. A reload took the
+   * face tracker's CPU for two seconds, which made the face short and turned the body off again.
+   */
   setBodyRate(hz) {
     const was = this.bodyRateHz;
     this.bodyRateHz = hz;
     if (was === hz) return;
-    if (this.body && hz > 0) this.body.setRate(hz);
-    if ((was === 0) !== (hz === 0)) this.refreshBodyTracking();
+    if (this.body) {
+      this.body.setRate(hz);
+      if (hz === 0) this.pipeline.params.hasBody = false;
+    } else if (hz > 0) {
+      this.refreshBodyTracking();
+    }
   }
 
   stopCamera() {

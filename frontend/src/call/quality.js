@@ -41,7 +41,7 @@ export const QUALITY_LEVELS = Object.freeze([
  * down first lowers their rate, then turns them off, and only then touches the face tracker or
  * the render; stepping up restores the ladder first and the body last. Index: bodyStep.
  */
-export const BODY_RATES = Object.freeze([15, 8, 0]);
+export const BODY_RATES = Object.freeze([15, 8, 4, 0]);
 // Body steps act faster down and slower up than the ladder: while the body trackers slow the face
 // it shows at once (face results fall by half), and each try to bring them back costs the face
 // a few seconds and makes the arms come and go, so it is made rarely.

@@ -141,7 +141,8 @@ export class FrameReceiver {
       this.shown.hasBody = false;
       return;
     }
-    const t = Math.min(1, (now - this.bodyStart) / Math.max(16, Math.min(200, this.bodyInterval)));
+    // Up to 300 ms: adaptive quality's slowest body rate (4 Hz) still glides from frame to frame.
+    const t = Math.min(1, (now - this.bodyStart) / Math.max(16, Math.min(300, this.bodyInterval)));
     lerpBody(this.shown, this.bodyFrom, this.bodyTarget, t);
     if (t < 1) this._settled = false;
   }

@@ -39,7 +39,7 @@ export function sideOfHand(hand, pose) {
   return w[0] >= 0.5 ? "left" : "right";
 }
 
-class SolutionWorker {
+export class SolutionWorker {
   constructor({ url, base, kind, onResult, onError }) {
     this.url = url;
     this.base = base;
@@ -48,9 +48,11 @@ class SolutionWorker {
     this.onError = onError;
     this.worker = null;
     this.track = null;
+    this.rate = 0; // the rate asked last (frames per second)
   }
 
   async start(track, fps) {
+    this.rate = fps;
     const worker = new Worker(this.url, { name: `${this.kind}-tracker` }); // classic: importScripts
     this.worker = worker;
     await new Promise((resolve, reject) => {
@@ -65,7 +67,9 @@ class SolutionWorker {
       if (e.data.type === "result") this.onResult(e.data);
       else if (e.data.type === "error") this.onError(e.data);
     };
-    this.setRate(fps);
+    // The rate asked last: a rate set while the model loaded (the hands tracker's search rate,
+    // adaptive quality) must not be overwritten by the one it started with.
+    this.setRate(this.rate);
     // A clone of its own: the face tracker's processor keeps the original track.
     this.track = track.clone();
     const processor = new MediaStreamTrackProcessor({ track: this.track, maxBufferSize: 1 });
@@ -73,6 +77,7 @@ class SolutionWorker {
   }
 
   setRate(fps) {
+    this.rate = fps;
     if (this.worker) this.worker.postMessage({ type: "rate", maxFps: fps });
   }
 
