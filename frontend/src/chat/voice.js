@@ -28,6 +28,7 @@ export class VoiceTalk {
     this.pttBox = root.querySelector("[data-voice-ptt]");
     this.meter = root.querySelector("[data-voice-level]");
     this.captions = root.querySelector("[data-voice-captions]");
+    this.replyLine = null; // the caption line of the reply being spoken (its clauses read on)
     this.notice = root.querySelector("[data-voice-notice]");
     this.audio = root.querySelector("[data-voice-audio]");
     this.timeline = new VisemeTimeline();
