@@ -5,16 +5,16 @@ import assert from "node:assert/strict";
 import { scaledBitmap } from "../src/tracking/frame_copy.js";
 
 class FakeFrame {
-  constructor({ width = 640, height = 480, converts = true } = {}) {
-    this.displayWidth = width;
-    this.displayHeight = height;
+  constructor({ width = 640, height = 480, converts = true, display = null } = {}) {
+    this.displayWidth = display ? display[0] : width;
+    this.displayHeight = display ? display[1] : height;
     this.visibleRect = { x: 0, y: 0, width, height };
     this.converts = converts;
     this.closed = 0;
   }
   allocationSize({ format }) {
     assert.equal(format, "RGBA");
-    return this.displayWidth * this.displayHeight * 4;
+    return this.visibleRect.width * this.visibleRect.height * 4;
   }
   async copyTo(dest, { format }) {
     if (!this.converts) throw new TypeError("format conversion is not supported");
@@ -83,4 +83,17 @@ test("a resize that fails gives null and the frame is still closed", async () =>
   });
   assert.equal(bitmap, null);
   assert.ok(frame.closed > 0);
+});
+
+test("a frame of a scaling track: the whole picture is copied, then scaled to the track's size", async () => {
+  // Adaptive quality's smaller face input: the camera's 640x480 shown as 400x300.
+  const log = [];
+  const bitmap = await scaledBitmap(new FakeFrame({ display: [400, 300] }), 400, env(log));
+  assert.equal(log[0].source.width, 640);
+  assert.deepEqual(log[0].size, { resizeWidth: 400, resizeHeight: 300, resizeQuality: "low" });
+  assert.equal(bitmap.width, 400);
+  // A body tracker's wider target is still bounded by the track's size.
+  const more = [];
+  await scaledBitmap(new FakeFrame({ display: [400, 300] }), 480, env(more));
+  assert.deepEqual(more[0].size, { resizeWidth: 400, resizeHeight: 300, resizeQuality: "low" });
 });

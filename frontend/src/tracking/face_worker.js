@@ -18,7 +18,7 @@
 import { FaceLandmarker } from "@mediapipe/tasks-vision";
 import { nextDue } from "../avatar/pacing.js";
 import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES } from "../call/frame_codec.js";
-import { copyRgba } from "./frame_copy.js";
+import { copyRgba, scaledBitmap } from "./frame_copy.js";
 
 const INDEX = new Map(BLENDSHAPE_NAMES.map((n, i) => [n, i]));
 let landmarker = null;
@@ -123,14 +123,20 @@ async function pump(readable) {
         due = next;
         if (!landmarker || !running) continue;
         // Copied and closed before detection, so the camera can capture the next frame meanwhile
-        // (frame_copy.js). Not when the track scales its frames (adaptive quality's smaller
-        // input): copyTo copies the full-size picture, so such a frame, or one copyTo cannot
-        // convert, is tracked itself.
+        // (frame_copy.js). When the track scales its frames (adaptive quality's smaller input),
+        // copyTo copies the camera's whole picture: that copy is scaled to the track's size
+        // (tracking the scaled frame itself held it through detection, and was slower: 20
+        // against 17 ms a frame at 480x360). A frame copyTo cannot convert is tracked itself.
         const unscaled = frame.visibleRect && frame.visibleRect.width === frame.displayWidth
           && frame.visibleRect.height === frame.displayHeight;
-        const copy = unscaled ? await copyRgba(frame) : null;
-        if (copy) frame.close();
-        detect(copy || frame, captureTs, readAt - captureTs);
+        const image = unscaled ? await copyRgba(frame) : await scaledBitmap(frame, frame.displayWidth);
+        if (image) frame.close();
+        else if (!unscaled) continue; // scaledBitmap closed the frame it could not convert
+        try {
+          detect(image || frame, captureTs, readAt - captureTs);
+        } finally {
+          if (image && image.close) image.close(); // an ImageBitmap; ImageData needs none
+        }
       } finally {
         frame.close();
       }

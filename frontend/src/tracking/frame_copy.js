@@ -25,12 +25,13 @@ export async function copyRgba(frame, ImageDataCtor = globalThis.ImageData) {
  * `env` holds createImageBitmap and ImageData (the worker's own by default; tests pass fakes).
  */
 export async function scaledBitmap(frame, targetWidth, env = globalThis) {
-  const w = frame.displayWidth;
-  const h = frame.displayHeight;
-  const size = w > targetWidth
-    ? { resizeWidth: targetWidth, resizeHeight: Math.round((h * targetWidth) / w), resizeQuality: "low" }
-    : {};
+  // A track that scales its frames (adaptive quality's smaller face input) gives frames whose
+  // visible rect is the camera's whole picture and whose display size is the track's: the copy
+  // has the first size, the result the smaller of the second and the target.
+  const w = Math.min(targetWidth, frame.displayWidth);
+  const h = Math.round((frame.displayHeight * w) / frame.displayWidth);
   const copy = await copyRgba(frame, env.ImageData);
+  const size = (copy ? copy.width : frame.displayWidth) > w ? { resizeWidth: w, resizeHeight: h, resizeQuality: "low" } : {};
   try {
     if (copy) {
       frame.close();
