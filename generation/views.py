@@ -196,7 +196,9 @@ def job_detail(request: HttpRequest, job_id: Any) -> HttpResponse:
         "strings_json": strings,
         "retry_labels": strings["retry_labels"],
         "links": _links(),
-        "expressions": ["happy", "angry", "sad", "surprised", "relaxed", "blink", "aa", "ih", "ou", "ee", "oh"],
+        # VRM presets with their words; the mouth shapes keep their vowel names (aa ih ou ee oh).
+        "expressions": [("happy", _("Happy")), ("angry", _("Angry")), ("sad", _("Sad")), ("surprised", _("Surprised")),
+                        ("relaxed", _("Relaxed")), ("blink", _("Blink"))] + [(v, v) for v in ("aa", "ih", "ou", "ee", "oh")],
         "clips": [("idle", _("Idle")), ("talk", _("Talk")), ("wave", _("Wave"))],
         "hair_styles": HAIR_STYLE_CHOICES,
         "eye_shapes": EYE_SHAPE_CHOICES,

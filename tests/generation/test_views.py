@@ -69,6 +69,12 @@ def test_job_page_of_a_finished_job(page_client, user, face_jpeg):
     assert "Use as my avatar" in html and "dist/generation_job.js" in html
     data = json.loads(html.split('id="gen-job-data" type="application/json">')[1].split("</script>")[0])
     assert data["status"] == "succeeded" and data["ws_path"] == f"/ws/generate/{job.id}/"
+    # The expression buttons say their words in the reader's language (the mouth shapes are vowels).
+    page_client.cookies["django_language"] = "ko"
+    korean = page_client.get(reverse("generate_job", kwargs={"job_id": job.id})).content.decode()
+    assert 'data-expression="happy" aria-pressed="false">기쁨<' in korean
+    assert 'data-expression="blink" aria-pressed="false">눈 깜빡임<' in korean
+    assert 'data-expression="aa" aria-pressed="false">aa<' in korean
 
 
 def test_job_page_of_a_drawing_offers_the_crop(page_client, user, drawing_png):
