@@ -7,18 +7,24 @@ import assert from "node:assert/strict";
 import { BudgetWindow } from "../src/call/budget_window.js";
 import { DEFAULT_BUDGET, QUALITY_LEVELS, QualityController, judge, parseBudget } from "../src/call/quality.js";
 
-// A machine that can't keep up: 20 tracking results/s, each detect 45 ms (busy 90 %).
-const SLOW = { tracking: true, trackingFps: 20, procMs: 45, latencyP95: 180, renderMs: 9 };
+// A machine that can't keep up: 21 tracking results/s, each detect 45 ms (busy 95 %) at 640x480,
+// less on a smaller input (half its detection time goes with the image's size: input steps pay).
+const SLOW = (s) => ({ tracking: true, trackingFps: 21, procMs: 45 * (0.5 + (0.5 * s.inputWidth) / 640), latencyP95: 180, renderMs: 9 });
+// The same machine where detection takes 45 ms whatever the input's size (inference dominates).
+const SLOW_FIXED = { tracking: true, trackingFps: 20, procMs: 45, latencyP95: 180, renderMs: 9 };
 // Plenty of room: tracking at the camera's 30 fps, 8 ms a detect, 40 ms latency, 3 ms draws.
 const FAST = { tracking: true, trackingFps: 30, procMs: 8, latencyP95: 40, renderMs: 3 };
 // Within budget but without room: neither steps.
 const FAIR = { tracking: true, trackingFps: 30, procMs: 20, latencyP95: 90, renderMs: 6 };
 
+/** A measurement: `m` itself, or what the machine `m(settings)` measures at the controller's settings. */
+const at = (m, c) => (typeof m === "function" ? m(c.settings) : m);
+
 /** Feed `m` every 500 ms for `ms`, starting at `t0`; returns [end time, levels after each tick]. */
 function run(c, m, t0, ms) {
   const levels = [];
   let t = t0;
-  for (; t < t0 + ms; t += 500) levels.push(c.update({ ...m, t }));
+  for (; t < t0 + ms; t += 500) levels.push(c.update({ ...at(m, c), t }));
   return [t, levels];
 }
 
@@ -97,7 +103,7 @@ test("hysteresis: a level that doesn't hold is retried less and less often", () 
   let t = 0;
   for (; t < 300_000; t += 500) {
     const before = c.level;
-    const after = c.update({ ...machine(before), t });
+    const after = c.update({ ...at(machine(before), c), t });
     if (after < before) ups.push(t);
   }
   assert.ok(ups.length >= 3, `${ups.length} retries`);
@@ -112,7 +118,7 @@ test("judge: a short tracking rate is the tracker's fault only when the tracker 
   const full = QUALITY_LEVELS[0];
   // A dim camera giving 15 fps while detection takes 10 ms: not over budget, and room.
   assert.deepEqual(judge({ tracking: true, trackingFps: 15, procMs: 10, latencyP95: null, renderMs: null }, full), { over: null, room: true });
-  assert.equal(judge({ ...SLOW, latencyP95: null, renderMs: null }, full).over, "tracking");
+  assert.equal(judge({ ...SLOW_FIXED, latencyP95: null, renderMs: null }, full).over, "tracking");
   // At the 24 fps level, 22 fps is within 90 % of its own cap.
   const rate24 = QUALITY_LEVELS[3];
   assert.equal(judge({ tracking: true, trackingFps: 22, procMs: 40, latencyP95: null, renderMs: null }, rate24).over, null);
@@ -183,6 +189,39 @@ test("with tracking off, steps pass over the levels that only change tracking", 
   const [, up] = run(c, { tracking: false, trackingFps: 0, procMs: null, latencyP95: 30, renderMs: 1 }, t, 120_000);
   assert.deepEqual(changes(up), [QUALITY_LEVELS.length - 1, first + 1, first, 0]);
   // With tracking on, every level is a step (the first test).
+});
+
+test("an input step that does not shorten detection is undone, and input-only levels are passed over", () => {
+  const c = new QualityController();
+  let [t, levels] = run(c, SLOW_FIXED, 0, 60_000);
+  const rate = QUALITY_LEVELS.findIndex((l) => l.trackFps < 30);
+  // Tried input_480 (detection no shorter), back to full, then straight to the rate step and on.
+  assert.deepEqual(changes(levels), [0, 1, 0, rate, rate + 1, rate + 2, rate + 3]);
+  assert.deepEqual(c.history.slice(0, 3).map((h) => [h.level, h.why]), [[1, "tracking"], [0, "input_no_gain"], [rate, "tracking"]]);
+  assert.equal(c.inputPays, false);
+  // Every level below keeps the camera's full input; the rest of each level is as the ladder says.
+  assert.equal(c.settings.key, "effects_off");
+  assert.deepEqual([c.settings.inputWidth, c.settings.inputHeight], [640, 480]);
+  assert.equal(c.settings.trackFps, QUALITY_LEVELS[rate].trackFps);
+  // Back up with room: from the rate step straight to full, past the input-only levels.
+  [, levels] = run(c, FAST, t, 120_000);
+  assert.deepEqual(changes(levels), [rate + 3, rate + 2, rate + 1, rate, 0]);
+});
+
+test("an input step that shortens detection is kept, and the ladder goes on in order", () => {
+  const c = new QualityController();
+  run(c, SLOW, 0, 15_000);
+  assert.equal(c.inputPays, true);
+  assert.deepEqual(c.history.map((h) => h.why), ["tracking", "tracking", "tracking"]);
+  assert.deepEqual(c.history.map((h) => h.level), [1, 2, 3]);
+  assert.equal(c.settings.inputWidth, QUALITY_LEVELS[3].inputWidth);
+});
+
+test("input steps taken for the render are not tried: detection time is not what was over", () => {
+  const c = new QualityController();
+  run(c, { ...SLOW_FIXED, trackingFps: 30, procMs: 20, latencyP95: 40, renderMs: 30 }, 0, 60_000);
+  assert.equal(c.inputPays, null);
+  assert.deepEqual(c.history.map((h) => h.level), [1, 2, 3, 4, 5, 6]);
 });
 
 test("body and hands go first: their rate, then off, before the face tracker or the render", async () => {

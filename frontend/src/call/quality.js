@@ -19,6 +19,13 @@
 // draw time pass their budget. It has "room" when all of them are well inside (60 % of the
 // budget, the tracker busy less than 70 % at the full tracking rate).
 //
+// A smaller input pays only where the image's size is what costs: FaceLandmarker runs its models
+// at fixed sizes, so where inference dominates (on one 2-core machine a 640x480 frame took 19 ms
+// and a 340x340 crop of it 20) it buys nothing and costs precision. So the first input step taken
+// for tracking or latency is a trial: when the next measurement's detect time is not at least
+// 10 % shorter, the controller goes back to the level before it, keeps the full input on every
+// level below, and passes over the input-only levels from then on ("input_no_gain" in history).
+//
 // Hysteresis: a level steps down after 2 s over budget and up after 6 s with room; after any
 // change nothing is judged for 2.5 s (the measuring windows refill). A step up that falls back
 // within 20 s doubles the wait before the next step up (up to 60 s), so a level that doesn't fit
@@ -62,6 +69,7 @@ const SHORT = 0.9; // tracking below 90 % of its target counts as short
 const BUSY_OVER = 0.75; // ... when the tracker was detecting at least 75 % of the time
 const BUSY_ROOM = 0.7; // room: the tracker would be busy less than this at the full rate
 const ROOM = 0.6; // room: latency and draw time under 60 % of their budget
+const INPUT_PAYS = 0.9; // an input step pays when detection takes at most 90 % of its time before
 
 /** A budget from the stored text: known keys with finite numbers >= 0 override the defaults. */
 export function parseBudget(text) {
@@ -116,6 +124,16 @@ function sameRender(a, b) {
   return a.renderScale === b.renderScale && a.effects === b.effects;
 }
 
+/** Two levels that differ in the tracker's input size only. */
+function inputOnly(a, b) {
+  return sameRender(a, b) && a.trackFps === b.trackFps && (a.inputWidth !== b.inputWidth || a.inputHeight !== b.inputHeight);
+}
+
+/** Two levels that work the same way: the same render, and with tracking on the same tracking. */
+function sameWork(a, b, tracking) {
+  return sameRender(a, b) && (!tracking || (a.trackFps === b.trackFps && a.inputWidth === b.inputWidth && a.inputHeight === b.inputHeight));
+}
+
 export class QualityController {
   /**
    * @param {{budget?: object, floor?: number, start?: number, downAfterMs?: number, upAfterMs?: number,
@@ -146,13 +164,23 @@ export class QualityController {
     this.roomSince = null;
     this.reason = null; // why the last step down happened
     this.changes = 0;
-    this.history = []; // the last 32 changes: {t, level, why: "tracking"|"latency"|"render"|"room"}
+    this.history = []; // the last 32 changes: {t, level, why: "tracking"|"latency"|"render"|"room"|"input_no_gain"|"body"}
     this.bodyStep = 0; // index of BODY_RATES
+    this.inputPays = null; // does a smaller tracker input shorten detection here? null: not tried yet
+    this.inputTrial = null; // {level, procMs}: the input step being tried, and the level and detect time before it
   }
 
   /** The level's settings plus the body trackers' rate (bodyFps, 0 = off). */
   get settings() {
-    return { ...QUALITY_LEVELS[this.level], bodyFps: BODY_RATES[this.bodyStep] };
+    return { ...this._levelSettings(this.level), bodyFps: BODY_RATES[this.bodyStep] };
+  }
+
+  /** QUALITY_LEVELS[i], at the full input once a smaller one was found to buy nothing. */
+  _levelSettings(i) {
+    const level = QUALITY_LEVELS[i];
+    if (this.inputPays !== false) return level;
+    const { inputWidth, inputHeight } = QUALITY_LEVELS[0];
+    return { ...level, inputWidth, inputHeight };
   }
 
   /** Feed one measurement (m.t: ms on any steady clock); returns the level to use now. */
@@ -161,6 +189,16 @@ export class QualityController {
     if (this.lastUpAt !== null && m.t - this.lastUpAt > this.bounceMs) {
       this.upAfterMs = this.baseUpAfterMs; // the last step up held: back to the normal pace
       this.lastUpAt = null;
+    }
+    if (this.inputTrial && m.tracking && m.procMs !== null) {
+      const trial = this.inputTrial;
+      this.inputTrial = null;
+      this.inputPays = m.procMs <= trial.procMs * INPUT_PAYS;
+      if (!this.inputPays) {
+        this.lastUpAt = null; // not a step up for room: no bounce to judge
+        this._step(trial.level, m.t, "input_no_gain");
+        return this.level;
+      }
     }
     const { over, room } = judge(m, this.settings, this.budget);
     if (over) {
@@ -179,9 +217,12 @@ export class QualityController {
           this._stepBody(this.bodyStep + 1, m.t, over);
           return this.level;
         }
-        let next = this.level + 1;
-        if (!m.tracking) while (next < this.floor && sameRender(QUALITY_LEVELS[next], this.settings)) next += 1;
+        const from = this.level;
+        let next = from + 1;
+        while (next < this.floor && sameWork(this._levelSettings(next), this._levelSettings(from), m.tracking)) next += 1;
         this._step(next, m.t, over);
+        const trial = this.inputPays === null && m.tracking && m.procMs !== null && (over === "tracking" || over === "latency");
+        if (trial && inputOnly(QUALITY_LEVELS[from], QUALITY_LEVELS[next])) this.inputTrial = { level: from, procMs: m.procMs };
       }
     } else if (room) {
       this.overSince = null;
@@ -193,7 +234,7 @@ export class QualityController {
       } else if (m.t - this.roomSince >= this.upAfterMs && this.level > 0) {
         this.lastUpAt = m.t;
         let next = this.level - 1;
-        if (!m.tracking) while (next > 0 && sameRender(QUALITY_LEVELS[next - 1], QUALITY_LEVELS[next])) next -= 1;
+        while (next > 0 && sameWork(this._levelSettings(next - 1), this._levelSettings(next), m.tracking)) next -= 1;
         this._step(next, m.t, "room");
       }
     } else {
