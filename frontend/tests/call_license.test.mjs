@@ -3,7 +3,7 @@
 // without throwing, user data as text.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { localizeRow, normalizeLicense, normalizeRemoteAvatar } from "../src/call/remote_description.js";
+import { licenseDisplayName, localizeRow, normalizeLicense, normalizeRemoteAvatar } from "../src/call/remote_description.js";
 import { CallUi } from "../src/call/ui.js";
 
 /** Just enough DOM for renderLicense: elements with children, textContent, dataset, hidden. */
@@ -29,7 +29,8 @@ test("a license whose authors is a string renders as one author instead of break
   const { ui, box } = panel();
   ui.renderLicense({ renderer: "vrm", fileHash: HASH, id: "1", name: "Godette", license: { name: "CC_BY", authors: "SirRichard94" } });
   assert.equal(box.hidden, false);
-  assert.equal(box.find("p").textContent, "Avatar conditions of use: Godette · CC_BY · SirRichard94");
+  // Folded: a details element whose summary is the title line.
+  assert.equal(box.find("details").find("summary").textContent, "Avatar conditions of use: Godette · CC BY · SirRichard94");
 });
 
 test("malformed license fields of every kind render what is usable and never throw", () => {
@@ -48,8 +49,9 @@ test("malformed license fields of every kind render what is usable and never thr
   // the second one's panel: the usable authors, the one usable card row, as text
   ui.renderLicense(hostile[1]);
   assert.equal(box.hidden, false);
-  assert.equal(box.find("p").textContent, "Avatar conditions of use: 5, <b>Eve</b>");
-  const dl = box.find("dl");
+  const details = box.find("details");
+  assert.equal(details.find("summary").textContent, "Avatar conditions of use: 5, <b>Eve</b>");
+  const dl = details.find("dl");
   assert.deepEqual(dl.children.map((c) => [c.tag, c.textContent]), [["dt", ""], ["dd", "Allowed"]]);
   assert.equal(dl.children[1].dataset.state, "3");
   ui.renderLicense({ license: "CC0" });
@@ -104,7 +106,17 @@ test("the panel renders the localized row", () => {
   ui.renderLicense({ renderer: "vrm", fileHash: HASH, name: "G", license: { name: "CC_BY", authors: ["A"], card: [
     { key: "commercialUsage", state: "allowed", label: "Commercial use", value: "Allowed, also for companies", code: "corporation", declared: true },
   ] } });
-  const dl = box.find("dl");
+  const dl = box.find("details").find("dl");
   assert.deepEqual(dl.children.map((c) => c.textContent), ["상업적 이용", "허용 (기업 포함)"]);
   assert.equal(dl.children[1].dataset.state, "allowed");
+});
+
+test("licenseDisplayName writes VRM 0.x's Creative Commons names as people do, and leaves others", () => {
+  assert.equal(licenseDisplayName("CC_BY"), "CC BY");
+  assert.equal(licenseDisplayName("CC_BY_NC_SA"), "CC BY-NC-SA");
+  assert.equal(licenseDisplayName("CC_BY_NC_ND"), "CC BY-NC-ND");
+  assert.equal(licenseDisplayName("CC0"), "CC0");
+  assert.equal(licenseDisplayName("Redistribution_Prohibited"), "Redistribution_Prohibited");
+  assert.equal(licenseDisplayName("CC_BY_<b>"), "CC_BY_<b>");
+  assert.equal(licenseDisplayName(""), "");
 });

@@ -148,6 +148,16 @@ test("receiver drops stale frames, interpolates and reports rendered timestamps"
   assert.ok(rx.stalled(33 + 1500));
 });
 
+test("receiver: after a reset (the other person left) nothing they last said of themselves stays", () => {
+  const rx = new FrameReceiver();
+  rx.push(encodeFrame({ seq: 1, timestamp_ms: 100, speaking: true, face_lost: true }).buffer, 0);
+  assert.equal(rx.lastFrame.speaking, true);
+  rx.reset();
+  // The call page shows "speaking" from the last frame unless frames stalled; a reset is no stall.
+  assert.equal(rx.stalled(5000), false);
+  assert.equal(rx.lastFrame, null);
+});
+
 test("receiver: a sample timed before the newest frame arrived shows the previous pose, never beyond it", () => {
   const rx = new FrameReceiver();
   const frame = (seq, shapes) => encodeFrame({ seq, timestamp_ms: seq * 33, blendshapes: shapes }).buffer;

@@ -63,6 +63,17 @@ def test_actor_editor_previews_your_face_through_the_settings(af_server, new_con
     page.wait_for_selector("#actor-live-readout tr[data-shape=mouthSmileLeft]")
     page.screenshot(path=str(artifacts / "actor_live_preview.png"), full_page=True)
 
+    # On a phone, scrolled down to the sliders, the live preview floats in a corner of the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.evaluate("() => document.getElementById('sens-mouth').scrollIntoView()")
+    page.wait_for_function("() => document.querySelector('.av-stage').classList.contains('floating')")
+    stage = page.evaluate("() => document.querySelector('.av-stage').getBoundingClientRect().toJSON()")
+    assert stage["width"] >= 100 and 0 <= stage["top"] and stage["bottom"] <= 844 and stage["right"] <= 390, stage
+    page.screenshot(path=str(artifacts / "actor_live_preview_phone_sliders.png"))
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_function("() => !document.querySelector('.av-stage').classList.contains('floating')")
+    page.set_viewport_size({"width": 1280, "height": 720})
+
     page.click("#actor-live-toggle")
     page.wait_for_function("() => !window.__afActorPreview.running")
 

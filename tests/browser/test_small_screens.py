@@ -90,3 +90,34 @@ def test_chat_input_is_visible_without_scrolling(seeded, new_context, af_server,
     assert box["send"]["bottom"] <= PHONE["height"], box
     # And the messages are on the first screen too, with room for more than a line.
     assert box["log"]["top"] < PHONE["height"] / 2 and box["log"]["height"] >= 150, box
+
+
+@pytest.mark.parametrize("size", [PHONE, {"width": 1280, "height": 860}], ids=["phone", "desktop"])
+def test_call_buttons_are_on_the_first_screen(size, seeded, new_context, af_server, artifacts):
+    """Hang up and Mute are on screen as the call page opens, and stay there while the page scrolls
+    on a phone (they were a screen and a half down, below both avatars and the device pickers)."""
+    page = _phone(new_context, af_server)
+    page.set_viewport_size(size)
+    code = harness.create_room(page, af_server.base_url, title="Phone call")
+    harness.enter_call(page, af_server.base_url, code)
+    page.wait_for_function("() => window.__afStats && window.__afStats.state === 'waiting'", timeout=60_000)
+    buttons = "[data-el=hangup], [data-el=mute]"
+
+    def boxes():
+        return page.evaluate(
+            "(sel) => [...document.querySelectorAll(sel)].map((b) => b.getBoundingClientRect().toJSON())", buttons
+        )
+
+    page.screenshot(path=str(artifacts / f"call_first_screen_{size['width']}.png"))
+    for box in boxes():
+        assert 0 <= box["top"] and box["bottom"] <= size["height"], box
+        assert box["height"] >= (44 if size is PHONE else 30), box
+    if size is PHONE:
+        page.evaluate("() => window.scrollTo(0, 400)")
+        for box in boxes():
+            assert 0 <= box["top"] and box["bottom"] <= size["height"], box
+    # Connection details are folded until asked for.
+    assert page.locator("[data-el=stats]").is_hidden()
+    page.click("[data-el=stats-toggle]")
+    assert page.locator("[data-el=stats]").is_visible()
+    assert page.get_attribute("[data-el=stats-toggle]", "aria-expanded") == "true"

@@ -33,6 +33,8 @@ def test_stream_mode_is_transparent_and_tracks_your_avatar(af_server, new_contex
     page = harness.login(ctx, af_server.base_url, email)
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    # Nothing the page asks for fails (OBS logs each failure; the favicon was a 404 on every load).
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
     # Your VRM actor (the default for someone who has one), tracked from the camera.
     page.goto(f"{af_server.base_url}/rooms/stream/")

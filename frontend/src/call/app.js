@@ -319,13 +319,16 @@ export class CallApp {
     const s = this.stats;
     const peer = this.session.peer; // it may be replaced or closed while we await its stats
     if (peer) s.rtt = await peer.rttMs();
-    const lat = s.latency.recent(300);
+    // Alone (before anyone came, or after they left): the other side's figures are not shown as
+    // if they were current.
+    const alone = !this.session.remotePeer;
+    const lat = alone ? [] : s.latency.recent(300);
     const rx = this.remote.receiver;
     const rf = rx.lastFrame;
     const tracking = Boolean(this.media.tracker);
     const remotePeer = this.session.remotePeer;
     this.ui.updatePanel({
-      rtt: s.rtt, tracking, trackingFps: this.trackRate.rate(),
+      rtt: alone ? null : s.rtt, tracking, trackingFps: this.trackRate.rate(),
       bodyTracking: Boolean(this.media.body), bodyTrackingFps: this.media.poseRate.rate(),
       handTracking: Boolean(this.media.body && this.media.body.handsOn), handTrackingFps: this.media.handRate.rate(),
       renderFpsLocal: this.localView.fps(), renderFpsRemote: this.remoteView.fps(),

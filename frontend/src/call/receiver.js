@@ -174,6 +174,7 @@ export class FrameReceiver {
     this.shown.hasBody = false;
     this.lastBodyArrival = -Infinity;
     this.hasFrames = false;
+    this.lastFrame = null; // what the other side last said of itself (speaking, face lost) is void too
     this.pending = [];
     this.lastArrival = -Infinity;
     this.version += 1;

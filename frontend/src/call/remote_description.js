@@ -58,3 +58,12 @@ export function localizeRow(row, text) {
     value: row.declared === false && typeof text.defaulted === "string" ? text.defaulted.replace("{value}", value) : value,
   };
 }
+
+/**
+ * A license name as people write it: VRM 0.x's Creative Commons enum names ("CC_BY_NC_SA") become
+ * "CC BY-NC-SA"; any other name is shown as the file declares it.
+ */
+export function licenseDisplayName(name) {
+  const m = /^CC_(BY(?:_(?:NC|SA|ND))*)$/.exec(name || "");
+  return m ? `CC ${m[1].replace(/_/g, "-")}` : name;
+}

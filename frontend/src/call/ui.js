@@ -2,7 +2,7 @@
 // state badge and the overlay on the other person's stage, messages, the license card, buttons
 // and the stats panel. Everything the page shows goes through here, user data with textContent.
 import { BUILTIN_CHARACTERS } from "../avatar/characters2d.js";
-import { localizeRow, normalizeRemoteAvatar } from "./remote_description.js";
+import { licenseDisplayName, localizeRow, normalizeRemoteAvatar } from "./remote_description.js";
 
 export function readJson(id, fallback) {
   const el = document.getElementById(id);
@@ -245,11 +245,14 @@ export class CallUi {
       box.hidden = true;
       return;
     }
-    const title = document.createElement("p");
+    // Folded to its title line: the rows (nine for a VRM) took half a phone screen in every call.
+    const details = document.createElement("details");
+    const title = document.createElement("summary");
     title.className = "license-title";
-    const parts = [avatar.name, lic.name, lic.authors.join(", ")].filter(Boolean);
+    const parts = [avatar.name, licenseDisplayName(lic.name), lic.authors.join(", ")].filter(Boolean);
     title.textContent = `${this.t.license_title || "Avatar conditions of use"}: ${parts.join(" · ")}`;
-    box.appendChild(title);
+    details.appendChild(title);
+    box.appendChild(details);
     if (lic.card.length) {
       const dl = document.createElement("dl");
       for (const row of lic.card) {
@@ -261,7 +264,7 @@ export class CallUi {
         dd.dataset.state = row.state;
         dl.append(dt, dd);
       }
-      box.appendChild(dl);
+      details.appendChild(dl);
     }
     box.hidden = false;
   }

@@ -181,6 +181,9 @@ if (configNode) {
 
   function renderShortcuts() {
     shortcutRoot.replaceChildren();
+    // The preview's hint names the shortcuts' keys and Try buttons: shown only while there are some.
+    const hint = document.getElementById("shortcut-hint");
+    if (hint) hint.hidden = !shortcuts.length;
     if (!shortcuts.length) shortcutRoot.append(el("p", { class: "muted", text: s.noShortcuts }));
     shortcuts.forEach((shortcut, index) => {
       shortcut.weights = shortcut.weights || {};
@@ -297,7 +300,28 @@ if (configNode) {
   let lastRaw = null;
   let lastOut = null;
   let lastReadout = 0;
+  // While your camera drives the preview, the preview follows you down the form: when its place
+  // scrolls out of view the stage floats, small, in a corner (on a phone the sliders are a screen
+  // away from it). The slot keeps the stage's height, so nothing below it jumps.
+  const slot = document.querySelector(".av-stage-slot");
+  const stage = slot && slot.querySelector(".av-stage");
+  let slotVisible = true;
+  const updateFloat = () => {
+    if (!stage) return;
+    const float = Boolean(live) && !slotVisible;
+    if (float && !stage.classList.contains("floating")) slot.style.height = `${slot.offsetHeight}px`;
+    if (!float) slot.style.height = "";
+    stage.classList.toggle("floating", float);
+  };
+  if (slot && typeof IntersectionObserver === "function") {
+    new IntersectionObserver(([entry]) => {
+      slotVisible = entry.isIntersecting;
+      updateFloat();
+    }).observe(slot);
+  }
   const setLiveUi = (on) => {
+    updateFloat();
+    if (viewer) viewer.setFraming(on); // your face's movements are seen at face size
     liveButton.setAttribute("aria-pressed", String(on));
     liveButton.textContent = on ? s.liveStop : s.liveStart;
     readout.hidden = !on;

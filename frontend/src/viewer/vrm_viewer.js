@@ -57,13 +57,22 @@ export function expressionNamesOf(vrm) {
   return vrm.expressionManager.expressions.map((e) => e.expressionName);
 }
 
-function frame(camera, controls, object) {
+/**
+ * Point the camera at `object`: all of it, or with `upper` only its top part (the head and
+ * shoulders, down to ~55 % of its height on a big-headed chibi: what a face-tracking preview
+ * needs to show).
+ */
+function frame(camera, controls, object, { upper = false } = {}) {
   const box = new THREE.Box3().setFromObject(object);
   if (box.isEmpty()) return;
+  if (upper) box.min.y = Math.max(box.min.y, box.max.y - 0.55 * (box.max.y - box.min.y));
   const size = box.getSize(new THREE.Vector3());
   const center = box.getCenter(new THREE.Vector3());
   const height = Math.max(size.y, size.x, 0.1);
-  const distance = (height / 2) / Math.tan((camera.fov * Math.PI) / 360) * 1.25;
+  // Far enough for the height and, on a narrow canvas, for the width.
+  const tanHalf = Math.tan((camera.fov * Math.PI) / 360);
+  const fitWidth = (Math.max(size.x, 0.1) / 2) / (tanHalf * Math.min(1, camera.aspect || 1));
+  const distance = Math.max((height / 2) / tanHalf, fitWidth) * 1.25;
   camera.near = Math.max(distance / 100, 0.01);
   camera.far = distance * 100;
   camera.position.set(center.x, center.y + height * 0.05, center.z + distance);
@@ -260,6 +269,10 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
       return handHeights(vrm);
     },
     setIdle(on) { clip = on ? "idle" : null; },
+    /** Frame the whole avatar, or (upper) its head and shoulders, where a tracked face shows. */
+    setFraming(upper) {
+      frame(camera, controls, root, { upper });
+    },
     dispose() {
       disposed = true;
       cancelAnimationFrame(raf);
