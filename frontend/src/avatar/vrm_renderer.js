@@ -277,9 +277,11 @@ export class VrmRenderer {
     else neck.set(0, box.min.y + (box.max.y - box.min.y) * 0.8, 0);
     const top = box.max.y;
     const headH = Math.max(0.08, top - neck.y);
-    // Head plus shoulders: about 2.3 head heights of view, centred a little below the chin line.
+    // Head plus shoulders: about 2.3 head heights of view, centred a quarter head above the neck,
+    // so the head sits high in the picture (centred higher, a quarter of the stage above the
+    // head was empty while the chest was cut).
     const viewH = headH * 2.3;
-    const centreY = neck.y + headH * 0.42;
+    const centreY = neck.y + headH * 0.25;
     const dist = viewH / 2 / Math.tan(THREE.MathUtils.degToRad(this.camera.fov / 2));
     this.target = new THREE.Vector3(neck.x, centreY, neck.z);
     this.camera.position.set(neck.x, centreY + headH * 0.05, neck.z + dist);
