@@ -35,6 +35,8 @@ def test_stream_mode_is_transparent_and_tracks_your_avatar(af_server, new_contex
     page.on("pageerror", lambda err: errors.append(str(err)))
     # Nothing the page asks for fails (OBS logs each failure; the favicon was a 404 on every load).
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    # Nor logs an error (MediaPipe's "INFO: Created TensorFlow Lite XNNPACK delegate" was one).
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
 
     # Your VRM actor (the default for someone who has one), tracked from the camera.
     page.goto(f"{af_server.base_url}/rooms/stream/")

@@ -19,6 +19,9 @@ import { FaceLandmarker } from "@mediapipe/tasks-vision";
 import { nextDue } from "../avatar/pacing.js";
 import { BLENDSHAPE_COUNT, BLENDSHAPE_NAMES } from "../call/frame_codec.js";
 import { copyRgba, scaledBitmap } from "./frame_copy.js";
+import { infoLinesAsInfo } from "./wasm_log.js";
+
+infoLinesAsInfo();
 
 const INDEX = new Map(BLENDSHAPE_NAMES.map((n, i) => [n, i]));
 let landmarker = null;

@@ -19,6 +19,9 @@
 //               {type:"done"} after a fallback frame
 import { nextDue } from "../avatar/pacing.js";
 import { scaledBitmap } from "../tracking/frame_copy.js";
+import { infoLinesAsInfo } from "../tracking/wasm_log.js";
+
+infoLinesAsInfo();
 
 let solution = null;
 let kind = "pose";
