@@ -167,7 +167,7 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
   const manual = new Map(); // expressions set by the page: name -> weight
   let clip = idle ? "idle" : null;
   let blinkAt = 2;
-  const clock = new THREE.Clock();
+  const timer = new THREE.Timer(); // THREE.Clock is deprecated since r183 (and warns once per page)
   let raf = 0;
   let body = null; // a tracked body section (frame v2 shape) posing the bones, or null
   let head = null; // the last tracked head rotation
@@ -191,11 +191,12 @@ export async function createVrmViewer(canvas, { url, data, onProgress, idle = tr
     }
   };
 
-  const tick = () => {
+  const tick = (now) => {
     if (disposed) return;
     raf = requestAnimationFrame(tick);
-    const delta = Math.min(clock.getDelta(), 0.1);
-    const t = clock.elapsedTime;
+    timer.update(now);
+    const delta = Math.min(timer.getDelta(), 0.1);
+    const t = timer.getElapsed();
     if (vrm) {
       if (clip && CLIPS[clip]) CLIPS[clip](bone, t, zSign);
       if (body && vrm.humanoid) {
