@@ -321,12 +321,12 @@ export class CallApp {
     if (peer) s.rtt = await peer.rttMs();
     // Alone (before anyone came, or after they left): the other side's figures are not shown as
     // if they were current.
-    const alone = !this.session.remotePeer;
+    const remotePeer = this.session.remotePeer;
+    const alone = !remotePeer;
     const lat = alone ? [] : s.latency.recent(300);
     const rx = this.remote.receiver;
     const rf = rx.lastFrame;
     const tracking = Boolean(this.media.tracker);
-    const remotePeer = this.session.remotePeer;
     this.ui.updatePanel({
       rtt: alone ? null : s.rtt, tracking, trackingFps: this.trackRate.rate(),
       bodyTracking: Boolean(this.media.body), bodyTrackingFps: this.media.poseRate.rate(),
